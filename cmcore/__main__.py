@@ -1,0 +1,82 @@
+"""Command line: python -m cmcore {train,eval,bench} --help."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import store, zoo
+from .evaluate import lesson_claims, quality_table
+from .bench import self_consistency_mean
+
+
+def _recipes(name: str) -> list[zoo.Recipe]:
+    return list(zoo.RECIPES.values()) if name == "all" else [zoo.RECIPES[name]]
+
+
+def cmd_train(args) -> int:
+    for recipe in _recipes(args.recipe):
+        root = Path(args.out)
+        def log(info, label=""):
+            if info.step % max(info.total // 10, 1) == 0:
+                print(f"  {label} step {info.step}/{info.total} loss {info.loss:.5f} ({info.elapsed:.1f} s)", flush=True)
+        print(f"[{recipe.name}] teacher {recipe.teacher}")
+        from .train import train_consistency, train_teacher
+        t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
+        print(f"[{recipe.name}] consistency {recipe.consistency}")
+        c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
+        table = quality_table(t.model, c.model, recipe.teacher.dataset)
+        claims = {cl.key: cl.holds for cl in lesson_claims(table, self_consistency_mean(t.model))}
+        store.save(zoo.teacher_path(recipe.teacher, root), "teacher", t.model, recipe.teacher,
+                   metrics={"w2": table.teacher, "seconds": t.seconds})
+        store.save(zoo.consistency_path(recipe.teacher, recipe.consistency, root), "consistency", c.model,
+                   recipe.consistency, recipe.teacher, metrics={"w2": table.consistency, "seconds": c.seconds,
+                                                                 "claims": claims})
+        print(json.dumps({"teacher_w2": table.teacher, "consistency_w2": table.consistency, "claims": claims}, indent=1))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    for recipe in _recipes(args.recipe):
+        try:
+            teacher = zoo.load_teacher(recipe.teacher).model
+            cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model
+        except store.CheckpointError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        table = quality_table(teacher, cm, recipe.teacher.dataset, with_floor=True)
+        print(f"[{recipe.name}] W2 floor {table.floor:.3f}")
+        for row in table.as_rows():
+            print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f}")
+        for cl in lesson_claims(table, self_consistency_mean(teacher)):
+            print(f"  [{'holds' if cl.holds else 'DOES NOT HOLD'}] {cl.text} ({cl.evidence})")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run
+    print(run(Path(args.out), threads=args.threads))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cmcore", description="Consistency Explorer engine.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train a recipe and write its checkpoints")
+    t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    t.add_argument("--out", default=str(zoo.CHECKPOINT_DIR), help="checkpoint folder")
+    t.set_defaults(fn=cmd_train)
+    e = sub.add_parser("eval", help="W2 table and the lesson's claims for the shipped checkpoints")
+    e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    e.set_defaults(fn=cmd_eval)
+    b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes BENCHMARKS.md")
+    b.add_argument("--out", default="BENCHMARKS.md")
+    b.add_argument("--threads", type=int, default=2)
+    b.set_defaults(fn=cmd_bench)
+    args = p.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

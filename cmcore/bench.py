@@ -1,0 +1,146 @@
+"""`python -m cmcore bench`: the lesson's recipe and ours side by side, written to BENCHMARKS.md."""
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from . import zoo
+from .config import to_dict
+from .evaluate import (EvalSpec, lesson_claims, quality_table, self_consistency, eval_noise)
+from .train import train_consistency, train_teacher
+
+MATMUL_SHAPE = (512, 128, 128)  # the MLP's hidden layer at batch 512
+TEACHER_TARGET_S = 20.0
+DISTILL_TARGET_S = 10.0
+STEP_FLOOR_RATIO_TARGET = 1.5
+
+
+def matmul_gflops(threads: int, repeats: int = 2000) -> float:
+    torch.set_num_threads(threads)
+    m, k, n = MATMUL_SHAPE
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(50):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e9
+
+
+def mlp_forward_flops(batch: int, hidden: int = 128) -> int:
+    """Multiply-adds x2 of one forward pass of the lesson's MLP."""
+    macs = hidden + hidden * hidden + (2 + hidden) * hidden + 2 * hidden * hidden + hidden * 2
+    return 2 * macs * batch
+
+
+def distill_step_flops(batch: int, solver: str, hidden: int = 128) -> int:
+    # teacher forward(s) + online forward and backward (~3x forward) + target forward
+    teacher_evals = 2 if solver == "heun" else 1
+    return (teacher_evals + 3 + 1) * mlp_forward_flops(batch, hidden)
+
+
+def self_consistency_mean(teacher) -> float:
+    z, _ = eval_noise(17, 8)
+    sc = self_consistency(teacher, z, chosen=2, t_values=(0.9, 0.7, 0.5, 0.3, 0.1))
+    return float(sc.distances.mean())
+
+
+def run_recipe(recipe: zoo.Recipe, spec: EvalSpec, log) -> dict:
+    log(f"[{recipe.name}] training teacher ...")
+    t_res = train_teacher(recipe.teacher)
+    log(f"[{recipe.name}] teacher: {t_res.seconds:.1f} s; distilling ...")
+    c_res = train_consistency(recipe.consistency, t_res.model, recipe.teacher.dataset)
+    log(f"[{recipe.name}] consistency: {c_res.seconds:.1f} s; evaluating ...")
+    table = quality_table(t_res.model, c_res.model, recipe.teacher.dataset, spec=spec, with_floor=True)
+    sc = self_consistency_mean(t_res.model)
+    shipped_same = None
+    if zoo.is_shipped_teacher(recipe.teacher):
+        shipped = zoo.load_teacher(recipe.teacher).model.state_dict()
+        shipped_same = all(torch.equal(shipped[k], v) for k, v in t_res.model.state_dict().items())
+    return {
+        "recipe": recipe, "teacher_s": t_res.seconds, "distill_s": c_res.seconds,
+        "teacher_step_ms": 1000 * t_res.seconds / recipe.teacher.steps,
+        "distill_step_ms": 1000 * c_res.seconds / recipe.consistency.steps,
+        "table": table, "claims": lesson_claims(table, sc), "self_consistency": sc, "shipped_same": shipped_same,
+    }
+
+
+def _fmt_table(results: list[dict]) -> list[str]:
+    nfes_t = sorted(results[0]["table"].teacher)
+    nfes_c = sorted(results[0]["table"].consistency)
+    lines = ["| recipe | sampler | " + " | ".join(f"NFE {k}" for k in sorted(set(nfes_t) | set(nfes_c))) + " |",
+             "|---|---|" + "---|" * len(set(nfes_t) | set(nfes_c))]
+    for r in results:
+        for name, row in (("teacher (Euler ODE)", r["table"].teacher), ("consistency model", r["table"].consistency)):
+            cells = [f"{row[k]:.3f}" if k in row else "" for k in sorted(set(nfes_t) | set(nfes_c))]
+            lines.append(f"| {r['recipe'].name} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print) -> str:
+    spec = EvalSpec()
+    gflops = matmul_gflops(threads)
+    lesson = run_recipe(zoo.RECIPES["lesson"], spec, log)
+    ours = run_recipe(zoo.RECIPES["ours"], spec, log)
+    results = [lesson, ours]
+    ours_cfg = ours["recipe"].consistency
+    floor_ms = distill_step_flops(ours_cfg.batch, ours_cfg.teacher_solver) / (gflops * 1e9) * 1000
+    lesson_floor_ms = distill_step_flops(512, "euler") / (gflops * 1e9) * 1000
+    t, c = ours["table"].teacher, ours["table"].consistency
+    targets = [
+        ("teacher W2 at 50 Euler steps <= 0.15", f"{t[50]:.3f}", t[50] <= 0.15),
+        ("consistency W2 at 1 step <= 0.25", f"{c[1]:.3f}", c[1] <= 0.25),
+        ("consistency 1 step below teacher 5 steps", f"{c[1]:.3f} vs {t[5]:.3f}", c[1] < t[5]),
+        ("consistency 2 steps <= 1.1 x teacher 50 steps", f"{c[2]:.3f} vs {1.1 * t[50]:.3f}", c[2] <= 1.1 * t[50]),
+        ("self-consistency mean distance <= 0.02", f"{ours['self_consistency']:.2e}", ours["self_consistency"] <= 0.02),
+        (f"teacher training <= {TEACHER_TARGET_S:.0f} s", f"{ours['teacher_s']:.1f} s", ours["teacher_s"] <= TEACHER_TARGET_S),
+        (f"distillation <= {DISTILL_TARGET_S:.0f} s", f"{ours['distill_s']:.1f} s", ours["distill_s"] <= DISTILL_TARGET_S),
+        (f"distillation step <= {STEP_FLOOR_RATIO_TARGET} x compute floor",
+         f"{ours['distill_step_ms']:.2f} ms / {floor_ms:.2f} ms = {ours['distill_step_ms'] / floor_ms:.2f}x",
+         ours["distill_step_ms"] <= STEP_FLOOR_RATIO_TARGET * floor_ms),
+    ]
+    md = [
+        "# Benchmarks", "",
+        "Written by `python -m cmcore bench` (do not edit by hand). "
+        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}. "
+        f"W2 = exact 2-Wasserstein distance between {spec.n} generated and {spec.n} fresh real points, "
+        f"mean over seeds {list(spec.seeds)}; the floor (two real samples) is {ours['table'].floor:.3f}.", "",
+        "## Targets (our defaults)", "", "| target | measured | met |", "|---|---|---|",
+        *[f"| {name} | {val} | {'yes' if ok else 'NO'} |" for name, val, ok in targets], "",
+        "## Time", "",
+        "| recipe | teacher steps | teacher time | teacher step | distill steps | distill time | distill step | step floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r, fl in ((lesson, lesson_floor_ms), (ours, floor_ms)):
+        rc = r["recipe"]
+        md.append(f"| {rc.name} | {rc.teacher.steps} x {rc.teacher.batch} | {r['teacher_s']:.1f} s | "
+                  f"{r['teacher_step_ms']:.2f} ms | {rc.consistency.steps} x {rc.consistency.batch} | "
+                  f"{r['distill_s']:.1f} s | {r['distill_step_ms']:.2f} ms | {fl:.2f} ms |")
+    md += [
+        "",
+        f"Ratios, ours / lesson: teacher time {ours['teacher_s'] / lesson['teacher_s']:.2f}x, "
+        f"distillation time {ours['distill_s'] / lesson['distill_s']:.2f}x. "
+        f"A {MATMUL_SHAPE[0]}x{MATMUL_SHAPE[1]}x{MATMUL_SHAPE[2]} matmul runs at {gflops:.1f} GFLOP/s here; "
+        f"one distillation step of ours is {distill_step_flops(ours_cfg.batch, ours_cfg.teacher_solver) / 1e9:.3f} GFLOP "
+        f"(floor {floor_ms:.2f} ms, measured {ours['distill_step_ms']:.2f} ms, "
+        f"{ours['distill_step_ms'] / floor_ms:.2f}x).", "",
+        "## W2 at every NFE", "", *_fmt_table(results), "",
+        "## The lesson's claims", "", "| claim | lesson recipe | ours |", "|---|---|---|",
+    ]
+    for cl_l, cl_o in zip(lesson["claims"], ours["claims"]):
+        md.append(f"| {cl_l.text} | {'holds' if cl_l.holds else 'DOES NOT HOLD'} ({cl_l.evidence}) | "
+                  f"{'holds' if cl_o.holds else 'DOES NOT HOLD'} ({cl_o.evidence}) |")
+    md += ["", "## Determinism", ""]
+    for r in results:
+        same = {True: "identical to", False: "DIFFERENT from", None: "not compared with (no file)"}[r["shipped_same"]]
+        md.append(f"- {r['recipe'].name}: the teacher trained here is {same} the shipped checkpoint.")
+    md += ["", "## Configs", ""]
+    for r in results:
+        md.append(f"- {r['recipe'].name} teacher: `{to_dict(r['recipe'].teacher)}`")
+        md.append(f"- {r['recipe'].name} consistency: `{to_dict(r['recipe'].consistency)}`")
+    text = "\n".join(md) + "\n"
+    out.write_text(text)
+    return text

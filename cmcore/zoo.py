@@ -1,0 +1,76 @@
+"""Shipped models: where their checkpoints live, and load-or-train for any config.
+
+The repo ships checkpoints for two recipes (ours and the lesson's), so nothing
+trains at start-up.  Files are named by a hash of their configs, so a file can
+never be mistaken for a model of other settings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from . import store
+from .config import (LESSON_CONSISTENCY, LESSON_TEACHER, ConsistencyConfig, TeacherConfig, config_hash)
+from .train import train_consistency, train_teacher
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    label: str
+    teacher: TeacherConfig
+    consistency: ConsistencyConfig
+
+
+RECIPES = {
+    "ours": Recipe("ours", "Consistency Explorer defaults", TeacherConfig(), ConsistencyConfig()),
+    "lesson": Recipe("lesson", "The lesson's recipe", LESSON_TEACHER, LESSON_CONSISTENCY),
+}
+DEFAULT = RECIPES["ours"]
+
+
+def teacher_path(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> Path:
+    return root / f"teacher-{config_hash(cfg)}.safetensors"
+
+
+def consistency_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> Path:
+    return root / f"consistency-{config_hash(teacher_cfg, cfg)}.safetensors"
+
+
+def is_shipped_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> bool:
+    return teacher_path(cfg, root).is_file()
+
+
+def is_shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> bool:
+    return consistency_path(teacher_cfg, cfg, root).is_file()
+
+
+def load_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> store.Checkpoint:
+    """Load the checkpoint trained with exactly ``cfg`` (CheckpointError if there is none)."""
+    return store.load(teacher_path(cfg, root), kind="teacher", expect_config=cfg)
+
+
+def load_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> store.Checkpoint:
+    ckpt = store.load(consistency_path(teacher_cfg, cfg, root), kind="consistency", expect_config=cfg)
+    if ckpt.teacher_config != teacher_cfg:
+        raise store.CheckpointError(consistency_path(teacher_cfg, cfg, root), "was distilled from another teacher")
+    return ckpt
+
+
+def get_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR, **hooks) -> nn.Module:
+    """The shipped checkpoint if there is one for ``cfg``, else a fresh training run."""
+    if is_shipped_teacher(cfg, root):
+        return load_teacher(cfg, root).model
+    return train_teacher(cfg, **hooks).model
+
+
+def get_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, teacher: nn.Module | None = None,
+                    root: Path = CHECKPOINT_DIR, **hooks) -> nn.Module:
+    if is_shipped_consistency(teacher_cfg, cfg, root):
+        return load_consistency(teacher_cfg, cfg, root).model
+    teacher = teacher if teacher is not None else get_teacher(teacher_cfg, root)
+    return train_consistency(cfg, teacher if cfg.mode == "distillation" else None, teacher_cfg.dataset, **hooks).model
