@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, then runs every test (unit, AppTest, browser).
+# Usage: bash tests/run.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+python3 -m pip install -q -r requirements-dev.txt
+python3 -m pytest "$@"
