@@ -1,0 +1,98 @@
+"""Models for the pages, through Streamlit's caches keyed on frozen configs.
+
+A cached model is shared by every session, so it is never mutated: cmcore
+returns frozen eval-mode copies, and pages only call them under no_grad.
+Which consistency model a session sees is the URL parameter ``model``:
+``ours`` / ``lesson`` (shipped) or ``session`` (retrained on page 3 in this
+browser session; kept in ``st.session_state``, so one person's retrain never
+changes what another sees).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from torch import nn
+
+from cmcore import zoo
+from cmcore.config import ConsistencyConfig, TeacherConfig
+
+MODEL_PARAM = "model"
+MODEL_LABELS = {
+    "ours": "Shipped: Consistency Explorer defaults",
+    "lesson": "Shipped: the lesson's recipe",
+    "session": "Retrained in this session",
+}
+SESSION_MODEL_KEY = "session_model"  # ConsistencyConfig of this session's retrained model
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The teacher/consistency pair a page shows."""
+
+    name: str  # ours | lesson | session
+    teacher_cfg: TeacherConfig
+    cm_cfg: ConsistencyConfig
+
+    @property
+    def label(self) -> str:
+        return MODEL_LABELS[self.name]
+
+
+@st.cache_resource(show_spinner="Loading the teacher ...", max_entries=8)
+def teacher(cfg: TeacherConfig) -> nn.Module:
+    return zoo.load_teacher(cfg).model
+
+
+@st.cache_resource(show_spinner="Loading the consistency model ...", max_entries=32)
+def consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> nn.Module:
+    if zoo.is_shipped_consistency(teacher_cfg, cfg):
+        return zoo.load_consistency(teacher_cfg, cfg).model
+    from ui.retrain import finished_model  # a model retrained in this server process
+
+    return finished_model(teacher_cfg, cfg)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def shipped_metrics(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> dict:
+    """Metrics stored in the shipped checkpoints (W2 by NFE, training time)."""
+    return {"teacher": zoo.load_teacher(teacher_cfg).metrics, "consistency": zoo.load_consistency(teacher_cfg, cfg).metrics}
+
+
+def session_model() -> ConsistencyConfig | None:
+    return st.session_state.get(SESSION_MODEL_KEY)
+
+
+def set_session_model(cfg: ConsistencyConfig) -> None:
+    st.session_state[SESSION_MODEL_KEY] = cfg
+    st.query_params[MODEL_PARAM] = "session"
+
+
+def selection() -> Selection:
+    """The pair chosen by the URL's ``model`` parameter (corrected, with a note, if unusable)."""
+    name = st.query_params.get(MODEL_PARAM, "ours")
+    if name == "session" and session_model() is not None:
+        return Selection("session", zoo.DEFAULT.teacher, session_model())
+    if name not in zoo.RECIPES:
+        note = ("no model has been retrained in this session yet" if name == "session"
+                else f"`{name}` is not a model name (use ours, lesson or session)")
+        st.warning(f"Link setting `model`: {note}; showing the shipped defaults.", icon=":material/link_off:")
+        st.query_params[MODEL_PARAM] = "ours"
+        name = "ours"
+    recipe = zoo.RECIPES[name]
+    return Selection(name, recipe.teacher, recipe.consistency)
+
+
+def model_picker() -> Selection:
+    """Sidebar select box for the model pair; returns the current selection."""
+    sel = selection()
+    options = ["ours", "lesson"] + (["session"] if session_model() is not None else [])
+    choice = st.sidebar.selectbox("Models shown on every page", options, index=options.index(sel.name),
+                                  format_func=MODEL_LABELS.get, key="_model_picker")
+    if choice != sel.name:
+        if choice == "ours":
+            st.query_params.pop(MODEL_PARAM, None)
+        else:
+            st.query_params[MODEL_PARAM] = choice
+        st.rerun()
+    return sel

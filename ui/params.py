@@ -1,0 +1,156 @@
+"""Every widget's value lives in the URL, so a copied link reproduces the view.
+
+A page declares its widgets once as ``Param`` specs.  ``bind(spec)`` reads the
+URL on the first run of a page visit, validates each value (type, range,
+choices), drops unknown names, and shows one note listing what it corrected.
+Widgets are created with ``key=param.key``; ``sync(spec)`` writes the current
+values back to the URL (defaults are left out to keep links short).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import streamlit as st
+
+_VISIT_KEY = "_params_visit"  # page id whose URL was last read
+_NOTES_KEY = "_params_notes"
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str  # widget key and URL name
+    default: Any
+    kind: str = "int"  # int | float | choice | bool | multi (list of choices) | ints (list of ints)
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple = ()
+    label: str = ""
+
+    def parse(self, raw: list[str]) -> Any:
+        """URL strings -> a valid value; ValueError says what was wrong."""
+        if self.kind in ("multi", "ints"):
+            items = [p for r in raw for p in r.split(",") if p != ""]
+            if self.kind == "ints":
+                values = sorted({self._number(p, int) for p in items})
+            else:
+                values = [self._choice(p) for p in items]
+            if not values:
+                raise ValueError("needs at least one value")
+            return values
+        value = raw[-1]
+        if self.kind == "int":
+            return self._number(value, int)
+        if self.kind == "float":
+            return self._number(value, float)
+        if self.kind == "bool":
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"{value!r} is not true/false")
+        if self.kind == "choice":
+            return self._choice(value)
+        raise ValueError(f"unknown kind {self.kind}")
+
+    def _number(self, text: str, typ):
+        try:
+            value = typ(float(text)) if typ is int and float(text).is_integer() else typ(text)
+        except (TypeError, ValueError):
+            raise ValueError(f"{text!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{text!r} is not a finite number")
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise ValueError(f"{text} is outside {self.lo}-{self.hi}")
+        return value
+
+    def _choice(self, text: str):
+        for c in self.choices:
+            if str(c) == text:
+                return c
+        raise ValueError(f"{text!r} is not one of {', '.join(map(str, self.choices))}")
+
+    def encode(self, value: Any) -> str:
+        if self.kind in ("multi", "ints"):
+            return ",".join(str(v) for v in value)
+        if self.kind == "bool":
+            return "1" if value else "0"
+        return str(value)
+
+
+@dataclass
+class Spec:
+    page: str  # unique page id, e.g. "self_consistency"
+    params: Sequence[Param]
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Param:
+        for p in self.params:
+            if p.key == key:
+                return p
+        raise KeyError(key)
+
+
+# Query parameters any page may carry (owned by app.py, not by one page).
+GLOBAL_KEYS = ("model",)
+
+
+def read_url(spec: Spec, url: dict[str, list[str]], extra_known: Sequence[str] = GLOBAL_KEYS) -> tuple[dict, list[str]]:
+    """Pure: validated values found in ``url`` and notes for what was corrected or dropped."""
+    values, notes = {}, []
+    known = {p.key for p in spec.params} | set(extra_known)
+    for p in spec.params:
+        if p.key in url:
+            try:
+                values[p.key] = p.parse(url[p.key])
+            except ValueError as exc:
+                values[p.key] = p.default
+                notes.append(f"`{p.key}`: {exc}; using {p.encode(p.default)} instead.")
+    for name in sorted(set(url) - known):
+        notes.append(f"`{name}` is not a setting of this page and was ignored.")
+    return values, notes
+
+
+def bind(spec: Spec) -> Spec:
+    """Seed widget state from the URL once per page visit; show a note for corrected values."""
+    state = st.session_state
+    if state.get(_VISIT_KEY) != spec.page:
+        url = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+        values, notes = read_url(spec, url)
+        for p in spec.params:
+            state[p.key] = values.get(p.key, p.default)
+        state[_VISIT_KEY] = spec.page
+        state[_NOTES_KEY] = notes
+    else:
+        for p in spec.params:
+            if p.key not in state:  # widget state was dropped while it was hidden
+                state[p.key] = p.default
+    spec.notes = list(state.get(_NOTES_KEY, []))
+    if spec.notes:
+        st.warning("This link had settings that could not be used, so they were corrected:\n\n"
+                   + "\n".join(f"- {n}" for n in spec.notes), icon=":material/link_off:")
+    return spec
+
+
+def value(spec: Spec, key: str) -> Any:
+    return st.session_state.get(key, spec[key].default)
+
+
+def sync(spec: Spec) -> None:
+    """Write every widget value that differs from its default back to the URL; drop stray names."""
+    wanted = {}
+    for p in spec.params:
+        v = st.session_state.get(p.key, p.default)
+        if v != p.default:
+            wanted[p.key] = p.encode(v)
+    for k in GLOBAL_KEYS:
+        if k in st.query_params:
+            wanted[k] = st.query_params[k]
+    current = {k: st.query_params[k] for k in st.query_params.keys()}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def leave_page() -> None:
+    """Forget which page's URL was read, so the next page reads its own (called by app.py on page change)."""
+    st.session_state.pop(_VISIT_KEY, None)
