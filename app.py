@@ -1,6 +1,7 @@
 """Consistency Explorer: routes to the pages, nothing else."""
 import streamlit as st
 
+from cmcore.store import CheckpointError
 from ui import params
 from ui.models import model_picker
 
@@ -17,5 +18,8 @@ page = st.navigation(pages)
 if st.session_state.get("_page") != page.url_path:
     params.leave_page()
     st.session_state["_page"] = page.url_path
-model_picker()
-page.run()
+try:
+    model_picker()
+    page.run()
+except CheckpointError as exc:  # a missing or damaged shipped model: say which file and how to fix it
+    st.error(f"A model file could not be loaded, so this page cannot be shown.\n\n{exc}", icon=":material/error:")
