@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a recipe and write its checkpoints")
     t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
-    t.add_argument("--out", default=str(zoo.CHECKPOINT_DIR), help="checkpoint folder")
+    t.add_argument("--out", default=str(zoo.checkpoint_dir()), help="checkpoint folder")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="W2 table and the lesson's claims for the shipped checkpoints")
     e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")

@@ -6,6 +6,7 @@ never be mistaken for a model of other settings.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from .config import (LESSON_CONSISTENCY, LESSON_TEACHER, ConsistencyConfig, Teac
 from .train import train_consistency, train_teacher
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINT_DIR_ENV = "CMCORE_CHECKPOINT_DIR"  # overrides where shipped checkpoints are read (tests, deployments)
+
+
+def checkpoint_dir() -> Path:
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or CHECKPOINT_DIR)
 
 
 @dataclass(frozen=True)
@@ -33,35 +39,35 @@ RECIPES = {
 DEFAULT = RECIPES["ours"]
 
 
-def teacher_path(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> Path:
-    return root / f"teacher-{config_hash(cfg)}.safetensors"
+def teacher_path(cfg: TeacherConfig, root: Path | None = None) -> Path:
+    return (root or checkpoint_dir()) / f"teacher-{config_hash(cfg)}.safetensors"
 
 
-def consistency_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> Path:
-    return root / f"consistency-{config_hash(teacher_cfg, cfg)}.safetensors"
+def consistency_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | None = None) -> Path:
+    return (root or checkpoint_dir()) / f"consistency-{config_hash(teacher_cfg, cfg)}.safetensors"
 
 
-def is_shipped_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> bool:
+def is_shipped_teacher(cfg: TeacherConfig, root: Path | None = None) -> bool:
     return teacher_path(cfg, root).is_file()
 
 
-def is_shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> bool:
+def is_shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | None = None) -> bool:
     return consistency_path(teacher_cfg, cfg, root).is_file()
 
 
-def load_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR) -> store.Checkpoint:
+def load_teacher(cfg: TeacherConfig, root: Path | None = None) -> store.Checkpoint:
     """Load the checkpoint trained with exactly ``cfg`` (CheckpointError if there is none)."""
     return store.load(teacher_path(cfg, root), kind="teacher", expect_config=cfg)
 
 
-def load_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path = CHECKPOINT_DIR) -> store.Checkpoint:
+def load_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | None = None) -> store.Checkpoint:
     ckpt = store.load(consistency_path(teacher_cfg, cfg, root), kind="consistency", expect_config=cfg)
     if ckpt.teacher_config != teacher_cfg:
         raise store.CheckpointError(consistency_path(teacher_cfg, cfg, root), "was distilled from another teacher")
     return ckpt
 
 
-def get_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR, **hooks) -> nn.Module:
+def get_teacher(cfg: TeacherConfig, root: Path | None = None, **hooks) -> nn.Module:
     """The shipped checkpoint if there is one for ``cfg``, else a fresh training run."""
     if is_shipped_teacher(cfg, root):
         return load_teacher(cfg, root).model
@@ -69,7 +75,7 @@ def get_teacher(cfg: TeacherConfig, root: Path = CHECKPOINT_DIR, **hooks) -> nn.
 
 
 def get_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, teacher: nn.Module | None = None,
-                    root: Path = CHECKPOINT_DIR, **hooks) -> nn.Module:
+                    root: Path | None = None, **hooks) -> nn.Module:
     if is_shipped_consistency(teacher_cfg, cfg, root):
         return load_consistency(teacher_cfg, cfg, root).model
     teacher = teacher if teacher is not None else get_teacher(teacher_cfg, root)
