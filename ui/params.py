@@ -132,6 +132,13 @@ def bind(spec: Spec) -> Spec:
     return spec
 
 
+def restore_empty(spec: Spec) -> None:
+    """A choice deselected in its widget (None) or an emptied list falls back to its default, before widgets run."""
+    for p in spec.params:
+        if p.kind in ("choice", "multi", "ints") and st.session_state.get(p.key) in (None, []):
+            st.session_state[p.key] = list(p.default) if isinstance(p.default, list) else p.default
+
+
 def value(spec: Spec, key: str) -> Any:
     return st.session_state.get(key, spec[key].default)
 

@@ -1,0 +1,467 @@
+"""UI speed benchmark: start-up to a usable Home page, and server time of a rerun after each widget change.
+
+    python bench/ui_bench.py [--repeats 3] [--cores 2] [--out bench/UI_BENCHMARKS.md]
+
+Targets (issue 3): the first page is usable <= 5 s after ``streamlit run`` starts on 2 cores;
+after a widget change a page's rerun takes <= 200 ms of server time at default settings.
+
+(a) Start-up: a fresh ``python -m streamlit run app.py`` (pinned to ``--cores`` CPUs with
+    ``taskset`` when the machine has more) is launched; the clock stops when headless Chromium
+    shows the Home page's main heading and Streamlit has stopped running (held for 300 ms;
+    the time reported is when that idle period began).  Repeated ``--repeats`` times.
+(b) Rerun server time: ``streamlit.testing.v1.AppTest`` runs the app in-process; each page is
+    run once at its defaults (warm caches, "predict first" answered so the results are shown),
+    then every widget on the page is changed to a neighbouring value in turn and ``at.run()``
+    is timed (the wall time of the script run is the server time), then set back.  The first
+    change to a value is timed, so caches keyed on that value are cold, as for a real user.
+
+Figures only: nothing here asserts on time (the tests do not time anything).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO / "bench" / "UI_BENCHMARKS.md"
+
+STARTUP_TARGET_S = 5.0
+RERUN_TARGET_MS = 200.0
+STARTUP_TIMEOUT_S = 120.0
+SETTLE_S = 0.3  # Streamlit must stay idle this long to count as "usable" (query-param sync reruns)
+RUN_TIMEOUT_S = 120.0  # AppTest's per-run limit (its default of 3 s is for tiny apps)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+
+# The pages, as AppTest switches to them (paths relative to app.py).
+PAGES = [
+    ("Home", "pages/home.py"),
+    ("1. Self-consistency", "pages/1_self_consistency.py"),
+    ("2. One-step ODE", "pages/2_one_step_ode.py"),
+    ("3. Consistency distillation", "pages/3_distillation.py"),
+    ("4. Multi-step", "pages/4_multistep.py"),
+]
+
+
+# ============================================================================ (a) start-up
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            return r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def _pin(cores: int) -> list[str]:
+    """``taskset`` prefix that confines the server to ``cores`` CPUs (none needed if the machine has no more)."""
+    have = os.cpu_count() or 1
+    if have <= cores or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", ",".join(str(c) for c in range(cores))]
+
+
+_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const h1 = document.querySelector('[data-testid="stMain"] h1');
+  return !!app && !!h1 && h1.offsetParent !== null && h1.innerText.trim().length > 0
+    && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
+    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+}"""
+
+
+@dataclass
+class StartupRun:
+    health_s: float  # server answers /_stcore/health
+    usable_s: float  # Home heading visible and Streamlit idle
+    heading: str
+
+
+def measure_startup(browser, cores: int) -> StartupRun:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()
+    cmd = [*_pin(cores), sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while not _healthy(url):
+            if proc.poll() is not None or time.perf_counter() - t0 > STARTUP_TIMEOUT_S:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not become healthy:\n{log.read().decode(errors='replace')[-4000:]}")
+            time.sleep(0.02)
+        health = time.perf_counter() - t0
+        page.goto(url)
+        idle_since = None
+        while True:
+            now = time.perf_counter()
+            if now - t0 > STARTUP_TIMEOUT_S:
+                raise RuntimeError("Home page did not become usable in time")
+            if page.evaluate(_IDLE_JS):
+                idle_since = idle_since or now
+                if now - idle_since >= SETTLE_S:
+                    break
+            else:
+                idle_since = None
+            time.sleep(0.02)
+        heading = page.locator('[data-testid="stMain"] h1').first.inner_text().strip()
+        return StartupRun(health, idle_since - t0, heading)
+    finally:
+        page.close()
+        try:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
+def bench_startup(repeats: int, cores: int, log: Callable[[str], None]) -> list[StartupRun]:
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for i in range(repeats):
+                run = measure_startup(browser, cores)
+                log(f"start-up {i + 1}/{repeats}: healthy {run.health_s:.2f} s, usable {run.usable_s:.2f} s")
+                runs.append(run)
+        finally:
+            browser.close()
+    return runs
+
+
+# ============================================================================ (b) rerun server time
+
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "multiselect", "number_input", "checkbox",
+                "toggle", "text_input")
+
+
+def _like(option: str, current: Any) -> Any:
+    """An option string of a select widget, back in the type of the widget's current value."""
+    sample = current[0] if isinstance(current, (list, tuple)) and current else current
+    if isinstance(sample, bool):
+        return option in ("True", "true", "1")
+    for typ in (int, float):
+        if isinstance(sample, typ):
+            return typ(float(option)) if typ is int else typ(option)
+    return option
+
+
+def _neighbour(options: list[str], formatted: str) -> str | None:
+    if formatted not in options or len(options) < 2:
+        return None
+    i = options.index(formatted)
+    return options[i + 1] if i + 1 < len(options) else options[i - 1]
+
+
+def changed_value(w) -> tuple[Any, str] | None:
+    """A nearby, valid, different value for widget ``w`` and a short description (None: can't change it)."""
+    kind, v = w.type, w.value
+    if kind in ("checkbox", "toggle"):
+        return (not v), f"{v} -> {not v}"
+    if kind == "slider":
+        step = w.step
+        if isinstance(v, (list, tuple)):  # range slider: widen/narrow the upper end
+            hi = v[1] + step if v[1] + step <= w.max else v[1] - step
+            return (v[0], hi), f"{tuple(v)} -> {(v[0], hi)}"
+        new = v + step if v + step <= w.max else v - step
+        return new, f"{v} -> {new}"
+    if kind == "number_input":
+        step = w.step or 1
+        new = v + step if w.max is None or v + step <= w.max else v - step
+        return new, f"{v} -> {new}"
+    if kind in ("selectbox", "radio", "select_slider"):
+        fmt = w.format_func
+        nb = _neighbour(list(w.options), str(fmt(v)) if not isinstance(v, str) or fmt is not None else v)
+        if nb is None:
+            return None
+        # Map the formatted option back to a value: try each candidate the widget might hold.
+        new = _like(nb, v)
+        if str(fmt(new)) != nb:
+            return None
+        return new, f"{v} -> {new}"
+    if kind == "multiselect":
+        if len(v) > 1:
+            return v[:-1], f"{v} -> {v[:-1]}"
+        fmt = w.format_func
+        for opt in w.options:
+            cand = _like(opt, v[0]) if v else opt
+            if cand not in v and str(fmt(cand)) == opt:
+                return [*v, cand], f"{v} -> {[*v, cand]}"
+        return None
+    if kind == "text_input":
+        return None  # free text has no neutral "other value"
+    return None
+
+
+@dataclass
+class Change:
+    widget: str
+    description: str
+    ms: float
+    error: str | None = None
+
+
+@dataclass
+class PageResult:
+    name: str
+    first_ms: float = 0.0  # first visit (cold caches)
+    default_ms: float = 0.0  # a plain rerun at defaults (warm)
+    changes: list[Change] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def timed(self) -> list[float]:
+        return [c.ms for c in self.changes if c.error is None]
+
+
+def _timed_run(at) -> float:
+    t = time.perf_counter()
+    at.run(timeout=RUN_TIMEOUT_S)
+    return (time.perf_counter() - t) * 1000
+
+
+def _exceptions(at) -> str | None:
+    exc = list(at.exception)
+    return "; ".join(e.message.splitlines()[0][:200] for e in exc) if exc else None
+
+
+def _widgets(at) -> list:
+    """Every changeable widget on the current page, main area first, then the sidebar."""
+    out = []
+    for kind in WIDGET_KINDS:
+        out.extend(getattr(at, kind))
+    return out
+
+
+def _label(w) -> str:
+    where = "sidebar: " if _in_sidebar(w) else ""
+    return f"{where}{w.type} '{w.label}'" + (f" ({w.key})" if w.key else "")
+
+
+def _in_sidebar(w) -> bool:
+    node = w
+    while getattr(node, "parent", None) is not None:
+        node = node.parent
+        if getattr(node, "type", None) == "sidebar":
+            return True
+    return False
+
+
+def _find(at, kind: str, key: str | None, label: str):
+    for w in getattr(at, kind):
+        if (key and w.key == key) or (not key and w.label == label):
+            return w
+    return None
+
+
+def reveal(at) -> list[str]:
+    """Answer a page's "predict first" question (or press its show/skip button) so results are drawn.
+
+    Done as a person would: pick the first answer of the prediction radio, then press the button
+    that reveals the results.  Returns what was done (empty if the page had nothing to reveal).
+    """
+    done = []
+    for _ in range(3):
+        pressed = False
+        for b in at.button:
+            text = (b.label or "").lower()
+            if any(word in text for word in ("reveal", "show", "skip", "check my", "submit", "answer")):
+                for r in at.radio:
+                    if r.value is None and r.options:
+                        r.set_value(_like(r.options[0], ""))
+                        done.append(f"answered '{r.label[:40]}'")
+                b.click()
+                done.append(f"clicked '{b.label}'")
+                at.run(timeout=RUN_TIMEOUT_S)
+                pressed = True
+                break
+        if not pressed:
+            break
+    return done
+
+
+def bench_page(name: str, path: str, log: Callable[[str], None]) -> PageResult:
+    from streamlit.testing.v1 import AppTest
+
+    res = PageResult(name)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=RUN_TIMEOUT_S)
+    os.chdir(REPO)
+    at.run()
+    if path != PAGES[0][1]:
+        at.switch_page(path)
+    res.first_ms = _timed_run(at)
+    if (err := _exceptions(at)):
+        res.error = err
+        return res
+    revealed = reveal(at)
+    if revealed:
+        log(f"  {name}: {', '.join(revealed)}")
+    at.run()  # warm: every cache the defaults need is filled
+    res.default_ms = _timed_run(at)
+    for w in _widgets(at):
+        if w.disabled if hasattr(w, "disabled") else False:
+            continue
+        change = changed_value(w)
+        label = _label(w)
+        if change is None:
+            res.skipped.append(label)
+            continue
+        new, desc = change
+        original = w.value
+        kind, key, wlabel = w.type, w.key, w.label
+        try:
+            w.set_value(new)
+            ms = _timed_run(at)
+            res.changes.append(Change(label, desc, ms, _exceptions(at)))
+            log(f"  {name}: {label} {desc}: {ms:.0f} ms" + (f" EXCEPTION {res.changes[-1].error}" if res.changes[-1].error else ""))
+        except Exception as exc:  # noqa: BLE001 - a widget we could not drive is reported, not fatal
+            res.changes.append(Change(label, desc, float("nan"), f"{type(exc).__name__}: {exc}"))
+            log(f"  {name}: {label}: could not be changed ({exc})")
+        # back to the default, so every change is measured from the default view
+        back = _find(at, kind, key, wlabel)
+        if back is not None:
+            try:
+                back.set_value(original)
+                at.run()
+            except Exception:  # noqa: BLE001
+                pass
+        if _exceptions(at):
+            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=RUN_TIMEOUT_S)
+            at.run()
+            if path != PAGES[0][1]:
+                at.switch_page(path)
+                at.run()
+            reveal(at)
+    return res
+
+
+def bench_reruns(log: Callable[[str], None]) -> list[PageResult]:
+    results = []
+    for name, path in PAGES:
+        if not (REPO / path).exists():
+            results.append(PageResult(name, error=f"{path} does not exist"))
+            continue
+        try:
+            results.append(bench_page(name, path, log))
+        except Exception as exc:  # noqa: BLE001
+            results.append(PageResult(name, error=f"{type(exc).__name__}: {exc}"))
+        log(f"{name}: done")
+    return results
+
+
+# ============================================================================ report
+
+def _ratio(x: float, target: float) -> str:
+    return f"{x / target:.2f}x"
+
+
+def report(startup: list[StartupRun] | None, pages: list[PageResult] | None, cores: int) -> str:
+    lines = ["# UI benchmarks", "",
+             "Written by `python bench/ui_bench.py`. Figures only; no test asserts on time.", "",
+             f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs "
+             f"(server pinned to {cores} with taskset: {'yes' if _pin(cores) else 'no, the machine has no more'}).", ""]
+    lines += ["## Targets", "",
+              "| what | target | measured | ratio to target | verdict |", "|---|---|---|---|---|"]
+    if startup:
+        med = statistics.median(r.usable_s for r in startup)
+        lines.append(f"| start-up to a usable Home page (median of {len(startup)}) | <= {STARTUP_TARGET_S:.0f} s | "
+                     f"{med:.2f} s | {_ratio(med, STARTUP_TARGET_S)} | {'meets' if med <= STARTUP_TARGET_S else 'MISSES'} |")
+    if pages:
+        for p in pages:
+            t = p.timed
+            if p.error or not t:
+                lines.append(f"| rerun after a widget change, {p.name} | <= {RERUN_TARGET_MS:.0f} ms | "
+                             f"{'error: ' + p.error if p.error else 'no widget changed'} | | |")
+                continue
+            med, mx = statistics.median(t), max(t)
+            lines.append(f"| rerun after a widget change, {p.name} (median / max of {len(t)}) | <= {RERUN_TARGET_MS:.0f} ms | "
+                         f"{med:.0f} / {mx:.0f} ms | {_ratio(med, RERUN_TARGET_MS)} / {_ratio(mx, RERUN_TARGET_MS)} | "
+                         f"{'meets' if mx <= RERUN_TARGET_MS else ('median meets, max MISSES' if med <= RERUN_TARGET_MS else 'MISSES')} |")
+    if startup:
+        lines += ["", "## (a) Start-up", "",
+                  "Fresh `python -m streamlit run app.py` each time; clock from launch until headless Chromium shows the "
+                  f"Home heading and Streamlit has stopped running (held {SETTLE_S * 1000:.0f} ms).", "",
+                  "| run | server healthy | Home usable | ratio to 5 s |", "|---|---|---|---|"]
+        for i, r in enumerate(startup, 1):
+            lines.append(f"| {i} | {r.health_s:.2f} s | {r.usable_s:.2f} s | {_ratio(r.usable_s, STARTUP_TARGET_S)} |")
+        lines.append(f"| **median** | {statistics.median(r.health_s for r in startup):.2f} s | "
+                     f"**{statistics.median(r.usable_s for r in startup):.2f} s** | "
+                     f"{_ratio(statistics.median(r.usable_s for r in startup), STARTUP_TARGET_S)} |")
+        lines.append(f"\nHome heading seen: \"{startup[0].heading}\".")
+    if pages:
+        lines += ["", "## (b) Rerun server time after a widget change", "",
+                  "In-process `AppTest` (`at.run()` wall time = server time of the script run). Each widget is moved to a "
+                  "neighbouring value from the page's defaults, one at a time; the first run with that value is timed "
+                  "(cold caches for that value).", "",
+                  "| page | first visit | rerun at defaults | changes timed | median | max | over 200 ms |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in pages:
+            if p.error:
+                lines.append(f"| {p.name} | error: {p.error} | | | | | |")
+                continue
+            t = p.timed
+            over = [c for c in p.changes if c.error is None and c.ms > RERUN_TARGET_MS]
+            lines.append(f"| {p.name} | {p.first_ms:.0f} ms | {p.default_ms:.0f} ms | {len(t)} | "
+                         f"{statistics.median(t):.0f} ms | {max(t):.0f} ms | {len(over)} |" if t else
+                         f"| {p.name} | {p.first_ms:.0f} ms | {p.default_ms:.0f} ms | 0 | | | |")
+        for p in pages:
+            if p.error or not p.changes:
+                continue
+            lines += ["", f"### {p.name}", "", "| widget | change | server time | ratio to 200 ms |", "|---|---|---|---|"]
+            for c in p.changes:
+                if c.error:
+                    lines.append(f"| {c.widget} | {c.description} | error: {c.error} | |")
+                else:
+                    flag = " **over**" if c.ms > RERUN_TARGET_MS else ""
+                    lines.append(f"| {c.widget} | {c.description} | {c.ms:.0f} ms{flag} | {_ratio(c.ms, RERUN_TARGET_MS)} |")
+            if p.skipped:
+                lines.append(f"\nNot changed (no neighbouring value to set): {', '.join(p.skipped)}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> str:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=3, help="fresh start-ups to time")
+    ap.add_argument("--cores", type=int, default=2, help="CPUs the server may use (taskset) for the start-up figure")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--skip-startup", action="store_true")
+    ap.add_argument("--skip-reruns", action="store_true")
+    args = ap.parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    os.chdir(REPO)
+    sys.path.insert(0, str(REPO))
+    startup = None if args.skip_startup else bench_startup(args.repeats, args.cores, log)
+    pages = None if args.skip_reruns else bench_reruns(log)
+    text = report(startup, pages, args.cores)
+    args.out.write_text(text)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()

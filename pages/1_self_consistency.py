@@ -1,0 +1,90 @@
+"""Exercise 1: points of one ODE trajectory, re-solved to t = 0, land on its endpoint."""
+import pandas as pd
+import streamlit as st
+
+from cmcore import charts
+from cmcore.config import SOLVERS
+from cmcore.evaluate import SELF_CONSISTENCY_TOLERANCE
+from ui import compute, models, params, teach
+from ui.params import Param, Spec
+
+T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
+RESOLVE = {"same": "same density as the trajectory", **{s: f"{s} steps from every point" for s in
+                                                          ("1", "2", "5", "10", "20", "50", "100")}}
+EXACT = 1e-5  # below this a distance is float rounding, not solver error
+OPTIONS = ["Exactly the same point (distance 0)", "Almost the same point (a small solver error)",
+           "Clearly different points"]
+spec = params.bind(Spec("self_consistency", [
+    Param("sc_n_traj", 8, lo=2, hi=16), Param("sc_seed", 21, lo=0, hi=9999), Param("sc_steps", 200, lo=10, hi=400),
+    Param("sc_solver", "euler", "choice", choices=SOLVERS), Param("sc_traj", 2, lo=0, hi=15),
+    Param("sc_t", [0.9, 0.7, 0.5, 0.3, 0.1], "multi", choices=T_CHOICES),
+    Param("sc_resolve", "same", "choice", choices=tuple(RESOLVE)), teach.reveal_param("sc")]))
+clicked = (st.session_state.get("sc_chart") or {}).get("selection", {}).get(charts.TRAJ_SELECTION) or []
+if clicked and clicked[0].get("traj") != st.session_state.get("_sc_clicked"):  # a click on a line picks it
+    st.session_state["_sc_clicked"] = st.session_state["sc_traj"] = int(clicked[0]["traj"])
+if st.session_state["sc_traj"] >= st.session_state["sc_n_traj"]:  # fewer trajectories than the chosen index
+    st.session_state["sc_traj"] = st.session_state["sc_n_traj"] - 1
+params.restore_empty(spec)  # a deselected solver or an emptied list of levels falls back to its default
+
+st.title("1. Self-consistency")
+st.markdown("The teacher's probability-flow ODE is deterministic: a point on a trajectory has one future. Start "
+            "the solver again from any point of a trajectory and it should arrive where the whole trajectory "
+            "arrived. Consistency models are built on exactly this fact.")
+with st.container(border=True):
+    c = st.columns(4)
+    c[0].slider("Trajectories", 2, 16, key="sc_n_traj")
+    c[1].number_input("Noise seed", 0, 9999, key="sc_seed")
+    c[2].slider("Solver steps (t = 1 → 0)", 10, 400, step=10, key="sc_steps")
+    c[3].segmented_control("Solver", SOLVERS, key="sc_solver", format_func=str.capitalize)
+    c = st.columns([1, 2, 2])
+    c[0].selectbox("Chosen trajectory", range(st.session_state["sc_n_traj"]), key="sc_traj")
+    c[1].multiselect("Noise levels t to restart from", T_CHOICES, key="sc_t")
+    c[2].selectbox("Re-solve each point with", tuple(RESOLVE), key="sc_resolve", format_func=RESOLVE.get)
+teach.predict_first("sc", "You restart the ODE from the chosen points of one trajectory and solve each to t = 0. "
+                    "Where do they land, compared with the trajectory's own endpoint?", OPTIONS, "sc_show")
+t_values = tuple(sorted(st.session_state["sc_t"], reverse=True))
+resolve = None if st.session_state["sc_resolve"] == "same" else int(st.session_state["sc_resolve"])
+sel = models.selection()
+v = compute.self_consistency(sel.teacher_cfg, st.session_state["sc_n_traj"], st.session_state["sc_seed"],
+                             st.session_state["sc_steps"], st.session_state["sc_solver"],
+                             st.session_state["sc_traj"], t_values, resolve)
+params.sync(spec)
+if not teach.revealed("sc", "sc_show"):
+    teach.hidden_note()
+    st.stop()
+
+st.altair_chart(charts.self_consistency_chart(v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints,
+                                              v.true_endpoint), on_select="rerun", key="sc_chart", width="content",
+                selection_mode=charts.TRAJ_SELECTION)
+st.caption("Circles: noise starts (t = 1). Diamonds: trajectory ends (t = 0). Squares: the restart points; dashed "
+           "arrows go to where each restart lands (green dots). Red cross: the chosen trajectory's endpoint. "
+           "Click a line to choose it.")
+dmax, dmean, worst = float(v.distances.max()), float(v.distances.mean()), int(v.distances.argmax())
+m = st.columns(3)
+m[0].metric("Max distance to the endpoint", f"{dmax:.2e}")
+m[1].metric("Mean distance", f"{dmean:.2e}")
+m[2].metric("True endpoint", f"({v.true_endpoint[0]:.3f}, {v.true_endpoint[1]:.3f})")
+st.dataframe(pd.DataFrame({"restart t": v.t_used, "start x₁": v.points[:, 0], "start x₂": v.points[:, 1],
+                           "re-solve steps": v.resolve_steps, "landed x₁": v.endpoints[:, 0],
+                           "landed x₂": v.endpoints[:, 1], "distance": v.distances}),
+             hide_index=True, column_config={"distance": st.column_config.NumberColumn(format="%.2e")})
+
+measured = OPTIONS[0] if dmax < EXACT else OPTIONS[1] if dmax <= SELF_CONSISTENCY_TOLERANCE else OPTIONS[2]
+teach.verdict("sc", measured, f"the farthest restart landed {dmax:.2e} from the endpoint "
+              f"(we call up to {SELF_CONSISTENCY_TOLERANCE} 'almost the same').")
+how = ("on the trajectory's own time grid" if resolve is None else f"with a fresh grid of {resolve} "
+       f"{st.session_state['sc_solver']} step{'s' if resolve > 1 else ''} from each point")
+if dmax < EXACT:
+    why = ("That is zero up to float rounding: on the same grid the solver repeats exactly the steps it already "
+           "took, so it cannot land anywhere else. Pick a fixed step count to see a solver's own error.")
+elif dmax <= SELF_CONSISTENCY_TOLERANCE:
+    why = ("Small but not zero: a fresh grid takes different steps, and each solver step errs a little "
+           "differently. Add steps and the gap shrinks toward zero, as it would for the exact ODE.")
+else:
+    why = (f"That gap is the solver's error, not a failure of the property: the restart from t = "
+           f"{v.t_used[worst]:.2f} has the longest way to go and misses the most. More steps close it.")
+teach.what_happened(f"You restarted the ODE from {len(v.t_used)} points of trajectory {v.chosen} {how}. "
+                    f"The farthest landed {dmax:.2e} from the trajectory's endpoint, the mean was {dmean:.2e}. {why}")
+teach.takeaway("Every point of a deterministic ODE trajectory has the same destination. If a network learned "
+               "f(x_t, t) = that destination for every x_t and t, one evaluation would replace the whole solve: "
+               "that network is a consistency model.")
