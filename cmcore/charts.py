@@ -23,7 +23,6 @@ alt.data_transformers.disable_max_rows()
 DOMAIN = (-4.5, 4.5)  # both axes, every panel: panels stay comparable
 MAX_POINTS_PER_PANEL = 2000  # thin larger clouds (speed of the browser, size of the page)
 PANEL_SIZE = 200  # px, width == height: equal aspect on a square domain (4 panels fit a 1,000 px page)
-BIG_SIZE = 520  # px, the single large plots (trajectories, jump paths)
 POINT_SIZE = 9  # area of one sample dot
 POINT_OPACITY = 0.55
 GRID_COLOR = "#2a2f3d"
@@ -42,8 +41,7 @@ PALETTE: dict[str, str] = {
     "endpoint": "#f87171",  # true endpoint (red)
     "arrow": "#e5e7eb",  # arrows, jumps (light grey)
 }
-# Trajectory lines when nothing is highlighted: a cool sequential ramp.
-TRAJECTORY_SCHEME = "tealblues"
+TRAJECTORY_COLOR = "#94a3b8"  # the trajectories not chosen (slate); the chosen one is PALETTE["ode_k"]
 
 _AXIS = dict(gridColor=GRID_COLOR, domainColor=GRID_COLOR, tickColor=GRID_COLOR, labelColor=MUTED_TEXT,
              titleColor=MUTED_TEXT, labelFontSize=10, titleFontSize=11, titleFontWeight="normal")
@@ -218,75 +216,107 @@ def trajectory_frame(xs: np.ndarray, ts: np.ndarray, max_points_per_line: int = 
     return pd.concat(rows, ignore_index=True)
 
 
-def _arrows(df: pd.DataFrame, color: str, opacity: float = 0.8, dash: list[int] | None = None) -> list[alt.Chart]:
+def _xy(domain: Sequence[float], x: str = "x", y: str = "y", titles: bool = True) -> tuple[alt.X, alt.Y]:
+    """Position channels on a given square domain (a zoom) with the shared axis styling."""
+    scale = alt.Scale(domain=list(domain), clamp=True, nice=False)
+    return (alt.X(f"{x}:Q", title="x₁" if titles else None, scale=scale),
+            alt.Y(f"{y}:Q", title="x₂" if titles else None, scale=scale))
+
+
+def zoom_domain(points: np.ndarray, pad: float = 0.12, min_span: float = 0.4) -> tuple[list[float], list[float]]:
+    """A square window around ``points`` (same span on both axes, so the zoom keeps equal aspect)."""
+    pts = np.asarray(points).reshape(-1, 2)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = max(float((hi - lo).max()) * (1 + 2 * pad), min_span)
+    mid = (lo + hi) / 2
+    return [float(mid[0] - span / 2), float(mid[0] + span / 2)], [float(mid[1] - span / 2), float(mid[1] + span / 2)]
+
+
+def _arrows(df: pd.DataFrame, color: str, opacity: float = 0.8, dash: list[int] | None = None,
+            domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] = DOMAIN) -> list[alt.Chart]:
     """Segments (x, y) -> (x2, y2) with a triangle head at the end pointing along the segment."""
     df = df.copy()
     df["angle"] = (90 - np.degrees(np.arctan2(df["y2"] - df["y"], df["x2"] - df["x"]))) % 360
-    rule = (alt.Chart(df).mark_rule(color=PALETTE[color], opacity=opacity, strokeWidth=1.6,
-                                    strokeDash=dash or [1, 0])
-            .encode(_x(), _y(), x2="x2:Q", y2="y2:Q"))
-    head = (alt.Chart(df).mark_point(shape="triangle-up", filled=True, size=70, color=PALETTE[color],
-                                     opacity=opacity)
-            .encode(alt.X("x2:Q", scale=alt.Scale(domain=list(DOMAIN), clamp=True, nice=False)),
-                    alt.Y("y2:Q", scale=alt.Scale(domain=list(DOMAIN), clamp=True, nice=False)),
-                    angle=alt.Angle("angle:Q", scale=None)))
+    ex, ey = _xy(domain_x)[0], _xy(domain_y)[1]
+    rule = (alt.Chart(df).mark_rule(color=PALETTE[color], opacity=opacity, strokeWidth=1.6, strokeDash=dash or [1, 0])
+            .encode(ex, ey, x2="x2:Q", y2="y2:Q"))
+    head = (alt.Chart(df).mark_point(shape="triangle-up", filled=True, size=60, color=PALETTE[color], opacity=opacity)
+            .encode(_xy(domain_x, "x2")[0], _xy(domain_y, "x2", "y2")[1], angle=alt.Angle("angle:Q", scale=None)))
     return [rule, head]
 
 
 def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: np.ndarray, t_values: Sequence[float],
-                           endpoints: np.ndarray, true_endpoint: np.ndarray, size: int = BIG_SIZE,
+                           endpoints: np.ndarray, true_endpoint: np.ndarray, size: int = 420,
                            clickable: bool = True) -> alt.Chart:
-    """Teacher trajectories (start o, end *), the chosen one bold; points on it, arrows to where each lands.
+    """Two panels: every teacher trajectory on the shared domain, and a zoom on the chosen one.
 
-    ``xs`` is [steps+1, n_traj, 2] from t=1 (noise) to t=0 (data).  With ``clickable`` a click on a line
-    selects it (selection name ``TRAJ_SELECTION``, field ``traj``).
+    Overview: trajectories (start circle, end diamond), the chosen one bright; with ``clickable`` a click on
+    a line selects it (selection ``TRAJ_SELECTION``, field ``traj``).  Zoom: the chosen trajectory, the
+    restart points (squares), dashed arrows to where each re-solve lands (green dots) and the true endpoint
+    (red cross).  ``xs`` is [steps+1, n_traj, 2] from t=1 (noise) to t=0 (data).
     """
     lines = trajectory_frame(xs, ts)
     lines["chosen"] = lines["traj"] == chosen
     ends = pd.DataFrame({"traj": np.arange(xs.shape[1]), "x0": xs[0, :, 0], "y0": xs[0, :, 1],
                          "x": xs[-1, :, 0], "y": xs[-1, :, 1]})
     ends["chosen"] = ends["traj"] == chosen
-    width = alt.condition("datum.chosen", alt.value(3.2), alt.value(1.6))
-    opacity = alt.condition("datum.chosen", alt.value(1.0), alt.value(0.55))
+    color = alt.condition("datum.chosen", alt.value(PALETTE["ode_k"]), alt.value(TRAJECTORY_COLOR))
     line_tooltip = [alt.Tooltip("traj:N", title="trajectory"), alt.Tooltip("t:Q", format=".3f"),
                     alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]
-    color = alt.Color("traj:N", legend=None, scale=alt.Scale(scheme=TRAJECTORY_SCHEME))
-    line = (alt.Chart(lines).mark_line(clip=True)
-            .encode(_x(), _y(), color, alt.Detail("traj:N"), order="order:Q",
-                    strokeWidth=width, opacity=opacity, tooltip=line_tooltip))
-    if clickable:
-        pick = alt.selection_point(name=TRAJ_SELECTION, fields=["traj"], on="click", clear=False)
-        line = line.add_params(pick)
-    start = (alt.Chart(ends).mark_circle(size=45, opacity=0.9)
-             .encode(alt.X("x0:Q", scale=alt.Scale(domain=list(DOMAIN), clamp=True, nice=False)),
-                     alt.Y("y0:Q", scale=alt.Scale(domain=list(DOMAIN), clamp=True, nice=False)), color,
-                     tooltip=[alt.Tooltip("traj:N", title="trajectory start (t = 1)")]))
-    end = (alt.Chart(ends).mark_point(shape="diamond", filled=True, opacity=0.9)
-           .encode(_x(), _y(), color, size=alt.condition("datum.chosen", alt.value(110), alt.value(45)),
-                   tooltip=[alt.Tooltip("traj:N", title="trajectory end (t = 0)"),
-                            alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]))
-    pts = np.asarray(points)
-    landed = np.asarray(endpoints)
+    pts, landed = np.asarray(points), np.asarray(endpoints)
     arrows = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "x2": landed[:, 0], "y2": landed[:, 1],
                            "t": np.asarray(t_values, dtype=float)})
     arrows["label"] = arrows["t"].map(lambda t: f"t={t:.2f}")
-    chosen_pts = (alt.Chart(arrows).mark_square(size=90, color=PALETTE["highlight"], stroke="white", strokeWidth=1)
-                  .encode(_x(), _y(), tooltip=[alt.Tooltip("t:Q", format=".3f"), alt.Tooltip("x:Q", format=".3f"),
-                                              alt.Tooltip("y:Q", format=".3f")]))
-    labels = (alt.Chart(arrows).mark_text(color=PALETTE["highlight"], align="left", dx=8, dy=-6, fontSize=11)
-              .encode(_x(), _y(), text="label:N"))
     te = pd.DataFrame({"x": [float(true_endpoint[0])], "y": [float(true_endpoint[1])]})
-    true_mark = (alt.Chart(te).mark_point(shape="cross", filled=True, size=260, color=PALETTE["endpoint"],
-                                          stroke="white", strokeWidth=0.8)
-                 .encode(_x(), _y(), tooltip=[alt.Tooltip("x:Q", format=".4f", title="true endpoint x"),
-                                             alt.Tooltip("y:Q", format=".4f", title="true endpoint y")]))
-    landed_df = arrows.rename(columns={"x": "px", "y": "py", "x2": "x", "y2": "y"})
-    landed_mark = (alt.Chart(landed_df).mark_circle(size=60, color=PALETTE["teacher"], opacity=0.95)
-                   .encode(_x(), _y(), tooltip=[alt.Tooltip("label:N", title="re-solved from"),
-                                               alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]))
-    layers = [line, start, end, *_arrows(arrows, "arrow", 0.55, dash=[4, 3]), true_mark, landed_mark,
-              chosen_pts, labels]
-    return _style(alt.layer(*layers).properties(width=size, height=size))
+
+    def trajectories(domain_x, domain_y, only_chosen: bool) -> list:
+        df = lines[lines["chosen"]] if only_chosen else lines
+        ex, ey = _xy(domain_x)[0], _xy(domain_y)[1]
+        line = (alt.Chart(df).mark_line(clip=True)
+                .encode(ex, ey, alt.Detail("traj:N"), color=color, order="order:Q", tooltip=line_tooltip,
+                        strokeWidth=alt.condition("datum.chosen", alt.value(3.2), alt.value(1.6)),
+                        opacity=alt.condition("datum.chosen", alt.value(1.0), alt.value(0.55))))
+        e = ends[ends["chosen"]] if only_chosen else ends
+        sx, sy = _xy(domain_x, "x0")[0], _xy(domain_y, "x0", "y0")[1]
+        start = (alt.Chart(e).mark_circle(size=45, opacity=0.9, clip=True)
+                 .encode(sx, sy, color=color, tooltip=[alt.Tooltip("traj:N", title="start (t = 1) of trajectory")]))
+        end = (alt.Chart(e).mark_point(shape="diamond", filled=True, opacity=0.9, size=70, clip=True)
+               .encode(ex, ey, color=color, tooltip=[alt.Tooltip("traj:N", title="end (t = 0) of trajectory"),
+                                                     alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]))
+        return [line, start, end]
+
+    def restarts(domain_x, domain_y, labelled: bool) -> list:
+        ex, ey = _xy(domain_x)[0], _xy(domain_y)[1]
+        tips = [alt.Tooltip("t:Q", format=".3f", title="restart t"), alt.Tooltip("x:Q", format=".4f"),
+                alt.Tooltip("y:Q", format=".4f")]
+        layers = [alt.Chart(arrows).mark_square(size=80, color=PALETTE["highlight"], stroke="white", strokeWidth=1)
+                  .encode(ex, ey, tooltip=tips)]
+        if labelled:
+            layers[:0] = _arrows(arrows, "arrow", 0.6, [4, 3], domain_x, domain_y)
+            layers.append(alt.Chart(te).mark_point(shape="cross", filled=True, size=320, color=PALETTE["endpoint"],
+                                                   stroke="white", strokeWidth=0.8)
+                          .encode(ex, ey, tooltip=[alt.Tooltip("x:Q", format=".4f", title="true endpoint x₁"),
+                                                   alt.Tooltip("y:Q", format=".4f", title="true endpoint x₂")]))
+            landed_df = arrows.rename(columns={"x": "px", "y": "py", "x2": "x", "y2": "y"})
+            layers.append(alt.Chart(landed_df).mark_circle(size=70, color=PALETTE["teacher"], opacity=0.95)
+                          .encode(ex, ey, tooltip=[alt.Tooltip("label:N", title="re-solved from"),
+                                                   alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]))
+            layers.append(alt.Chart(arrows).mark_text(color=PALETTE["highlight"], align="left", dx=9, dy=-7, fontSize=11)
+                          .encode(ex, ey, text="label:N"))
+        return layers
+
+    overview_layers = trajectories(DOMAIN, DOMAIN, False) + restarts(DOMAIN, DOMAIN, False)
+    if clickable:
+        overview_layers[0] = overview_layers[0].add_params(
+            alt.selection_point(name=TRAJ_SELECTION, fields=["traj"], on="click", clear=False))
+    overview = alt.layer(*overview_layers, title=alt.TitleParams(
+        "All trajectories", subtitle="noise (circle) → data (diamond); click a line to choose it"))
+    chosen_xy = np.concatenate([xs[:, chosen, :], landed, np.asarray(true_endpoint).reshape(1, 2)])
+    zx, zy = zoom_domain(chosen_xy)
+    zoom = alt.layer(*trajectories(zx, zy, True), *restarts(zx, zy, True), title=alt.TitleParams(
+        f"Trajectory {chosen}, zoomed", subtitle="restart points (squares) → where each lands (green)"))
+    return _style(alt.hconcat(overview.properties(width=size, height=size), zoom.properties(width=size, height=size),
+                              spacing=30).resolve_scale(x="independent", y="independent"))
 
 
 POINT_SCHEME = "category10"  # one hue per followed point in the multi-step panels

@@ -53,8 +53,8 @@ if not teach.revealed("sc", "sc_show"):
     teach.hidden_note()
     st.stop()
 
-st.altair_chart(charts.self_consistency_chart(v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints,
-                                              v.true_endpoint), on_select="rerun", key="sc_chart", width="content",
+st.vega_lite_chart(compute.chart_spec("self_consistency_chart", v.xs, v.ts, v.chosen, v.points, v.t_used,
+                                      v.endpoints, v.true_endpoint), on_select="rerun", key="sc_chart", width="content",
                 selection_mode=charts.TRAJ_SELECTION)
 st.caption("Circles: noise starts (t = 1). Diamonds: trajectory ends (t = 0). Squares: the restart points; dashed "
            "arrows go to where each restart lands (green dots). Red cross: the chosen trajectory's endpoint. "

@@ -1,7 +1,6 @@
 """Exercise 2: one ODE step from pure noise against the 200-step endpoint."""
 import streamlit as st
 
-from cmcore import charts
 from cmcore.charts import Panel
 from ui import compute, models, params, teach
 from ui.params import Param, Spec
@@ -33,12 +32,12 @@ if not teach.revealed("os", "os_show"):
     st.stop()
 
 (e1, m1), (ex, mx), (ek, mk) = v.errors["euler_one"], v.errors["x0_prediction"], v.errors["k_step"]
-st.altair_chart(charts.scatter_panels([
+st.vega_lite_chart(compute.chart_spec("scatter_panels", [
     Panel("Real data", v.real, "real", f"{n} fresh samples"),
     Panel("ODE, 200 steps", v.true_endpoints, "teacher", "the reference endpoint"),
     Panel("One Euler step", v.euler_one, "teacher_one", f"error mean {e1:.3f} · max {m1:.3f}"),
     Panel("x₀ prediction", v.x0_prediction, "teacher_one", f"error mean {ex:.3f} · max {mx:.3f}"),
-    Panel(f"ODE, {k} steps", v.k_step, "ode_k", f"error mean {ek:.3f} · max {mk:.3f}")], columns=5, size=160),
+    Panel(f"ODE, {k} steps", v.k_step, "ode_k", f"error mean {ek:.3f} · max {mk:.3f}")], columns=5, size=150),
     width="content")
 c = st.columns(4)
 c[0].metric("One Euler step: mean error", f"{e1:.3f}")
@@ -64,14 +63,14 @@ st.markdown("#### Where the error comes from")
 st.markdown(
     "Each training pair moves along a straight line, but the network cannot see which pair it is on: it learns "
     "the average, $v(x_t, t) = \\mathbb{E}[\\varepsilon - x_0 \\mid x_t]$. At $t = 1$ the input is pure noise and "
-    "says nothing about $x_0$, so the best guess of $x_0$ is the data mean, and one step sends every point "
-    f"there: the one-step cloud is {ratio:.0%} as wide as the endpoints. As $t$ falls, $x_t$ reveals more "
+    "says nothing about $x_0$, so the best guess of $x_0$ is the data mean, and one step pulls every point "
+    f"toward it: the one-step cloud is {ratio:.0%} as wide as the endpoints. As $t$ falls, $x_t$ reveals more "
     "about its $x_0$, the average changes, and the velocity turns. Paths bend, and a straight line drawn from "
     "$t = 1$ misses where they end.")
 
 curve = compute.error_curve(sel.teacher_cfg, CURVE_POINTS, seed)
 st.markdown("#### Endpoint error against the number of ODE steps")
-st.altair_chart(charts.error_vs_steps(curve, highlight_steps=k), width="stretch")
+st.vega_lite_chart(compute.chart_spec("error_vs_steps", curve, highlight_steps=k), width="stretch")
 eu, he = curve[curve.solver == "euler"], curve[curve.solver == "heun"]
 good = eu[eu.mean_error < 0.1]
 need = f"{int(good.steps.min())} Euler steps" if len(good) else f"more than {int(eu.steps.max())} Euler steps"

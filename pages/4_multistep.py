@@ -2,7 +2,6 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore import charts
 from cmcore.charts import Panel
 from cmcore.evaluate import CLOSE_RATIO, CM_STEPS, TEACHER_STEPS
 from ui import compute, models, params, teach
@@ -47,7 +46,7 @@ if not teach.revealed("ms", "ms_show"):
     teach.hidden_note()
     st.stop()
 
-st.altair_chart(charts.sample_grid([
+st.vega_lite_chart(compute.chart_spec("sample_grid", [
     ("Teacher: Euler ODE", [Panel(label(s), tea[s].points, "teacher", f"W2 {tea[s].w2:.3f}")
                             for s in teacher_steps]),
     ("Consistency model", [Panel(label(k), cms[k].points, "consistency", f"W2 {cms[k].w2:.3f}")
@@ -56,7 +55,7 @@ st.altair_chart(charts.sample_grid([
 rows = ([{"model": "teacher (Euler ODE)", "nfe": s, "w2": tea[s].w2} for s in teacher_steps]
         + [{"model": "consistency model", "nfe": k, "w2": cms[k].w2} for k in cm_steps])
 st.markdown("#### Quality per network evaluation")
-st.altair_chart(charts.w2_vs_nfe(pd.DataFrame(rows), floor=real.w2), width="stretch")
+st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", pd.DataFrame(rows), floor=real.w2), width="stretch")
 
 c1, t1, t5 = cms[1].w2, tea[1].w2, tea[5].w2
 measured = OPTIONS[1] if abs(c1 - t5) <= (CLOSE_RATIO - 1) * t5 else OPTIONS[0] if c1 < t5 else OPTIONS[2]
@@ -66,15 +65,16 @@ close = [k for k in cm_steps if cms[k].w2 <= CLOSE_RATIO * tea[best_s].w2]
 gain = {k: cms[k].w2 for k in cm_steps}
 teach.what_happened(
     f"From the same {n} noise points, one consistency step scored W2 {c1:.3f} against {t1:.3f} for one teacher "
-    f"step, {'a' if c1 < t1 else 'no'} {'win' if c1 < t1 else 'gain'} with the same single network call. "
+    "step, " + ("a clear win for the same single network call. " if c1 < t1 else
+       "so at the same cost of one network call this model does worse than the teacher. ")
     + (f"With {close[0]} call{'s' if close[0] > 1 else ''} the consistency model came within "
        f"{CLOSE_RATIO - 1:.0%} of the teacher's {best_s}-step ODE (W2 {tea[best_s].w2:.3f}), "
        f"{best_s / close[0]:.0f}× fewer evaluations. " if close else
        f"None of the consistency step counts shown came within {CLOSE_RATIO - 1:.0%} of the teacher's "
        f"{best_s}-step ODE (W2 {tea[best_s].w2:.3f}). ")
-    + (f"Going from {min(gain)} to {max(gain)} consistency steps changed W2 by {gain[max(gain)] - gain[min(gain)]:+.3f}; "
-       if len(gain) > 1 else "")
-    + f"for scale, two independent real samples of this size already differ by {real.w2:.3f}, so gaps of a few "
+    + (f"Going from {min(gain)} to {max(gain)} consistency steps changed W2 by "
+       f"{gain[max(gain)] - gain[min(gain)]:+.3f}. " if len(gain) > 1 else "")
+    + f"For scale, two independent real samples of this size already differ by {real.w2:.3f}, so gaps of a few "
       "hundredths are within sampling noise (try another seed).")
 
 st.markdown("#### Jump, re-noise, jump again")
@@ -83,8 +83,8 @@ c[0].slider("Points to follow", 1, 20, key="ms_paths")
 c[1].segmented_control("Sampling steps K", PATH_K, key="ms_path_k")
 k_path = st.session_state["ms_path_k"]
 paths = compute.jump_paths(sel.teacher_cfg, sel.cm_cfg, k_path, st.session_state["ms_paths"], seed)
-st.altair_chart(charts.multistep_steps_chart(paths.inputs, paths.x0_hats, paths.levels, samples_bg=real.points,
-                                             columns=min(k_path, 4)), width="content")
+st.vega_lite_chart(compute.chart_spec("multistep_steps_chart", paths.inputs, paths.x0_hats, paths.levels,
+                                      samples_bg=real.points, columns=min(k_path, 4), size=185), width="content")
 moved = float(((paths.x0_hats[-1] - paths.x0_hats[0]) ** 2).sum(-1).mean() ** 0.5)
 st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
            "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "

@@ -3,20 +3,21 @@ import pandas as pd
 import streamlit as st
 
 from cmcore import zoo
-from cmcore.config import to_dict
 from ui import compute, models, params
 from ui.params import Param, Spec
 
-TEACHER_FIELDS = ("dataset", "steps", "lr", "lr_schedule", "ema", "seed")
-CM_FIELDS = ("mode", "n_levels", "schedule", "ema_mu", "lr", "steps", "teacher_solver", "loss", "init_from_teacher")
+TEACHER_FIELDS = {"steps": "teacher steps", "lr": "teacher lr", "ema": "teacher EMA"}
+CM_FIELDS = {"mode": "mode", "n_levels": "levels N", "schedule": "schedule", "ema_mu": "target μ", "lr": "lr",
+             "steps": "steps", "batch": "batch", "teacher_solver": "teacher solver", "loss": "loss",
+             "init_from_teacher": "init from teacher"}
 EXERCISES = [
-    ("pages/1_self_consistency.py", "1. Self-consistency", "Restart the ODE from points of one trajectory and "
+    ("pages/1_self_consistency.py", "1 · Self-consistency", "Restart the ODE from points of one trajectory and "
      "watch them reach the same endpoint."),
-    ("pages/2_one_step_ode.py", "2. One-step ODE vs endpoint", "Take one giant solver step and see how far off "
+    ("pages/2_one_step_ode.py", "2 · One step vs ODE", "Take one giant solver step and see how far off "
      "it lands, and why."),
-    ("pages/3_distillation.py", "3. Consistency distillation", "Train a consistency model from the teacher, "
+    ("pages/3_distillation.py", "3 · Distillation", "Train a consistency model from the teacher, "
      "live, and compare one-step samples."),
-    ("pages/4_multistep.py", "4. Multi-step consistency", "Jump, re-noise, jump again: quality against the "
+    ("pages/4_multistep.py", "4 · Multi-step", "Jump, re-noise, jump again: quality against the "
      "number of network calls."),
 ]
 spec = params.bind(Spec("home", [Param("home_live", False, "bool")]))
@@ -48,19 +49,19 @@ if q is None:
 src = ("measured when the checkpoints were written (same code, same evaluation seeds)" if q.source == "checkpoint"
        else "measured now from the loaded models")
 st.markdown(f"Every page uses **{sel.label}** (change it in the sidebar). The models available:")
-table = {}
+rows = []
 for name in ("ours", "lesson", "session"):
     cfgs = (zoo.RECIPES[name].teacher, zoo.RECIPES[name].consistency) if name != "session" else (
         (zoo.DEFAULT.teacher, models.session_model()) if models.session_model() else None)
     if cfgs is None:
         continue
     qn = q if name == sel.name else compute.stored_quality(*cfgs)
-    table[models.MODEL_LABELS[name] + (" (in use)" if name == sel.name else "")] = {
-        **{f"teacher {k}": v for k, v in to_dict(cfgs[0]).items() if k in TEACHER_FIELDS},
-        **{f"consistency {k}": v for k, v in to_dict(cfgs[1]).items() if k in CM_FIELDS},
-        "W2 teacher, 50 steps": f"{qn.teacher[50]:.3f}" if qn else "select it to measure",
-        "W2 consistency, 1 step": f"{qn.consistency[1]:.3f}" if qn else "select it to measure"}
-st.dataframe(pd.DataFrame(table).astype(str), width="stretch")
+    rows.append({"model": models.MODEL_LABELS[name] + (" (in use)" if name == sel.name else ""),
+                 "W2 consistency, 1 step": f"{qn.consistency[1]:.3f}" if qn else "select to measure",
+                 "W2 teacher, 50 steps": f"{qn.teacher[50]:.3f}" if qn else "select to measure",
+                 **{label: str(getattr(cfgs[0], f)) for f, label in TEACHER_FIELDS.items()},
+                 **{label: str(getattr(cfgs[1], f)) for f, label in CM_FIELDS.items()}})
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 m = st.columns(4)
 m[0].metric("Teacher W2, 50 ODE steps", f"{q.teacher[50]:.3f}")
 m[1].metric("Teacher W2, 1 ODE step", f"{q.teacher[1]:.3f}")

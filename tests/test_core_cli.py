@@ -1,4 +1,8 @@
-"""Command line: python -m cmcore {train,eval,bench}."""
+"""Command line: python -m cmcore {train,eval,bench}.
+
+The subprocesses (each imports torch) are started together once and awaited by the tests that
+read them, so their start-up costs overlap with each other and with the session's W2 table.
+"""
 import os
 import subprocess
 import sys
@@ -12,42 +16,60 @@ from cmcore.evaluate import lesson_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def run(*args, env=None, timeout=120):
-    full_env = {k: v for k, v in os.environ.items() if k != zoo.CHECKPOINT_DIR_ENV}  # the repo's checkpoints
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=full_env)
-
-
-@pytest.mark.parametrize("argv,expect", [
-    ([], ["train", "eval", "bench"]),
-    (["train"], ["--recipe", "--out"]),
-    (["eval"], ["--recipe"]),
-    (["bench"], ["--out", "--threads"]),
-])
-def test_help_exits_zero(argv, expect):
-    res = run("-m", "cmcore", *argv, "--help")
-    assert res.returncode == 0, res.stderr
-    assert "usage:" in res.stdout
-    for word in expect:
-        assert word in res.stdout
+# The real entry point end to end for `eval --recipe ours`, with a smaller EvalSpec so it is quick.
+EVAL_SMALL = (
+    "import functools, runpy, sys\n"
+    "import cmcore.evaluate as ev\n"
+    "ev.quality_table = functools.partial(ev.quality_table, spec=ev.EvalSpec(n=300, seeds=(0,)))\n"
+    "sys.argv = ['cmcore', 'eval', '--recipe', 'ours']\n"
+    "runpy.run_module('cmcore', run_name='__main__', alter_sys=True)\n"
+)
+COMMANDS = {
+    "help": ["-m", "cmcore", "--help"],
+    "train": ["-m", "cmcore", "train", "--help"],
+    "eval": ["-m", "cmcore", "eval", "--help"],
+    "bench": ["-m", "cmcore", "bench", "--help"],
+    "eval_small": ["-c", EVAL_SMALL],
+}
+CLAIM_TEXTS = ["Re-solving the ODE", "One Euler step from noise", "1-step samples beat the teacher",
+               "One consistency step is better", "2 consistency steps come close", "Beyond 4 consistency steps"]
 
 
-def test_bad_arguments_exit_nonzero():
-    assert run("-m", "cmcore").returncode == 2  # a subcommand is required
-    res = run("-m", "cmcore", "eval", "--recipe", "nope")
-    assert res.returncode == 2 and "nope" in res.stderr
+class Runs:
+    """The module's subprocesses, all started at once; ``[name]`` waits for one and returns (rc, out, err)."""
+
+    def __init__(self):
+        env = {k: v for k, v in os.environ.items() if k != zoo.CHECKPOINT_DIR_ENV}  # the repo's checkpoints
+        self.procs = {name: subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                      for name, args in COMMANDS.items()}
+        self.results = {}
+
+    def __getitem__(self, name):
+        if name not in self.results:
+            out, err = self.procs[name].communicate(timeout=300)
+            self.results[name] = (self.procs[name].returncode, out, err)
+        return self.results[name]
+
+    def close(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
-def test_eval_with_missing_checkpoints_exits_2_naming_the_file(tmp_path):
-    res = run("-m", "cmcore", "eval", "--recipe", "ours", env={zoo.CHECKPOINT_DIR_ENV: str(tmp_path)})
-    assert res.returncode == 2
-    assert str(zoo.teacher_path(zoo.DEFAULT.teacher, tmp_path)) in res.stderr
+@pytest.fixture(scope="session")  # session, like shipped_ours, so it starts first and overlaps with it
+def runs():
+    r = Runs()
+    yield r
+    r.close()
 
 
-def test_eval_ours_prints_the_table_and_every_claim(shipped_ours, monkeypatch, capsys):
-    """`eval --recipe ours` in process, reusing the session's default-spec table (same models, same numbers)."""
+def test_eval_ours_prints_the_table_and_every_claim(runs, shipped_ours, monkeypatch, capsys):
+    """`eval --recipe ours` in process at the default EvalSpec, reusing the session's table.
+
+    (Runs first: the module's subprocesses start here and run while the table is computed.)
+    """
     calls = []
 
     def cached_table(teacher, cm, dataset, with_floor=False, **kwargs):
@@ -55,6 +77,7 @@ def test_eval_ours_prints_the_table_and_every_claim(shipped_ours, monkeypatch, c
         assert type(teacher) is type(shipped_ours["teacher"]) and type(cm) is type(shipped_ours["cm"])
         return shipped_ours["table"]
 
+    monkeypatch.delenv(zoo.CHECKPOINT_DIR_ENV, raising=False)
     monkeypatch.setattr(cli, "quality_table", cached_table)
     assert cli.main(["eval", "--recipe", "ours"]) == 0
     assert calls == [("two_moons", True, {})]
@@ -62,26 +85,45 @@ def test_eval_ours_prints_the_table_and_every_claim(shipped_ours, monkeypatch, c
     assert out[0] == f"[ours] W2 floor {shipped_ours['table'].floor:.3f}"
     assert sum("NFE" in line and "W2" in line for line in out) == 9
     claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
-    claim_lines = [line for line in out if line.strip().startswith("[") and "NFE" not in line][1:]
-    assert claim_lines == [f"  [holds] {cl.text} ({cl.evidence})" for cl in claims]
+    assert out[-len(claims):] == [f"  [holds] {cl.text} ({cl.evidence})" for cl in claims]
 
 
-def test_python_m_cmcore_eval_ours_exits_zero_and_prints_claim_lines():
-    """The real entry point end to end, with a smaller EvalSpec so the subprocess is quick."""
-    code = (
-        "import functools, runpy, sys\n"
-        "import cmcore.evaluate as ev\n"
-        "ev.quality_table = functools.partial(ev.quality_table, spec=ev.EvalSpec(n=300, seeds=(0,)))\n"
-        "sys.argv = ['cmcore', 'eval', '--recipe', 'ours']\n"
-        "runpy.run_module('cmcore', run_name='__main__', alter_sys=True)\n"
-    )
-    res = run("-c", code, timeout=300)
-    assert res.returncode == 0, res.stderr
-    lines = res.stdout.splitlines()
+@pytest.mark.parametrize("name,expect", [
+    ("help", ["train", "eval", "bench"]),
+    ("train", ["--recipe", "--out"]),
+    ("eval", ["--recipe"]),
+    ("bench", ["--out", "--threads"]),
+])
+def test_help_exits_zero(runs, name, expect):
+    rc, out, err = runs[name]
+    assert rc == 0, err
+    assert "usage:" in out
+    for word in expect:
+        assert word in out
+
+
+def test_python_m_cmcore_eval_ours_exits_zero_and_prints_claim_lines(runs):
+    rc, out, err = runs["eval_small"]
+    assert rc == 0, err
+    lines = out.splitlines()
     assert lines[0].startswith("[ours] W2 floor ")
-    texts = ["Re-solving the ODE", "One Euler step from noise", "1-step samples beat the teacher",
-             "One consistency step is better", "2 consistency steps come close", "Beyond 4 consistency steps"]
-    for text in texts:
+    assert sum("NFE" in line and "W2" in line for line in lines) == 9
+    for text in CLAIM_TEXTS:
         matching = [line for line in lines if text in line]
-        assert len(matching) == 1, (text, res.stdout)
+        assert len(matching) == 1, (text, out)
         assert matching[0].lstrip().startswith(("[holds]", "[DOES NOT HOLD]"))
+
+
+def test_bad_arguments_exit_with_usage_error(capsys):
+    for argv in ([], ["eval", "--recipe", "nope"], ["train", "--recipe", "nope"]):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        assert exc.value.code == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_eval_with_missing_checkpoints_returns_2_naming_the_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(zoo.CHECKPOINT_DIR_ENV, str(tmp_path))
+    assert cli.main(["eval", "--recipe", "ours"]) == 2
+    err = capsys.readouterr().err
+    assert str(zoo.teacher_path(zoo.DEFAULT.teacher, tmp_path)) in err and "not found" in err

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import bench, datasets, evaluate
+from cmcore import bench, charts, datasets, evaluate
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.evaluate import Claim, QualityTable
@@ -33,6 +33,14 @@ def _np(x: torch.Tensor) -> np.ndarray:
 
 def _one_thread() -> None:
     torch.set_num_threads(INFERENCE_THREADS)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def chart_spec(builder: str, *args, **kwargs) -> dict:
+    """``charts.<builder>(*args, **kwargs)`` as a Vega-Lite dict, cached: building and validating a chart of
+    thousands of points costs ~0.2 s, which a rerun with unchanged inputs should not pay
+    (draw it with ``st.vega_lite_chart``)."""
+    return getattr(charts, builder)(*args, **kwargs).to_dict()
 
 
 # --- Exercise 1 ----------------------------------------------------------------

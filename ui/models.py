@@ -24,6 +24,8 @@ MODEL_LABELS = {
     "session": "Retrained in this session",
 }
 SESSION_MODEL_KEY = "session_model"  # ConsistencyConfig of this session's retrained model
+_PICKER = "_model_picker"  # widget key of the sidebar select box
+_PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ def model_picker() -> Selection:
     """Sidebar select box for the model pair; returns the current selection."""
     sel = selection()
     options = ["ours", "lesson"] + (["session"] if session_model() is not None else [])
-    choice = st.sidebar.selectbox("Models shown on every page", options, index=options.index(sel.name),
-                                  format_func=MODEL_LABELS.get, key="_model_picker")
+    if st.session_state.get(_PICKER_SHOWN) != sel.name or st.session_state.get(_PICKER) not in options:
+        st.session_state[_PICKER] = sel.name  # the URL changed the model (a link, a finished retrain): follow it
+    st.session_state[_PICKER_SHOWN] = sel.name
+    choice = st.sidebar.selectbox("Models shown on every page", options, format_func=MODEL_LABELS.get, key=_PICKER)
     if choice != sel.name:
         if choice == "ours":
             st.query_params.pop(MODEL_PARAM, None)

@@ -32,7 +32,8 @@ from cmcore.train import ConsistencyObjective
 from ui import compute, models
 from ui.params import Param, Spec
 
-POLL_SECONDS = 0.75  # how often the progress fragment redraws
+POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs the trainer ~0.1 s of CPU)
+LIVE_LOSS_POINTS = 400  # points of the live loss curve (the finished run's curve keeps jobs.MAX_LOSS_POINTS)
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
 PREVIEW_POINTS = 1000  # one-step samples redrawn during training: the panel noise, so the last frame is the panel
 PANEL_POINTS = 1000  # points per result panel (W2 is measured on exactly these; as page 4 by default)
@@ -110,10 +111,10 @@ def stop(job: jobs.Job) -> bool:
 
 _D = ConsistencyConfig()
 _LABELS = {
-    "distillation": "Distillation (teacher ODE step)", "training": "Consistency training (no teacher)",
-    "uniform": "Uniform (lesson)", "karras": "Karras (dense near t = 0)",
-    "constant": "Constant (lesson)", "onecycle": "One-cycle (warm up, anneal)",
-    "euler": "Euler (lesson, 1 evaluation)", "heun": "Heun (2 evaluations)",
+    "distillation": "Distillation", "training": "Training (no teacher)",
+    "uniform": "Uniform (lesson)", "karras": "Karras",
+    "constant": "Constant (lesson)", "onecycle": "One-cycle",
+    "euler": "Euler (lesson)", "heun": "Heun",
     "l2": "Squared L2 (lesson)", "pseudo_huber": "Pseudo-Huber",
 }
 _FLOAT_FORMAT = "%g"
@@ -167,15 +168,15 @@ def settings_form() -> bool:
         _select(c[0], "Mode", "cd_mode", MODES, "Distillation: the teacher takes one ODE step from t_{n+1} to "
                 "t_n (Algorithm 2). Training: no teacher; both levels share the same noise (Algorithm 3).")
         _select(c[0], "Teacher solver", "cd_solver", SOLVERS, "The ODE step the teacher takes between "
-                "neighbouring levels.")
-        c[0].checkbox("Start from the teacher's weights", key="cd_init", help="Initialise the network so that f "
+                "neighbouring levels: Euler (one network call, the lesson) or Heun (two calls, second order).")
+        c[0].checkbox("Init from teacher", key="cd_init", help="Initialise the network so that f "
                       "starts as one Euler jump of the teacher. Needs a teacher (distillation mode).")
         _number(c[0], "Seed", "cd_seed", "One seed for the initial weights, data and noise.", 1)
         c[1].markdown("**Noise levels**")
         _number(c[1], "Levels N", "cd_levels", "Discrete levels t_1 < ... < t_N between sigma_min and 1; "
                 "the loss compares neighbours t_n and t_{n+1}.", 1)
         _select(c[1], "Spacing", "cd_schedule", SCHEDULES, "Uniform spacing (the lesson) or Karras et al.'s "
-                "spacing, which packs levels near the data.")
+                "spacing, which packs levels near the data (t = 0).")
         _number(c[1], "ρ (Karras only)", "cd_rho", "Karras exponent: larger packs more levels near t = 0. "
                 "Ignored for uniform spacing.", 0.5, _FLOAT_FORMAT)
         c[2].markdown("**Loss and target**")
@@ -222,8 +223,11 @@ def progress_text(p: jobs.Progress) -> str:
     return f"Step {p.step:,} of {p.total:,} · {rate} · about {duration(p.eta)} left"
 
 
-def loss_frame(p: jobs.Progress) -> pd.DataFrame:
-    return pd.DataFrame({"step": p.loss_steps, "loss": p.losses})
+def loss_frame(p: jobs.Progress, max_points: int | None = None) -> pd.DataFrame:
+    df = pd.DataFrame({"step": p.loss_steps, "loss": p.losses})
+    if max_points is not None and len(df) > max_points:  # every k-th point: the live chart stays cheap to redraw
+        df = df.iloc[np.linspace(0, len(df) - 1, max_points).round().astype(int)]
+    return df
 
 
 def _cfg_summary(cfg: ConsistencyConfig) -> str:
@@ -261,7 +265,7 @@ def progress_fragment() -> None:
         left, right = st.columns([3, 2], gap="medium")
         with left:
             if len(p.losses):
-                st.altair_chart(charts.loss_curve(loss_frame(p)), key="retrain_loss_live")
+                st.altair_chart(charts.loss_curve(loss_frame(p, LIVE_LOSS_POINTS)), key="retrain_loss_live")
             else:
                 st.caption("The loss curve appears after the first step.")
         with right:

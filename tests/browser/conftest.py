@@ -106,7 +106,13 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def base_url(server) -> str:
+def base_url(server, browser) -> str:
+    """The server's URL, after one visit to Home (loads the models; registers the app's pages)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        AppPage(context.new_page(), server.url).goto("")
+    finally:
+        context.close()
     return server.url
 
 
@@ -153,6 +159,21 @@ def app(browser, base_url, request):
     try:
         wrapped.screenshot(_safe_name(request.node.name))
     finally:
+        context.close()
+
+
+@pytest.fixture
+def new_session(browser, base_url):
+    """Factory for more sessions in one test (a second person opening a link); closed on teardown."""
+    contexts = []
+
+    def make() -> AppPage:
+        context = browser.new_context(viewport=VIEWPORT)
+        contexts.append(context)
+        return AppPage(context.new_page(), base_url)
+
+    yield make
+    for context in contexts:
         context.close()
 
 

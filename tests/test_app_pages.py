@@ -1,0 +1,211 @@
+"""AppTest for Home and the exercise pages 1, 2 and 4: render, predict-first, widgets, links.
+
+Everything runs in one process, so ``st.cache_data`` results (trajectories, samples,
+W2 values) are shared between the tests: the first test of a page pays for its
+computations, the rest are quick.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cmcore import zoo
+from ui import compute, teach
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 120  # first loads compute (W2 at several step counts); later runs hit the cache
+EXERCISES = {  # page -> (question key, URL flag that reveals the results)
+    "pages/1_self_consistency.py": ("sc", "sc_show"),
+    "pages/2_one_step_ode.py": ("os", "os_show"),
+    "pages/4_multistep.py": ("ms", "ms_show"),
+}
+
+
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.switch_page(page)
+    return at.run()
+
+
+def revealed(page: str, query: dict | None = None) -> AppTest:
+    """The page with its results shown, as a shared link would open it."""
+    return open_page(page, {EXERCISES[page][1]: "1", **(query or {})})
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def view(at: AppTest) -> str:
+    """Everything the page shows, as one string (texts, metrics, tables, chart specs and data)."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning") for e in getattr(at, kind)]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    parts += [hashlib.sha256(c.proto.SerializeToString()).hexdigest() for c in charts(at)]
+    return "\n".join(parts)
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# --- Every page renders at its defaults ----------------------------------------------------
+
+
+def test_home_renders_with_claims_and_links():
+    at = open_page("pages/home.py")
+    no_exception(at)
+    assert len(at.get("page_link")) == 4
+    text = view(at)
+    assert "claims hold" in text and ("holds" in text or "does not hold" in text)
+    w2 = {m.label: float(m.value) for m in at.metric}
+    stored = zoo.load_consistency(zoo.DEFAULT.teacher, zoo.DEFAULT.consistency).metrics["w2"]
+    assert w2["Consistency W2, 1 step"] == pytest.approx(stored["1"], abs=5e-4)  # the checkpoint's own number
+
+
+@pytest.mark.parametrize("page", EXERCISES)
+def test_exercise_hides_results_until_answered(page):
+    key, _ = EXERCISES[page]
+    at = open_page(page)
+    no_exception(at)
+    assert not charts(at), "results must stay hidden before the prediction"
+    assert any("Answer the question above" in i.value for i in at.info)
+    radio = at.radio(key=f"predict_{key}")
+    assert radio.value is None  # nothing preselected
+    radio.set_value(radio.options[0]).run()
+    no_exception(at)
+    assert charts(at), "answering reveals the charts"
+    assert any("What just happened" in m.value for m in at.markdown)
+    assert any("Key takeaway" in m.value for m in at.markdown)
+    verdict = [e.value for e in (*at.success, *at.warning) if "prediction matched" in e.value or "Not quite" in e.value]
+    assert verdict, "the page says whether the prediction matched the numbers"
+    assert at.query_params[EXERCISES[page][1]] in ("1", ["1"])  # a copied link shows the results too
+
+
+def test_skip_button_reveals_results():
+    at = open_page("pages/2_one_step_ode.py")
+    assert not charts(at)
+    at.button(key="skip_os").click().run()
+    no_exception(at)
+    assert len(charts(at)) == 2
+    assert any("The numbers say" in i.value for i in at.info)  # no answer: the numbers' option is stated
+
+
+def test_prediction_is_remembered_across_pages():
+    at = open_page("pages/1_self_consistency.py")
+    at.radio(key="predict_sc").set_value(at.radio(key="predict_sc").options[1]).run()
+    at.switch_page("pages/4_multistep.py").run()
+    assert not charts(at)  # another page asks its own question
+    at.switch_page("pages/1_self_consistency.py").run()
+    no_exception(at)
+    assert at.radio(key="predict_sc").value == at.radio(key="predict_sc").options[1]
+    assert charts(at)
+
+
+# --- Each main widget changes what the page shows ----------------------------------------------
+
+
+def changes(at: AppTest, key: str, value) -> None:
+    before = view(at)
+    at.get_by_key(key).set_value(value)  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert view(at) != before, f"changing {key} to {value!r} changed nothing on the page"
+
+
+def test_self_consistency_widgets():
+    at = revealed("pages/1_self_consistency.py")
+    no_exception(at)
+    same_grid = float(at.metric[0].value)
+    assert same_grid < 1e-4  # retracing the trajectory's own grid lands on its endpoint
+    changes(at, "sc_resolve", "5")
+    assert float(at.metric[0].value) > 10 * max(same_grid, 1e-6)  # a coarse fresh grid shows solver error
+    assert "fresh grid of 5" in view(at)
+    assert at.query_params["sc_resolve"] in ("5", ["5"])
+    for key, value in (("sc_traj", 5), ("sc_n_traj", 4), ("sc_seed", 3), ("sc_steps", 100),
+                       ("sc_solver", "heun"), ("sc_t", [0.8, 0.2])):
+        changes(at, key, value)
+    assert len(at.dataframe[0].value) == 2  # one row per restart level
+    assert at.selectbox(key="sc_traj").value == 3  # 4 trajectories: the chosen index was clamped
+
+
+def test_one_step_widgets():
+    at = revealed("pages/2_one_step_ode.py")
+    no_exception(at)
+    assert float(at.metric[2].value) < 1e-5  # one Euler step == x0 prediction for this flow
+    changes(at, "os_k", 10)
+    assert at.metric[1].label == "10-step ODE: mean error"
+    changes(at, "os_n", 500)
+    assert "these 500 points" in view(at)
+    changes(at, "os_seed", 7)
+
+
+def test_multistep_widgets():
+    at = revealed("pages/4_multistep.py", {"ms_n": "500"})  # smaller panels keep the test quick
+    no_exception(at)
+    assert len(charts(at)) == 3
+    changes(at, "ms_cm", [1, 2])
+    assert "Going from 1 to 2 consistency steps" in view(at)
+    changes(at, "ms_teacher", [1, 5, 20])
+    assert "teacher's 20-step ODE" in view(at)
+    for key, value in (("ms_seed", 1), ("ms_paths", 3), ("ms_path_k", 2)):
+        changes(at, key, value)
+    assert "one of 3 points" in view(at)
+
+
+def test_home_live_toggle_and_model_choice(monkeypatch):
+    at = open_page("pages/home.py")
+    assert "when the checkpoints were written" in view(at)
+    live = compute.Quality({k: 1.0 for k in (1, 5, 10, 20, 50)}, {k: 0.5 for k in (1, 2, 4, 8)}, 0.001, "live")
+    monkeypatch.setattr(compute, "quality", lambda *cfgs: live)  # the real measurement takes ~half a minute
+    at.toggle(key="home_live").set_value(True).run()
+    no_exception(at)
+    assert "measured now from the loaded models" in view(at)
+    assert {m.label: m.value for m in at.metric}["Consistency W2, 1 step"] == "0.500"
+    lesson = open_page("pages/home.py", {"model": "lesson"})
+    no_exception(lesson)
+    assert {m.label: m.value for m in lesson.metric} != {m.label: m.value for m in open_page("pages/home.py").metric}
+
+
+# --- Links: shared views and bad values ----------------------------------------------------------
+
+
+def test_shared_link_reproduces_the_view():
+    at = open_page("pages/1_self_consistency.py", {"sc_show": "1", "sc_traj": "4", "sc_resolve": "10",
+                                                   "sc_t": "0.9,0.5"})
+    no_exception(at)
+    assert charts(at), "a link taken after the reveal opens with the results"
+    assert at.selectbox(key="sc_traj").value == 4
+    assert list(at.dataframe[0].value["re-solve steps"]) == [10, 10]
+    assert not at.warning
+
+
+@pytest.mark.parametrize("query, key, expected, bad", [
+    ({"sc_n_traj": "abc"}, "sc_n_traj", 8, "sc_n_traj"),  # wrong type
+    ({"sc_n_traj": "99"}, "sc_n_traj", 8, "sc_n_traj"),  # out of range
+    ({"sc_resolve": "7"}, "sc_resolve", "same", "sc_resolve"),  # not a choice
+    ({"sc_n_traj": "5", "bogus": "1"}, "sc_n_traj", 5, "bogus"),  # unknown name next to a good value
+])
+def test_bad_link_values_are_corrected_with_a_note(query, key, expected, bad):
+    at = open_page("pages/1_self_consistency.py", query)
+    assert not at.exception
+    assert at.get_by_key(key).value == expected  # type: ignore[attr-defined]
+    notes = " ".join(w.value for w in at.warning)
+    assert "corrected" in notes and f"`{bad}`" in notes
+
+
+def test_bad_multistep_list_is_corrected():
+    at = open_page("pages/4_multistep.py", {"ms_cm": "1,99", "ms_n": "123"})
+    assert not at.exception
+    assert at.multiselect(key="ms_cm").value == [1, 2, 4, 8]
+    assert at.get_by_key("ms_n").value == 1000  # type: ignore[attr-defined]
+    assert "`ms_cm`" in " ".join(w.value for w in at.warning)
+
+
+def test_reveal_param_is_declared_per_page():
+    assert teach.reveal_param("sc").key == "sc_show"
