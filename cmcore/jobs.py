@@ -40,7 +40,7 @@ ACTIVE_STATES = (QUEUED, RUNNING)
 FINAL_STATES = (DONE, CANCELLED, FAILED)
 
 MAX_LOSS_POINTS = 1000  # losses in a progress snapshot: longer histories are averaged into this many bins
-DEFAULT_KEEP_FINISHED = 32  # finished jobs (and their models) kept for fetching, least recently used dropped
+DEFAULT_KEEP_FINISHED = 64  # finished jobs (and their ~0.3 MB models) kept for fetching; least recently used dropped
 
 OnStep = Callable[[Any], None]  # receives a train.StepInfo (step, total, loss, elapsed, snapshot)
 CancelFlag = Callable[[], bool]

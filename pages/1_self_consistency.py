@@ -56,9 +56,9 @@ if not teach.revealed("sc", "sc_show"):
 st.vega_lite_chart(compute.chart_spec("self_consistency_chart", v.xs, v.ts, v.chosen, v.points, v.t_used,
                                       v.endpoints, v.true_endpoint), on_select="rerun", key="sc_chart", width="content",
                 selection_mode=charts.TRAJ_SELECTION)
-st.caption("Circles: noise starts (t = 1). Diamonds: trajectory ends (t = 0). Squares: the restart points; dashed "
-           "arrows go to where each restart lands (green dots). Red cross: the chosen trajectory's endpoint. "
-           "Click a line to choose it.")
+st.caption("Left: every trajectory from noise (circle) to data (diamond); the chosen one is bright and its restart "
+           "points are the squares. Right: the same trajectory up close; dashed arrows run from each restart point "
+           "to where its re-solve lands (green dots); the red cross is the trajectory's own endpoint.")
 dmax, dmean, worst = float(v.distances.max()), float(v.distances.mean()), int(v.distances.argmax())
 m = st.columns(3)
 m[0].metric("Max distance to the endpoint", f"{dmax:.2e}")

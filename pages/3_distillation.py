@@ -8,10 +8,10 @@ from ui.params import Spec
 spec = params.bind(Spec("distillation", [*retrain.SPEC_PARAMS, teach.reveal_param("cd")]))
 
 st.title("3. Consistency distillation")
-st.markdown("A consistency model f_θ(x_t, t) is taught by the flow-matching teacher. Each step draws a data point, "
-            "noises it to a level t_{n+1}, lets the teacher take one ODE step down to the neighbouring level t_n, "
-            "and asks f_θ to give the same answer at both ends of that step. The right-hand side comes from θ⁻, a "
-            "slowly moving average of θ, not from θ itself.")
+st.markdown(r"A consistency model $f_\theta(x_t, t)$ learns from the flow-matching teacher. Each step draws data "
+            r"$x_0$, noises it to a level $t_{n+1}$, lets the teacher take one ODE step down to the neighbouring level "
+            r"$t_n$, and asks $f_\theta$ for the same answer at both ends of that step. The answer it must match comes "
+            r"from $\theta^-$, a slowly moving average of $\theta$, not from $\theta$ itself.")
 with st.expander("The training step that runs — from cmcore, the lesson's four exercise lines marked", expanded=False,
                  icon=":material/code:"):
     st.html(retrain.step_code_html())
@@ -27,7 +27,7 @@ retrain.live_section()
 
 sel = models.selection()
 if not problem and cfg != sel.cm_cfg and not retrain.busy():
-    st.caption(f":material/info: The panels below show *{sel.label.lower()}*. The settings above differ from it; "
+    st.caption(f":material/info: The panels below show *{sel.label}*. The settings above differ from it; "
                "press **Retrain** to train them and compare.")
 
 teach.predict_first("cd", "Once distilled, how will the consistency model's single step compare with the teacher's "
@@ -38,7 +38,7 @@ if not teach.revealed("cd", "cd_show"):
     st.stop()
 
 panels, scores = retrain.result_panels(sel)
-st.altair_chart(charts.scatter_panels(panels, columns=4), key="cd_panels")
+st.altair_chart(charts.scatter_panels(panels, columns=4, size=retrain.PANEL_SIZE), key="cd_panels")
 st.caption(f"All four panels: the same {retrain.PANEL_POINTS:,} noise points (evaluation seed {retrain.PANEL_SEED}); "
            "W2 is measured against the real-data sample shown on the left. Model: " + sel.label + ".")
 teach.verdict("cd", retrain.measured_prediction(scores),

@@ -31,7 +31,7 @@ st.markdown(
     "data with real models, and let you change every setting.")
 cols = st.columns(4)
 for col, (path, title, blurb) in zip(cols, EXERCISES):
-    with col.container(border=True):
+    with col.container(border=True, height=130):
         st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
         st.caption(blurb)
 

@@ -126,10 +126,12 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     assert "Your retrain took" in texts(at.markdown)
     assert dict(at.query_params).get("cd_steps") == "30"  # the settings are in the link too
 
+    at.query_params.clear()  # as in a browser: moving to another page drops the query string
     at.switch_page("pages/4_multistep.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.sidebar.selectbox(key="_model_picker").value == "session"
+    assert at.query_params["model"] == "session"  # and the link says so again
     assert retrain.finished_model(zoo.DEFAULT.teacher, cfg) is job.result.model
 
 

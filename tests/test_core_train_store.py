@@ -334,6 +334,52 @@ def test_unreadable_or_invalid_config(tmp_path, bad_config):
     _assert_checkpoint_error(path)
 
 
+def _write_with_meta(path, model, kind, config_dict, backbone=""):
+    meta = {"format": store.FORMAT, "kind": kind, "config": json.dumps(config_dict),
+            "teacher_config": json.dumps(config.to_dict(T_CFG)) if kind == "consistency" else "",
+            "metrics": "{}", "backbone": backbone}
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
+    return path
+
+
+def test_unknown_backbone_in_a_checkpoint_is_a_checkpoint_error(tmp_path):
+    # BUG (cmcore/store.py:103): ConsistencyModel(...) is built outside any try, so its ValueError escapes load().
+    path = _write_with_meta(tmp_path / "c.safetensors", make_cm("direct"), "consistency",
+                            config.to_dict(C_CFG), backbone="bogus")
+    _assert_checkpoint_error(path)
+
+
+def test_scalar_first_layer_in_a_checkpoint_is_a_checkpoint_error(tmp_path):
+    # BUG (cmcore/store.py:102): .shape[0] of a 0-d "net.net.0.weight" raises IndexError outside any try.
+    path = tmp_path / "c.safetensors"
+    meta = {"format": store.FORMAT, "kind": "consistency", "config": json.dumps(config.to_dict(C_CFG)),
+            "teacher_config": "", "metrics": "{}", "backbone": "direct"}
+    save_file({"net.net.0.weight": torch.tensor(1.0)}, str(path), metadata=meta)
+    _assert_checkpoint_error(path)
+
+
+def test_non_integer_hidden_in_a_checkpoint_is_a_checkpoint_error(tmp_path):
+    # BUG (cmcore/store.py:100 via config.py:49): hidden=32.5 passes validate(), then MLP(32.5) raises TypeError.
+    path = _write_with_meta(tmp_path / "t.safetensors", make_teacher(), "teacher",
+                            {**config.to_dict(T_CFG), "hidden": 32.5})
+    _assert_checkpoint_error(path)
+
+
+def test_integer_fields_reject_non_integers():
+    # BUG (cmcore/config.py:46-50): _check_range only compares with the bounds, so e.g. 64.5 hidden units pass.
+    cases = [(TeacherConfig, "hidden", 64.5), (TeacherConfig, "steps", 30.5), (TeacherConfig, "batch", 100.5),
+             (TeacherConfig, "seed", 1.5), (TeacherConfig, "threads", 1.5), (ConsistencyConfig, "n_levels", 12.5),
+             (ConsistencyConfig, "steps", 10.5), (ConsistencyConfig, "batch", 64.5)]
+    accepted = []
+    for cls, field, value in cases:
+        try:
+            dataclasses.replace(cls(), **{field: value}).validate()
+            accepted.append(f"{cls.__name__}.{field}={value}")
+        except ValueError as exc:
+            assert f"{cls.__name__}.{field}=" in str(exc)
+    assert accepted == [], "validate() accepted non-integer values: " + ", ".join(accepted)
+
+
 def test_kind_mismatch(tmp_path):
     t_path = _saved_teacher(tmp_path)
     _assert_checkpoint_error(t_path, kind="consistency")

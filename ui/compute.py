@@ -20,7 +20,7 @@ from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.evaluate import Claim, QualityTable
 from cmcore.flow import ode_endpoint
-from cmcore.metrics import w2
+from cmcore.metrics import endpoint_error, w2
 from ui import models
 
 INFERENCE_THREADS = 1  # tiny MLPs: one thread is fastest and never fights a training worker
@@ -77,8 +77,6 @@ class OneStepView:
     true_endpoints: np.ndarray
     euler_one: np.ndarray
     x0_prediction: np.ndarray
-    k_step: np.ndarray
-    k: int
     errors: dict  # name -> (mean, max) distance to the 200-step endpoint
     euler_vs_x0_max: float  # max |one Euler step - x0 prediction| over points and coordinates
 
@@ -88,16 +86,34 @@ class OneStepView:
         return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
+@dataclass(frozen=True)
+class KStepView:
+    points: np.ndarray
+    k: int
+    error: tuple[float, float]  # (mean, max) distance to the 200-step endpoint
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def one_step(teacher_cfg: TeacherConfig, n: int, seed: int, k: int) -> OneStepView:
+def one_step(teacher_cfg: TeacherConfig, n: int, seed: int) -> OneStepView:
+    """``evaluate.one_step_comparison`` on eval noise: the 200-step endpoint, one Euler step, the x0 prediction."""
     _one_thread()
     z, _ = evaluate.eval_noise(seed, n)
-    oc = evaluate.one_step_comparison(models.teacher(teacher_cfg), z, k)
-    errors = {name: (float(e.mean()), float(e.max())) for name, e in oc.errors.items()}
+    oc = evaluate.one_step_comparison(models.teacher(teacher_cfg), z, k=1)
+    errors = {name: (float(oc.errors[name].mean()), float(oc.errors[name].max())) for name in ("euler_one", "x0_prediction")}
     diff = float((oc.euler_one - oc.x0_prediction).abs().max())
     real = _np(evaluate.eval_reference(teacher_cfg.dataset, seed, n))
-    return OneStepView(real, _np(oc.true_endpoints), _np(oc.euler_one), _np(oc.x0_prediction), _np(oc.k_step), k,
-                       errors, diff)
+    return OneStepView(real, _np(oc.true_endpoints), _np(oc.euler_one), _np(oc.x0_prediction), errors, diff)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def k_step(teacher_cfg: TeacherConfig, n: int, seed: int, k: int) -> KStepView:
+    """A k-step Euler ODE from the same noise, scored against ``one_step``'s cached 200-step endpoint
+    (kept apart so that moving k costs k network calls, not 200 more)."""
+    _one_thread()
+    z, _ = evaluate.eval_noise(seed, n)
+    x = ode_endpoint(models.teacher(teacher_cfg), z, 1.0, 0.0, k, "euler")
+    err = endpoint_error(x, torch.from_numpy(one_step(teacher_cfg, n, seed).true_endpoints).float())
+    return KStepView(_np(x), k, (float(err.mean()), float(err.max())))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

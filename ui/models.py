@@ -26,6 +26,7 @@ MODEL_LABELS = {
 SESSION_MODEL_KEY = "session_model"  # ConsistencyConfig of this session's retrained model
 _PICKER = "_model_picker"  # widget key of the sidebar select box
 _PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
+_CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
 
 
 @dataclass(frozen=True)
@@ -67,19 +68,28 @@ def session_model() -> ConsistencyConfig | None:
 
 def set_session_model(cfg: ConsistencyConfig) -> None:
     st.session_state[SESSION_MODEL_KEY] = cfg
-    st.query_params[MODEL_PARAM] = "session"
+    st.session_state[_CHOICE] = st.query_params[MODEL_PARAM] = "session"
 
 
 def selection() -> Selection:
-    """The pair chosen by the URL's ``model`` parameter (corrected, with a note, if unusable)."""
-    name = st.query_params.get(MODEL_PARAM, "ours")
+    """The pair chosen by the URL's ``model`` parameter (corrected, with a note, if unusable).
+
+    Moving to another page drops the URL's query string, so without ``model`` in the URL the
+    session's last choice applies (and is written back, so the link still says which model).
+    """
+    name = st.query_params.get(MODEL_PARAM)
+    if name is None:
+        name = st.session_state.get(_CHOICE, "ours")
+        if name != "ours":
+            st.query_params[MODEL_PARAM] = name
+    st.session_state[_CHOICE] = name
     if name == "session" and session_model() is not None:
         return Selection("session", zoo.DEFAULT.teacher, session_model())
     if name not in zoo.RECIPES:
         note = ("no model has been retrained in this session yet" if name == "session"
                 else f"`{name}` is not a model name (use ours, lesson or session)")
         st.warning(f"Link setting `model`: {note}; showing the shipped defaults.", icon=":material/link_off:")
-        st.query_params[MODEL_PARAM] = "ours"
+        st.session_state[_CHOICE] = st.query_params[MODEL_PARAM] = "ours"
         name = "ours"
     recipe = zoo.RECIPES[name]
     return Selection(name, recipe.teacher, recipe.consistency)
@@ -94,6 +104,7 @@ def model_picker() -> Selection:
     st.session_state[_PICKER_SHOWN] = sel.name
     choice = st.sidebar.selectbox("Models shown on every page", options, format_func=MODEL_LABELS.get, key=_PICKER)
     if choice != sel.name:
+        st.session_state[_CHOICE] = choice
         if choice == "ours":
             st.query_params.pop(MODEL_PARAM, None)
         else:

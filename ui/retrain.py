@@ -33,11 +33,13 @@ from ui import compute, models
 from ui.params import Param, Spec
 
 POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs the trainer ~0.1 s of CPU)
+RATE_AFTER_STEPS = 5  # steps before a rate and time left are shown (the first steps include warm-up)
 LIVE_LOSS_POINTS = 400  # points of the live loss curve (the finished run's curve keeps jobs.MAX_LOSS_POINTS)
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
 PREVIEW_POINTS = 1000  # one-step samples redrawn during training: the panel noise, so the last frame is the panel
 PANEL_POINTS = 1000  # points per result panel (W2 is measured on exactly these; as page 4 by default)
 PANEL_SEED = 0  # evaluation noise/reference seed of the panels
+PANEL_SIZE = 190  # px per panel: four fit side by side in the wide layout at 1400 px
 CLOSE = evaluate.CLOSE_RATIO  # "as good as": within 10 % of a W2
 
 _JOB = "_retrain_job"  # session_state: the Job this session started or joined
@@ -219,8 +221,10 @@ def progress_text(p: jobs.Progress) -> str:
         return f"Stopping after step {p.step:,} …"
     if not p.total:
         return "Starting …"
-    rate = f"{p.rate:,.0f} steps/s" if p.rate else "measuring speed"
-    return f"Step {p.step:,} of {p.total:,} · {rate} · about {duration(p.eta)} left"
+    if p.step < RATE_AFTER_STEPS or not p.rate:
+        return f"Step {p.step:,} of {p.total:,} · measuring speed …"
+    rate = f"{p.rate:,.0f}" if p.rate >= 10 else f"{p.rate:.1f}"
+    return f"Step {p.step:,} of {p.total:,} · {rate} steps/s · about {duration(p.eta)} left"
 
 
 def loss_frame(p: jobs.Progress, max_points: int | None = None) -> pd.DataFrame:
@@ -264,10 +268,10 @@ def progress_fragment() -> None:
                        "Stop only detaches you while someone else is still watching.")
         left, right = st.columns([3, 2], gap="medium")
         with left:
-            if len(p.losses):
+            if len(p.losses) > 1:
                 st.altair_chart(charts.loss_curve(loss_frame(p, LIVE_LOSS_POINTS)), key="retrain_loss_live")
             else:
-                st.caption("The loss curve appears after the first step.")
+                st.caption("The loss curve (log scale) appears after the first steps.")
         with right:
             if p.samples is not None:
                 panel = charts.Panel(f"One-step samples at step {p.samples_step:,}", p.samples, "consistency",
@@ -306,7 +310,7 @@ def live_section() -> None:
             st.altair_chart(charts.loss_curve(loss_frame(p)), key="retrain_loss_final")
     elif p.state == jobs.CANCELLED:
         st.info(f"Stopped after step {p.step:,} of {p.total or cfg.steps:,}. Nothing was kept: the page still shows "
-                f"{models.selection().label.lower()}.", icon=":material/stop_circle:")
+                f"*{models.selection().label}*.", icon=":material/stop_circle:")
     else:
         st.error(f"The retrain failed and produced no model: {p.error}", icon=":material/error:")
 
@@ -430,16 +434,17 @@ def finished_run(sel: models.Selection) -> jobs.Progress | None:
 @dataclass(frozen=True)
 class ExerciseLine:
     number: int
-    title: str  # what the lesson asks the learner to write
+    title: str  # what the lesson asks the learner to write (trusted HTML: subscripts)
     patterns: tuple[str, ...]  # a source line containing any of these is this exercise
 
 
+_TN1, _TN = "t<sub>n+1</sub>", "t<sub>n</sub>"
 EXERCISES = (
-    ExerciseLine(1, "Noise x₀ up to the higher level: x_{t_{n+1}} = (1 − t_{n+1}) x₀ + t_{n+1} ε",
+    ExerciseLine(1, f"Noise x₀ up to the higher level: x<sub>{_TN1}</sub> = (1 − {_TN1}) x₀ + {_TN1} ε",
                  ("x_tn1 = interpolate(", "return (1 - t) * x0 + t * eps")),
-    ExerciseLine(2, "The teacher's ODE step down to t_n: x̂_{t_n}",
+    ExerciseLine(2, f"The teacher's ODE step from {_TN1} down to {_TN}: x̂<sub>{_TN}</sub>",
                  ("x_hat_tn = ode_step(", "x_euler = x + h * d", "return x + h * 0.5 * (d + model(x_euler, t_next))")),
-    ExerciseLine(3, "The loss d(f_θ(x_{t_{n+1}}, t_{n+1}), f_θ⁻(x̂_{t_n}, t_n))",
+    ExerciseLine(3, f"The loss d( f<sub>θ</sub>(x<sub>{_TN1}</sub>, {_TN1}), f<sub>θ⁻</sub>(x̂<sub>{_TN}</sub>, {_TN}) )",
                  ("return distance(pred_online, pred_target", "return ((a - b) ** 2).mean()",
                   "return (torch.sqrt(((a - b) ** 2).sum(dim=1) + c * c) - c).mean()")),
     ExerciseLine(4, "The EMA target update θ⁻ ← μ θ⁻ + (1 − μ) θ", ("p_target.lerp_(p_online, 1.0 - mu)",)),
@@ -539,7 +544,7 @@ def step_code_html() -> str:
     sources = step_sources()
     parts = [_CSS, '<div class="cm-step"><div class="legend">']
     for ex in EXERCISES:
-        parts.append(f'<span class="badge">{ex.number}</span><span>{html.escape(ex.title)}</span>')
+        parts.append(f'<span class="badge">{ex.number}</span><span>{ex.title}</span>')
     parts.append("</div>")
     for src in sources:
         parts.append(f'<div class="src">{html.escape(src.name)}</div><pre>')

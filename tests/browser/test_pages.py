@@ -281,7 +281,8 @@ def test_shared_link_reproduces_the_view(app, new_session):
     other = new_session()
     other.page.goto(link)
     other.wait_idle()
-    assert number_value(other, "Noise seed") == "4242"
+    expect(heading(other)).to_have_text("1. Self-consistency")
+    assert number_value(other, "Noise seed") == "4242", (link, other.page.url)
     assert segmented_value(other, "Solver") == "Heun"
     expect(other.main().get_by_text(HIDDEN_NOTE)).to_have_count(0)  # the results are shown, as for the sender
     other.assert_charts_drawn(at_least=1)
