@@ -155,6 +155,7 @@ def bench_startup(repeats: int, cores: int, log: Callable[[str], None]) -> list[
 
 # ============================================================================ (b) rerun server time
 
+MODEL_PICKER_KEY = "_model_picker"  # app.py's sidebar select box (ui.models.model_picker)
 WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "multiselect", "number_input", "checkbox",
                 "toggle", "button_group")
 
@@ -208,8 +209,17 @@ def changed_value(w, param) -> tuple[Any, str] | None:
         if isinstance(v, (list, tuple)):
             return (v[0], _near(v[1], step, None, hi)), f"{tuple(v)} -> upper end moved"
         new = _near(v, step, None, hi)
-        new = round(new, 10) if isinstance(new, float) else new
+        new = int(new) if isinstance(v, int) else round(float(new), 10)
         return new, f"{v} -> {new}"
+    if w.key == MODEL_PICKER_KEY:  # the sidebar model picker: labels -> names from ui.models
+        from ui.models import MODEL_LABELS
+
+        names = {label: name for name, label in MODEL_LABELS.items()}
+        options = [names[o] for o in w.options if o in names]
+        if len(options) > 1:
+            new = options[1] if v == options[0] else options[0]
+            return new, f"{v} -> {new}"
+        return None
     if kind in ("selectbox", "radio", "select_slider", "button_group"):
         # No Param: only widgets whose options are the plain str() of their values can be driven.
         options = list(w.options)
@@ -239,6 +249,7 @@ class Change:
     ms: float
     error: str | None = None
     in_form: bool = False  # a form widget: the browser does not rerun until the form is submitted
+    back_ms: float | None = None  # the rerun that sets it back to the default (that result is cached)
 
 
 @dataclass
@@ -325,10 +336,12 @@ def bench_page(name: str, path: str, specs: dict, log: Callable[[str], None]) ->
 
     res = PageResult(name)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=RUN_TIMEOUT_S)
-    at.run()
-    if path != PAGES[0][1]:
+    if path == PAGES[0][1]:
+        res.first_ms = _timed_run(at)
+    else:
+        at.run()  # AppTest needs one run before it can switch to a page with a custom url_path
         at.switch_page(path)
-    res.first_ms = _timed_run(at)
+        res.first_ms = _timed_run(at)
     if (err := _exceptions(at)):
         res.error = err
         return res
@@ -368,7 +381,10 @@ def bench_page(name: str, path: str, specs: dict, log: Callable[[str], None]) ->
             if back is None:
                 raise LookupError(label)
             back.set_value(original)
-            at.run()
+            if res.changes and res.changes[-1].widget == label:
+                res.changes[-1].back_ms = _timed_run(at)
+            else:
+                at.run()
             if _exceptions(at):
                 raise RuntimeError(_exceptions(at))
         except Exception:  # noqa: BLE001 - start over from a fresh session at defaults
@@ -399,11 +415,21 @@ def _ratio(x: float, target: float) -> str:
     return f"{x / target:.2f}x"
 
 
-def report(startup: list[StartupRun] | None, pages: list[PageResult] | None, cores: int) -> str:
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def report(startup: list[StartupRun] | None, pages: list[PageResult] | None, cores: int,
+           load_before: str = "", load_after: str = "") -> str:
     lines = ["# UI benchmarks", "",
              "Written by `python bench/ui_bench.py`. Figures only; no test asserts on time.", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs "
-             f"(server pinned to {cores} with taskset: {'yes' if _pin(cores) else 'no, the machine has no more'}).", ""]
+             f"(server pinned to {cores} with taskset: {'yes' if _pin(cores) else 'no, the machine has no more'}). "
+             f"Load average (1/5/15 min) before: {load_before or _load()}, after: {load_after or _load()}; "
+             "other work on the machine inflates every figure.", ""]
     lines += ["## Targets", "",
               "| what | target | measured | ratio to target | verdict |", "|---|---|---|---|---|"]
     if startup:
@@ -451,14 +477,16 @@ def report(startup: list[StartupRun] | None, pages: list[PageResult] | None, cor
         for p in pages:
             if p.error or not p.changes:
                 continue
-            lines += ["", f"### {p.name}", "", "| widget | change | server time | ratio to 200 ms |", "|---|---|---|---|"]
+            lines += ["", f"### {p.name}", "", "| widget | change | server time | ratio to 200 ms | back to default (cached) |",
+                      "|---|---|---|---|---|"]
             for c in p.changes:
                 widget = c.widget + (" (in a form)" if c.in_form else "")
+                back = f"{c.back_ms:.0f} ms" if c.back_ms is not None else ""
                 if c.error:
-                    lines.append(f"| {widget} | {c.description} | error: {c.error} | |")
+                    lines.append(f"| {widget} | {c.description} | error: {c.error} | | {back} |")
                 else:
                     flag = " **over**" if c.ms > RERUN_TARGET_MS else ""
-                    lines.append(f"| {widget} | {c.description} | {c.ms:.0f} ms{flag} | {_ratio(c.ms, RERUN_TARGET_MS)} |")
+                    lines.append(f"| {widget} | {c.description} | {c.ms:.0f} ms{flag} | {_ratio(c.ms, RERUN_TARGET_MS)} | {back} |")
             if p.form_timed:
                 lines.append(f"\nWidgets in a form do not rerun the page in the browser until the form is submitted; "
                              f"their {len(p.form_timed)} reruns (median {statistics.median(p.form_timed):.0f} ms) are "
@@ -479,9 +507,10 @@ def main(argv: list[str] | None = None) -> str:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     os.chdir(REPO)
     sys.path.insert(0, str(REPO))
+    load_before = _load()
     startup = None if args.skip_startup else bench_startup(args.repeats, args.cores, log)
     pages = None if args.skip_reruns else bench_reruns(log)
-    text = report(startup, pages, args.cores)
+    text = report(startup, pages, args.cores, load_before, _load())
     args.out.write_text(text)
     print(text)
     return text

@@ -16,6 +16,7 @@ Data handling, for speed and for Altair's 5,000-row limit:
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -49,6 +50,7 @@ PALETTE: dict[str, str] = {
 }
 TRAJECTORY_COLOR = "#94a3b8"  # the trajectories not chosen (slate)
 POINT_SCHEME = "category10"  # one hue per followed point in the multi-step panels
+MULTISTEP_BG_POINTS = 500  # real data behind each multi-step panel (repeated per panel)
 TRAJ_SELECTION = "traj"  # name of the click selection on trajectory lines (field "traj")
 HIT_WIDTH = 12  # px: how close to a line a click must land to choose it
 
@@ -71,7 +73,10 @@ class _Datasets:
         self.values: dict[str, list[dict]] = {}
 
     def __call__(self, frame: pd.DataFrame) -> alt.Data:
-        name = f"data_{len(self.values)}"
+        # Named by content, as Altair does: the browser keeps datasets by name across all charts of a page.
+        digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest.update(",".join(map(str, frame.columns)).encode())
+        name = f"data-{digest.hexdigest()[:16]}"
         self.values[name] = frame.to_dict("records")
         return alt.Data(name=name)
 
@@ -247,7 +252,7 @@ def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domai
     """Segments (x, y) -> (x2, y2) of a dataset with an ``angle`` column, with a triangle head at the end."""
     ex, ey = _xy(domain_x, domain_y)
     rule = (alt.Chart(source).mark_rule(color=PALETTE[color], opacity=opacity, strokeWidth=1.6, strokeDash=dash)
-            .encode(ex, ey, x2="x2:Q", y2="y2:Q"))
+            .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q")))
     hx, hy = _xy(domain_x, domain_y, x="x2", y="y2")
     head = (alt.Chart(source).mark_point(shape="triangle-up", filled=True, size=60, color=PALETTE[color],
                                          opacity=opacity)
@@ -292,7 +297,7 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
         ex, ey = _xy(dx, dy)
         return [
             alt.Chart(src_lines).mark_line(clip=True).encode(
-                ex, ey, alt.Detail("traj:N"), color, order="order:Q", tooltip=line_tips,
+                ex, ey, alt.Detail("traj:N"), color, alt.Order("order:Q"), tooltip=line_tips,
                 strokeWidth=alt.StrokeWidth("width:Q", scale=None), opacity=alt.Opacity("alpha:Q", scale=None)),
             alt.Chart(src_ends).mark_circle(size=45, opacity=0.9, clip=True).encode(
                 *_xy(dx, dy, x="x0", y="y0"), color, tooltip=[alt.Tooltip("traj:N", title="start (t = 1) of")]),
@@ -307,7 +312,7 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
     overview = trajectories(d_lines, d_ends, DOMAIN, DOMAIN) + [squares(DOMAIN, DOMAIN)]
     if clickable:  # a wide, nearly invisible copy of the lines catches clicks near a line
         overview.insert(0, alt.Chart(d_lines).mark_line(strokeWidth=HIT_WIDTH, opacity=0.01, color=TRAJECTORY_COLOR)
-                        .encode(*_xy(), alt.Detail("traj:N"), order="order:Q", tooltip=line_tips)
+                        .encode(*_xy(), alt.Detail("traj:N"), alt.Order("order:Q"), tooltip=line_tips)
                         .add_params(alt.selection_point(name=TRAJ_SELECTION, fields=["traj"], on="click",
                                                         clear=False)))
     zx, zy = zoom_domain(np.concatenate([xs[:, chosen, :], landed, np.asarray(true_endpoint).reshape(1, 2)]))
@@ -323,54 +328,61 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
             .encode(ex, ey, tooltip=[alt.Tooltip("x:Q", format=".4f", title="true endpoint x₁"),
                                      alt.Tooltip("y:Q", format=".4f", title="true endpoint x₂")]),
             alt.Chart(d_restart).mark_text(color=PALETTE["highlight"], align="left", dx=9, dy=-7, fontSize=11)
-            .encode(ex, ey, text="label:N")]
+            .encode(ex, ey, alt.Text("label:N"))]
     left = alt.layer(*overview, width=size, height=size, title=alt.TitleParams(
         "All trajectories", subtitle="noise (circle) → data (diamond); click a line to choose it"))
     right = alt.layer(*zoom, width=size, height=size, title=alt.TitleParams(
         f"Trajectory {chosen}, zoomed", subtitle="restart points (squares) → where each lands (green)"))
-    return _finish(alt.hconcat(left, right, spacing=30).resolve_scale(x="independent", y="independent"), data)
+    return _finish(alt.hconcat(left, right, spacing=30), data)  # concatenated views keep their own scales
 
 
 def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
-                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4) -> alt.Chart:
-    """Multi-step consistency for a few points, one panel per step.
+                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4) -> alt.FacetChart:
+    """Multi-step consistency for a few points, one panel per step (a facet: the same six layers for any K).
 
     Panel i: the previous jump's x̂₀ (faint), a dashed line for re-noising it to level τ_i, the network's
     input x_τ (hollow circle) and a solid line for the jump to the new x̂₀ (filled circle); one hue per point.
     ``inputs`` and ``x0_hats`` are [K, m, 2] (``consistency.sample_multistep``), ``levels`` [K].
     """
-    data = _Datasets()
     inputs, x0_hats = np.asarray(inputs), np.asarray(x0_hats)
     k_levels, m = inputs.shape[0], inputs.shape[1]
-    color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
-    tips = [alt.Tooltip("point:N"), *_XY_TOOLTIP]
-    bg = data(points_frame(samples_bg, limit=800)) if samples_bg is not None else None
-    panels = []
+    panel = [f"Step {i + 1}: τ = {float(levels[i]):.3f}" + (" (from pure noise)" if i == 0 else "")
+             for i in range(k_levels)]
+    frames = []
     for i in range(k_levels):
-        jump = data(pd.DataFrame({"point": np.arange(m), "x": inputs[i, :, 0], "y": inputs[i, :, 1],
-                                  "x2": x0_hats[i, :, 0], "y2": x0_hats[i, :, 1]}))
-        layers = []
-        if bg is not None:
-            layers.append(alt.Chart(bg).mark_circle(size=5, opacity=0.22, color=PALETTE["real"])
-                          .encode(*_xy(titles=False)))
+        frames.append(pd.DataFrame({"panel": panel[i], "kind": "jump", "point": np.arange(m), "x": inputs[i, :, 0],
+                                    "y": inputs[i, :, 1], "x2": x0_hats[i, :, 0], "y2": x0_hats[i, :, 1]}))
         if i > 0:
-            prev = data(pd.DataFrame({"point": np.arange(m), "x": x0_hats[i - 1, :, 0], "y": x0_hats[i - 1, :, 1],
-                                      "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
-            layers.append(alt.Chart(prev).mark_rule(strokeDash=[3, 3], opacity=0.7, strokeWidth=1.2)
-                          .encode(*_xy(titles=False), color, x2="x2:Q", y2="y2:Q"))
-            layers.append(alt.Chart(prev).mark_circle(size=30, opacity=0.35).encode(*_xy(titles=False), color))
-        layers.append(alt.Chart(jump).mark_rule(opacity=0.95, strokeWidth=1.8)
-                      .encode(*_xy(titles=False), color, x2="x2:Q", y2="y2:Q"))
-        layers.append(alt.Chart(jump).mark_point(size=45, filled=False, strokeWidth=1.6, opacity=1)
-                      .encode(*_xy(titles=False), color, tooltip=tips))
-        layers.append(alt.Chart(jump).mark_circle(size=60, opacity=1, stroke="white", strokeWidth=0.6)
-                      .encode(*_xy(titles=False, x="x2", y="y2"), color,
-                              tooltip=[alt.Tooltip("point:N"), alt.Tooltip("x2:Q", format=".3f", title="x̂₀ x"),
-                                       alt.Tooltip("y2:Q", format=".3f", title="x̂₀ y")]))
-        title = alt.TitleParams(f"Step {i + 1}: τ = {float(levels[i]):.3f}",
-                                subtitle="jump from pure noise" if i == 0 else "re-noise, then jump")
-        panels.append(alt.layer(*layers, title=title, width=size, height=size))
-    return _finish(alt.concat(*panels, columns=columns, spacing=14), data)
+            frames.append(pd.DataFrame({"panel": panel[i], "kind": "renoise", "point": np.arange(m),
+                                        "x": x0_hats[i - 1, :, 0], "y": x0_hats[i - 1, :, 1],
+                                        "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
+        if samples_bg is not None:
+            frames.append(points_frame(samples_bg, limit=MULTISTEP_BG_POINTS, panel=panel[i], kind="real"))
+    data = _Datasets()
+    source = data(pd.concat(frames, ignore_index=True).round(4))
+    color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
+    ex, ey = _xy(titles=False)
+    ex2, ey2 = _xy(titles=False, x="x2", y="y2")
+    tips = [alt.Tooltip("point:N"), *_XY_TOOLTIP]
+
+    def only(kind: str) -> alt.Chart:
+        return alt.Chart().transform_filter(alt.datum.kind == kind)
+
+    layers = [
+        only("real").mark_circle(size=5, opacity=0.22, color=PALETTE["real"]).encode(ex, ey),
+        only("renoise").mark_rule(strokeDash=[3, 3], opacity=0.7, strokeWidth=1.2).encode(ex, ey, alt.X2("x2:Q"),
+                                                                                          alt.Y2("y2:Q"), color),
+        only("renoise").mark_circle(size=30, opacity=0.35).encode(ex, ey, color),
+        only("jump").mark_rule(opacity=0.95, strokeWidth=1.8).encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q"), color),
+        only("jump").mark_point(size=45, filled=False, strokeWidth=1.6, opacity=1).encode(ex, ey, color, tooltip=tips),
+        only("jump").mark_circle(size=60, opacity=1, stroke="white", strokeWidth=0.6).encode(
+            ex2, ey2, color, tooltip=[alt.Tooltip("point:N"), alt.Tooltip("x2:Q", format=".3f", title="x̂₀ x"),
+                                      alt.Tooltip("y2:Q", format=".3f", title="x̂₀ y")]),
+    ]
+    chart = alt.layer(*layers, width=size, height=size).facet(
+        facet=alt.Facet("panel:N", sort=panel, title=None, header=alt.Header(labelAnchor="start", labelFontSize=12)),
+        columns=columns, data=source, spacing=14)
+    return _finish(chart, data)
 
 
 def to_spec(chart, validate: bool = False) -> dict:

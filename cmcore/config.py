@@ -46,6 +46,11 @@ C = TypeVar("C")
 def _check_range(cfg: Any, name: str) -> None:
     lo, hi = RANGES[name]
     value = getattr(cfg, name)
+    want = next(f.type for f in dataclasses.fields(cfg) if f.name == name)
+    if want in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{type(cfg).__name__}.{name}={value!r} must be a whole number.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{type(cfg).__name__}.{name}={value!r} must be a number.")
     if not (lo <= value <= hi):
         raise ValueError(f"{type(cfg).__name__}.{name}={value!r} is out of range; use a value in [{lo}, {hi}].")
 

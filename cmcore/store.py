@@ -96,14 +96,16 @@ def load(path: str | Path, kind: str | None = None, expect_config=None) -> Check
         raise CheckpointError(path, f"has an unreadable config ({exc})") from None
     if expect_config is not None and config != expect_config:
         raise CheckpointError(path, "was trained with a different config than the one asked for")
-    if meta["kind"] == "teacher":
-        model: nn.Module = MLP(config.hidden)
-    else:
-        hidden = tensors.get("net.net.0.weight", torch.empty(128, 0)).shape[0]
-        model = ConsistencyModel(hidden, config.sigma_min, meta.get("backbone") or "direct")
     try:
+        if meta["kind"] == "teacher":
+            model: nn.Module = MLP(config.hidden)
+        else:
+            first = tensors.get("net.net.0.weight")
+            if first is None or first.dim() != 2:
+                raise RuntimeError("the first layer 'net.net.0.weight' is missing or not a matrix")
+            model = ConsistencyModel(first.shape[0], config.sigma_min, meta.get("backbone") or "direct")
         model.load_state_dict(tensors)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, TypeError) as exc:
         first = str(exc).splitlines()[0]
         raise CheckpointError(path, f"weights do not fit the model its config describes ({first})") from None
     if not all(torch.isfinite(t).all() for t in tensors.values()):

@@ -164,17 +164,31 @@ def app(browser, base_url, request):
 
 @pytest.fixture
 def new_session(browser, base_url):
-    """Factory for more sessions in one test (a second person opening a link); closed on teardown."""
+    """Factory for more sessions in one test (a second person opening a link); closed on teardown.
+
+    ``new_session()`` opens on the shared server; ``new_session(url)`` on another one.
+    """
     contexts = []
 
-    def make() -> AppPage:
+    def make(url: str | None = None) -> AppPage:
         context = browser.new_context(viewport=VIEWPORT)
         contexts.append(context)
-        return AppPage(context.new_page(), base_url)
+        return AppPage(context.new_page(), url or base_url)
 
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def fresh_server():
+    """A server of its own that no browser has visited yet (for first-visit behaviour)."""
+    srv = StreamlitServer()
+    try:
+        srv.wait_healthy()
+        yield srv
+    finally:
+        srv.stop()
 
 
 # ---------------------------------------------------------------------------- helpers
