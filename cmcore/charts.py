@@ -6,11 +6,10 @@ on the same fixed square domain (``DOMAIN``) with equal width and height, so two
 panels anywhere in the app can be compared by eye.
 
 Data handling, for speed and for Altair's 5,000-row limit:
-  * each panel is thinned deterministically to ``MAX_POINTS_PER_PANEL`` rows;
-  * every frame is converted once into a named top-level dataset (``_Datasets``) that
-    the layers reference by name; Altair handles a pandas frame per layer much more
-    slowly, and a grid of panels legitimately exceeds 5,000 rows in total, so the row
-    guard is switched off (each panel is capped instead);
+  * each panel is thinned deterministically to ``MAX_POINTS_PER_PANEL`` rows; a grid of
+    panels legitimately exceeds 5,000 rows in total, so Altair's row guard is off;
+  * layers hold pandas frames, which ``st.altair_chart`` ships as Arrow; ``to_spec``
+    gives a plain Vega-Lite dict without Altair's per-row JSON checks (for caching);
   * the theme is one ``alt.Config`` set on the finished chart (``.configure_*()``
     would deep-copy the chart once per call).
 """
@@ -66,25 +65,14 @@ CONFIG = alt.Config(
 )
 
 
-class _Datasets:
-    """The named inline datasets of one chart: ``data(frame)`` stores the rows once and returns a reference."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, list[dict]] = {}
-
-    def __call__(self, frame: pd.DataFrame) -> alt.Data:
-        # Named by content, as Altair does: the browser keeps datasets by name across all charts of a page.
-        digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-        digest.update(",".join(map(str, frame.columns)).encode())
-        name = f"data-{digest.hexdigest()[:16]}"
-        self.values[name] = frame.to_dict("records")
-        return alt.Data(name=name)
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame as a chart's data (a fresh index; Streamlit and ``to_spec`` turn it into a named dataset)."""
+    return df.reset_index(drop=True)
 
 
-def _finish(chart, data: _Datasets):
-    """Attach the theme and the datasets to a freshly built top-level chart (in place: no copies)."""
+def _finish(chart):
+    """Attach the theme to a freshly built top-level chart (in place: ``.configure_*()`` would copy it)."""
     chart.config = CONFIG
-    chart.datasets = data.values
     return chart
 
 
@@ -130,11 +118,11 @@ class Panel:
     subtitle: str = ""
 
 
-def _panel_chart(panel: Panel, size: int, data: _Datasets) -> alt.Chart:
+def _panel_chart(panel: Panel, size: int) -> alt.Chart:
     if panel.color not in PALETTE:
         raise ValueError(f"Unknown colour {panel.color!r}; use one of {', '.join(PALETTE)}.")
     title = alt.TitleParams(panel.title, subtitle=panel.subtitle or " ")
-    return (alt.Chart(data(points_frame(panel.points)), title=title, width=size, height=size)
+    return (alt.Chart(_frame(points_frame(panel.points)), title=title, width=size, height=size)
             .mark_circle(size=POINT_SIZE, opacity=POINT_OPACITY, color=PALETTE[panel.color])
             .encode(*_xy(titles=False), tooltip=_XY_TOOLTIP))
 
@@ -143,20 +131,18 @@ def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE
     """A row (wrapping after ``columns``) of equal-sized scatter panels on the shared domain."""
     if not panels:
         raise ValueError("scatter_panels needs at least one panel.")
-    data = _Datasets()
-    charts = [_panel_chart(p, size, data) for p in panels]
-    return _finish(charts[0] if len(charts) == 1 else alt.concat(*charts, columns=columns, spacing=14), data)
+    charts = [_panel_chart(p, size) for p in panels]
+    return _finish(charts[0] if len(charts) == 1 else alt.concat(*charts, columns=columns, spacing=14))
 
 
 def sample_grid(rows: Sequence[tuple[str, list[Panel]]], size: int = 145) -> alt.Chart:
     """A grid: one row per group (label, panels), all panels on the shared domain."""
-    data = _Datasets()
-    row_charts = [alt.hconcat(*[_panel_chart(p, size, data) for p in panels], spacing=14,
+    row_charts = [alt.hconcat(*[_panel_chart(p, size) for p in panels], spacing=14,
                               title=alt.TitleParams(label, fontSize=14, color=TEXT_COLOR))
                   for label, panels in rows if panels]
     if not row_charts:
         raise ValueError("sample_grid needs at least one non-empty row.")
-    return _finish(alt.vconcat(*row_charts, spacing=22), data)
+    return _finish(alt.vconcat(*row_charts, spacing=22))
 
 
 # --- Line charts -----------------------------------------------------------------
@@ -166,13 +152,12 @@ def loss_curve(df: pd.DataFrame, color: str = "consistency") -> alt.Chart:
     df = df.loc[df["loss"] > 0, ["step", "loss"]]
     if len(df) > MAX_POINTS_PER_PANEL:  # keep the curve's shape: evenly spaced rows
         df = df.iloc[np.linspace(0, len(df) - 1, MAX_POINTS_PER_PANEL).round().astype(int)]
-    data = _Datasets()
-    chart = (alt.Chart(data(df), height=260, width="container")
+    chart = (alt.Chart(_frame(df), height=260, width="container")
              .mark_line(color=PALETTE[color], strokeWidth=1.5, clip=True)
              .encode(alt.X("step:Q", title="training step"),
                      alt.Y("loss:Q", title="loss (log scale)", scale=alt.Scale(type="log")),
                      tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".3e")]))
-    return _finish(chart, data)
+    return _finish(chart)
 
 
 def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.Chart:
@@ -180,10 +165,9 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
 
     ``df`` has columns steps, nfe, solver, mean_error, max_error (``evaluate.endpoint_error_curve`` rows).
     """
-    data = _Datasets()
     df = df.assign(mean_error=df["mean_error"].clip(lower=1e-6))
     colors = alt.Scale(domain=["euler", "heun"], range=[PALETTE["teacher_one"], PALETTE["ode_k"]])
-    base = alt.Chart(data(df)).encode(
+    base = alt.Chart(_frame(df)).encode(
         alt.X("steps:Q", title="ODE steps (log scale)", scale=alt.Scale(type="log")),
         alt.Y("mean_error:Q", title="mean endpoint error (log)", scale=alt.Scale(type="log")),
         alt.Color("solver:N", scale=colors, title="solver"),
@@ -192,9 +176,9 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     layers = [base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=50)]
     if highlight_steps is not None:
         rule = pd.DataFrame({"steps": [highlight_steps]})
-        layers.append(alt.Chart(data(rule)).mark_rule(color=PALETTE["arrow"], strokeDash=[4, 4], opacity=0.6)
+        layers.append(alt.Chart(_frame(rule)).mark_rule(color=PALETTE["arrow"], strokeDash=[4, 4], opacity=0.6)
                       .encode(x="steps:Q"))
-    return _finish(alt.layer(*layers, height=300, width="container"), data)
+    return _finish(alt.layer(*layers, height=300, width="container"))
 
 
 def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None) -> alt.Chart:
@@ -203,13 +187,12 @@ def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None) -> alt.Chart:
     ``df`` has columns model ("teacher (Euler ODE)" / "consistency model"), nfe, w2; ``floor`` (the W2
     between two real samples) is drawn as a dashed line.
     """
-    data = _Datasets()
     colors = alt.Scale(domain=["teacher (Euler ODE)", "consistency model"],
                        range=[PALETTE["teacher"], PALETTE["consistency"]])
     lows = [df["w2"].min()] + ([floor] if floor is not None else [])
     y_domain = [float(min(lows)) * 0.8, float(df["w2"].max()) * 1.25]
     x_domain = [0.9, float(df["nfe"].max()) * 1.15]
-    base = alt.Chart(data(df)).encode(
+    base = alt.Chart(_frame(df)).encode(
         alt.X("nfe:Q", title="network evaluations (NFE, log scale)",
               scale=alt.Scale(type="log", domain=x_domain, nice=False)),
         alt.Y("w2:Q", title="W2 to real data (log, lower is better)",
@@ -218,12 +201,12 @@ def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None) -> alt.Chart:
         tooltip=["model:N", "nfe:Q", alt.Tooltip("w2:Q", format=".3f")])
     layers = [base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60)]
     if floor is not None:
-        fl = data(pd.DataFrame({"w2": [floor], "nfe": [df["nfe"].max()],
+        fl = _frame(pd.DataFrame({"w2": [floor], "nfe": [df["nfe"].max()],
                                 "label": [f"floor: two real samples differ by {floor:.3f}"]}))
         layers.append(alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(y="w2:Q"))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="right", dy=-8, fontSize=11)
                       .encode(y="w2:Q", x="nfe:Q", text="label:N"))
-    return _finish(alt.layer(*layers, height=300, width="container"), data)
+    return _finish(alt.layer(*layers, height=300, width="container"))
 
 
 # --- Trajectories, arrows, jumps -----------------------------------------------------------
@@ -270,7 +253,6 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
     ``traj``).  Zoom: the chosen trajectory, the restart points, dashed arrows to where each re-solve lands
     (green dots) and the true endpoint (red cross).  ``xs`` is [steps+1, n_traj, 2] from t=1 to t=0.
     """
-    data = _Datasets()
     lines = trajectory_frame(xs, ts)
     lines["chosen"] = lines["traj"] == chosen
     # Per-row styling as columns read with scale=None (cheaper than alt.condition).
@@ -285,9 +267,9 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
                             "t": np.asarray(t_values, dtype=float)})
     restart["label"] = [f"t={t:.2f}" for t in restart["t"]]
     restart["angle"] = (90 - np.degrees(np.arctan2(restart["y2"] - restart["y"], restart["x2"] - restart["x"]))) % 360
-    d_lines, d_chosen, d_ends, d_end_chosen = (data(lines), data(lines[lines["chosen"]]), data(ends),
-                                               data(ends[ends["traj"] == chosen]))
-    d_restart, d_true = data(restart), data(pd.DataFrame({"x": [float(true_endpoint[0])],
+    d_lines, d_chosen, d_ends, d_end_chosen = (_frame(lines), _frame(lines[lines["chosen"]]), _frame(ends),
+                                               _frame(ends[ends["traj"] == chosen]))
+    d_restart, d_true = _frame(restart), _frame(pd.DataFrame({"x": [float(true_endpoint[0])],
                                                           "y": [float(true_endpoint[1])]}))
     color = alt.Color("color:N", scale=None)
     line_tips = [alt.Tooltip("traj:N", title="trajectory"), alt.Tooltip("t:Q", format=".3f"),
@@ -333,7 +315,7 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
         "All trajectories", subtitle="noise (circle) → data (diamond); click a line to choose it"))
     right = alt.layer(*zoom, width=size, height=size, title=alt.TitleParams(
         f"Trajectory {chosen}, zoomed", subtitle="restart points (squares) → where each lands (green)"))
-    return _finish(alt.hconcat(left, right, spacing=30), data)  # concatenated views keep their own scales
+    return _finish(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
 
 
 def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
@@ -358,8 +340,7 @@ def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Seque
                                         "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
         if samples_bg is not None:
             frames.append(points_frame(samples_bg, limit=MULTISTEP_BG_POINTS, panel=panel[i], kind="real"))
-    data = _Datasets()
-    source = data(pd.concat(frames, ignore_index=True).round(4))
+    source = _frame(pd.concat(frames, ignore_index=True).round(4))
     color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
     ex, ey = _xy(titles=False)
     ex2, ey2 = _xy(titles=False, x="x2", y="y2")
@@ -382,22 +363,53 @@ def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Seque
     chart = alt.layer(*layers, width=size, height=size).facet(
         facet=alt.Facet("panel:N", sort=panel, title=None, header=alt.Header(labelAnchor="start", labelFontSize=12)),
         columns=columns, data=source, spacing=14)
-    return _finish(chart, data)
+    return _finish(chart)
+
+
+_SUBCHART_KEYS = ("layer", "concat", "hconcat", "vconcat", "spec")
+
+
+def _dataset_name(df: pd.DataFrame) -> str:
+    """Named by content, as Altair does: a browser keeps datasets by name across all charts of a page."""
+    digest = hashlib.sha1(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    digest.update(",".join(map(str, df.columns)).encode())
+    return f"data-{digest.hexdigest()[:16]}"
 
 
 def to_spec(chart, validate: bool = False) -> dict:
     """The Vega-Lite dict of a chart built here, quickly.
 
-    ``chart.to_dict()`` deep-copies and schema-checks every row of the inline datasets (seconds for a grid
-    of 10,000 points); here the structure is converted on its own and the datasets are attached after.
-    ``validate=True`` also checks the structure against the Vega-Lite schema (the tests do).
+    ``chart.to_dict()`` turns every frame into JSON rows, copies them and schema-checks each row (seconds
+    for a grid of 10,000 points).  Here every frame is swapped for a reference to a named dataset, the
+    structure alone is converted (checked against the Vega-Lite schema with ``validate=True``; the tests
+    do), and the rows are attached to the result.  The chart is left as it was.
     """
-    datasets = chart.datasets
-    chart.datasets = alt.Undefined
+    datasets: dict[str, list] = {}
+    swapped: list[tuple] = []
+
+    def swap(node) -> None:
+        kwds = getattr(node, "_kwds", None)
+        if kwds is None:
+            return
+        if isinstance(kwds.get("data"), pd.DataFrame):
+            df = kwds["data"]
+            name = _dataset_name(df)
+            if name not in datasets:  # missing values become null, as JSON has no NaN
+                datasets[name] = (df.astype(object).where(df.notna(), None) if df.isna().any().any() else df
+                                  ).to_dict("records")
+            swapped.append((node, df))
+            node.data = alt.Data(name=name)
+        for key in _SUBCHART_KEYS:
+            children = kwds.get(key, alt.Undefined)
+            for child in children if isinstance(children, list) else [children]:
+                swap(child)
+
+    swap(chart)
     try:
         spec = chart.to_dict(validate=validate)
     finally:
-        chart.datasets = datasets
-    if datasets is not alt.Undefined:
-        spec["datasets"] = datasets
+        for node, df in swapped:
+            node.data = df
+    if datasets:
+        spec["datasets"] = {**spec.get("datasets", {}), **datasets}
     return spec

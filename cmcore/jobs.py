@@ -91,8 +91,9 @@ def downsample(values: list[float], max_points: int = MAX_LOSS_POINTS) -> tuple[
 class Job:
     """One unit of background work.  All fields are guarded by ``_lock``; read them through ``progress()``."""
 
-    def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int):
+    def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None):
         self.key = key
+        self.info = info  # what the job is about, for display (e.g. its config); never compared
         self.serial = serial  # submission order, unique per manager
         self._fn = fn
         self._preview = preview
@@ -188,15 +189,19 @@ class JobManager:
 
     # --- public API ---------------------------------------------------------------
 
-    def submit(self, key: Hashable, fn: JobFn, watcher: Hashable, preview: Preview | None = None) -> Job:
-        """Start (or queue) ``fn`` under ``key``; if that key is queued, running or already done, join it."""
+    def submit(self, key: Hashable, fn: JobFn, watcher: Hashable, preview: Preview | None = None,
+               info: Any = None) -> Job:
+        """Start (or queue) ``fn`` under ``key``; if that key is queued, running or already done, join it.
+
+        ``preview(snapshot) -> samples`` turns a model snapshot into points to draw; ``info`` rides along.
+        """
         with self._lock:
             job = self._active.get(key)
             if job is None and key in self._finished and self._finished[key].state == DONE:
                 job = self._finished[key]
                 self._finished.move_to_end(key)
             if job is None:
-                job = Job(key, fn, preview, next(self._serial))
+                job = Job(key, fn, preview, next(self._serial), info)
                 job._queue_position = self.queue_position
                 self._active[key] = job
                 self._queue.append(job)

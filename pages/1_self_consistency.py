@@ -9,7 +9,7 @@ from ui import compute, models, params, teach
 from ui.params import Param, Spec
 
 T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
-RESOLVE = {"same": "same density as the trajectory", **{s: f"{s} steps from every point" for s in
+RESOLVE = {"same": "same density as the trajectory", **{s: f"{s} step{'s' if s != '1' else ''} from every point" for s in
                                                           ("1", "2", "5", "10", "20", "50", "100")}}
 EXACT = 1e-5  # below this a distance is float rounding, not solver error
 OPTIONS = ["Exactly the same point (distance 0)", "Almost the same point (a small solver error)",

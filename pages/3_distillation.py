@@ -26,7 +26,7 @@ elif submitted:
 retrain.live_section()
 
 sel = models.selection()
-if not problem and cfg != sel.cm_cfg and not retrain.busy():
+if not problem and not retrain.same_config(cfg, sel.cm_cfg) and not retrain.busy():
     st.caption(f":material/info: The panels below show *{sel.label}*. The settings above differ from it; "
                "press **Retrain** to train them and compare.")
 

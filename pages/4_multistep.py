@@ -86,10 +86,15 @@ paths = compute.jump_paths(sel.teacher_cfg, sel.cm_cfg, k_path, st.session_state
 st.vega_lite_chart(compute.chart_spec("multistep_steps_chart", paths.inputs, paths.x0_hats, paths.levels,
                                       samples_bg=real.points, columns=min(k_path, 4), size=185), width="content")
 moved = float(((paths.x0_hats[-1] - paths.x0_hats[0]) ** 2).sum(-1).mean() ** 0.5)
+keep = 1 - float(paths.levels[1])
 st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
            "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
-           "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data. "
-           f"Between the first and the last jump the points' x̂₀ moved by {moved:.2f} (RMS).")
+           "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
+st.markdown(f"Between the first and the last jump the points' x̂₀ moved by {moved:.2f} on average (RMS). "
+            + (f"Later jumps do not merely polish the first answer: the first re-noising keeps only {keep:.0%} of "
+               "x̂₀, so a point can end up on another part of the data; what improves is how well the whole "
+               "cloud matches the data." if moved > 0.5 else
+               "The later jumps mostly refine the first answer: each re-noised input still sits close to x̂₀."))
 params.sync(spec)
 teach.takeaway("Multi-step consistency sampling does not follow a trajectory: each step is an independent jump "
                "to the data, and re-noising with fresh noise gives the model a second, easier chance from a "

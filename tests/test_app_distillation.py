@@ -118,7 +118,7 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     job = run_until_settled(at)
     assert job.state == jobs.DONE
     cfg = dataclasses.replace(zoo.DEFAULT.consistency, steps=30, seed=7)
-    assert job.key == (zoo.DEFAULT.teacher, cfg)
+    assert job.key == retrain.job_key(zoo.DEFAULT.teacher, cfg) and job.info == cfg
     assert at.session_state["session_model"] == cfg
     assert at.query_params["model"] == "session"
     assert "Retrained in" in texts(at.success)
@@ -146,7 +146,7 @@ def test_stop_cancels_and_keeps_nothing():
     job = run_until_settled(at)
     assert job.state == jobs.CANCELLED and job.result is None
     with pytest.raises(LookupError, match="Retrain"):
-        retrain.finished_model(*job.key)
+        retrain.finished_model(zoo.DEFAULT.teacher, job.info)
     assert "Nothing was kept" in texts(at.info)
     assert "session_model" not in at.session_state
     assert at.sidebar.selectbox(key="_model_picker").value == "ours"

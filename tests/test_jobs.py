@@ -110,10 +110,10 @@ def test_two_slots_run_two_jobs_at_once():
 
 def test_same_key_joins_the_running_job(manager):
     first, second = FakeWork(total=2, result="one"), FakeWork(total=2, result="two")
-    job = manager.submit(("teacher", "cm"), first, watcher="alice")
+    job = manager.submit(("teacher", "cm"), first, watcher="alice", info="alice's settings")
     assert started(first)
-    joined = manager.submit(("teacher", "cm"), second, watcher="bob")
-    assert joined is job
+    joined = manager.submit(("teacher", "cm"), second, watcher="bob", info="bob's settings")
+    assert joined is job and joined.info == "alice's settings"
     assert job.progress().watchers == 2
     first.finish(job)
     assert second.calls == 0 and job.result == "one"

@@ -27,7 +27,8 @@ import streamlit as st
 from torch import nn
 
 from cmcore import charts, consistency, evaluate, flow, jobs, zoo
-from cmcore.config import LOSSES, LR_SCHEDULES, MODES, RANGES, SCHEDULES, SOLVERS, ConsistencyConfig, TeacherConfig
+from cmcore.config import (LOSSES, LR_SCHEDULES, MODES, RANGES, SCHEDULES, SOLVERS, ConsistencyConfig, TeacherConfig,
+                           config_hash)
 from cmcore.train import ConsistencyObjective
 from ui import compute, models
 from ui.params import Param, Spec
@@ -61,8 +62,17 @@ def watcher_id() -> str:
     return st.session_state.setdefault(_WATCHER, uuid.uuid4().hex)
 
 
-def job_key(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> tuple[TeacherConfig, ConsistencyConfig]:
-    return (teacher_cfg, cfg)
+def job_key(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> str:
+    """A digest of the (teacher, consistency) config pair's values.
+
+    Values, not the config objects: Streamlit re-imports an edited module while the server
+    runs, and an instance of the re-imported class never equals one of the old class.
+    """
+    return config_hash(teacher_cfg, cfg)
+
+
+def same_config(a, b) -> bool:
+    return a is not None and b is not None and config_hash(a) == config_hash(b)
 
 
 def finished_model(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> nn.Module:
@@ -91,7 +101,8 @@ def start(cfg: ConsistencyConfig) -> jobs.Job:
     fn = jobs.consistency_job(cfg, models.teacher(teacher_cfg), teacher_cfg.dataset)
     noise, _ = evaluate.eval_noise(PANEL_SEED, PREVIEW_POINTS)
     previous = current_job()
-    job = manager().submit(job_key(teacher_cfg, cfg), fn, watcher_id(), preview=jobs.one_step_preview(noise))
+    job = manager().submit(job_key(teacher_cfg, cfg), fn, watcher_id(), preview=jobs.one_step_preview(noise),
+                           info=cfg)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())  # a session follows one run at a time
     st.session_state[_JOB] = job
@@ -251,7 +262,7 @@ def progress_fragment() -> None:
         st.rerun(scope="app")  # the page shows the final state (and the new model) in a full run
     with st.container(border=True):
         head, button = st.columns([5, 1], vertical_alignment="center")
-        head.markdown(f"**:material/model_training: Retraining** · {_cfg_summary(job.key[1])}")
+        head.markdown(f"**:material/model_training: Retraining** · {_cfg_summary(job.info)}")
         if button.button("Stop", key=STOP_KEY, icon=":material/stop_circle:", disabled=p.stopping,
                          width="stretch"):
             if not stop(job):
@@ -278,7 +289,7 @@ def progress_fragment() -> None:
                                      subtitle=f"f(z, T) on the same {len(p.samples):,} noise points every frame")
                 st.altair_chart(charts.scatter_panels([panel], size=260), key="retrain_preview_live")
             else:
-                every = jobs.snapshot_every(p.total or job.key[1].steps)
+                every = jobs.snapshot_every(p.total or job.info.steps)
                 st.caption(f"The model's one-step samples appear at step {every:,} and are redrawn every "
                            f"{every:,} steps.")
 
@@ -295,13 +306,13 @@ def live_section() -> None:
     if p.active:
         progress_fragment()
         return
-    cfg = job.key[1]
+    cfg = job.info
     if p.state == jobs.DONE:
         if st.session_state.get(_HANDLED) != job.serial:
             st.session_state[_HANDLED] = job.serial
             models.set_session_model(cfg)
             st.rerun()  # redraw the sidebar and panels with the new model
-        shown = models.session_model() == cfg and st.query_params.get(models.MODEL_PARAM) == "session"
+        shown = same_config(models.session_model(), cfg) and st.query_params.get(models.MODEL_PARAM) == "session"
         where = ("It is now this session's model on every page (sidebar: *Retrained in this session*)." if shown
                  else "Pick *Retrained in this session* in the sidebar to show it.")
         st.success(f"Retrained in {duration(p.elapsed)}: {p.step:,} steps, final loss {p.losses[-1]:.2e}. {where}",
@@ -401,10 +412,13 @@ def what_happened(s: Scores, sel: models.Selection, run: jobs.Progress | None = 
                  f"rose from {first:.2e} to {last:.2e} (the loss compares the model with its own EMA copy, so "
                  "it is not a score of sample quality; W2 is)")
         lines.append(f"Your retrain took {duration(run.elapsed)} for {run.step:,} steps; its loss {trend}.")
-    if default is not None and sel.cm_cfg != zoo.DEFAULT.consistency:
-        better = s.cm_1 < default.cm_1
+    if default is not None and not same_config(sel.cm_cfg, zoo.DEFAULT.consistency):
+        if f"{s.cm_1:.3f}" == f"{default.cm_1:.3f}":
+            verdict = f"score the same to three decimals ({s.cm_1:.3f})"
+        else:
+            verdict = f"score {'better' if s.cm_1 < default.cm_1 else 'worse'} ({s.cm_1:.3f})"
         lines.append(f"Compared with the shipped default settings (one-step W2 {default.cm_1:.3f}), these settings "
-                     f"score {'better' if better else 'worse'} ({s.cm_1:.3f}).")
+                     f"{verdict}.")
     return "\n".join(f"- {line}" for line in lines)
 
 
@@ -418,7 +432,7 @@ TAKEAWAY = ("Distillation gives the student neither a bigger network nor more co
 def narrative(s: Scores, sel: models.Selection) -> str:
     """``what_happened`` for the shown model, with its retrain (if any) and the shipped default for comparison."""
     default = None
-    if sel.cm_cfg != zoo.DEFAULT.consistency:
+    if not same_config(sel.cm_cfg, zoo.DEFAULT.consistency):
         default = result_panels(models.Selection("ours", zoo.DEFAULT.teacher, zoo.DEFAULT.consistency))[1]
     return what_happened(s, sel, finished_run(sel), default)
 

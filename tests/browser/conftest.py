@@ -35,6 +35,7 @@ SERVER_START_TIMEOUT_S = 90  # first start imports torch and loads checkpoints
 IDLE_TIMEOUT_MS = 60_000  # one script run at default settings, generous for slow CI machines
 IDLE_SETTLE_MS = 400  # "not running" must hold this long (reruns triggered by query-param sync)
 CHART_TIMEOUT_MS = 30_000
+EXPECT_TIMEOUT_MS = 15_000  # Playwright's expect(...) default is 5 s: too short on a busy 2-core machine
 
 
 # ---------------------------------------------------------------------------- the server
@@ -129,9 +130,10 @@ def launch_chromium(playwright):
 @pytest.fixture(scope="session")
 def playwright_instance():
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError as exc:  # a missing package must fail the run, not skip it
         pytest.fail(f"playwright is not installed ({exc}); run `pip install -r requirements-dev.txt`")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     pw = sync_playwright().start()
     yield pw
     pw.stop()
