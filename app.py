@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cmcore.store import CheckpointError
-from ui import params
+from ui import params, router
 from ui.models import model_picker
 
 st.set_page_config(page_title="Consistency Explorer", page_icon=":material/bolt:", layout="wide")
@@ -15,9 +15,8 @@ pages = [
     st.Page("pages/4_multistep.py", title="4. Multi-step consistency", icon=":material/stairs:", url_path="multistep"),
 ]
 page = st.navigation(pages)
-if st.session_state.get("_page") != page.url_path:
+if router.mark_routed(page.url_path):
     params.leave_page()
-    st.session_state["_page"] = page.url_path
 try:
     model_picker()
     page.run()

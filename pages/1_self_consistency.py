@@ -9,8 +9,9 @@ from ui import compute, models, params, teach
 from ui.params import Param, Spec
 
 T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
-RESOLVE = {"same": "same density as the trajectory", **{s: f"{s} step{'s' if s != '1' else ''} from every point" for s in
-                                                          ("1", "2", "5", "10", "20", "50", "100")}}
+FIXED_STEPS = ("1", "2", "5", "10", "20", "50", "100")
+RESOLVE = {"same": "same density as the trajectory",
+           **{s: f"{s} step{'s' if s != '1' else ''} from every point" for s in FIXED_STEPS}}
 EXACT = 1e-5  # below this a distance is float rounding, not solver error
 OPTIONS = ["Exactly the same point (distance 0)", "Almost the same point (a small solver error)",
            "Clearly different points"]
@@ -73,7 +74,7 @@ measured = OPTIONS[0] if dmax < EXACT else OPTIONS[1] if dmax <= SELF_CONSISTENC
 teach.verdict("sc", measured, f"the farthest restart landed {dmax:.2e} from the endpoint "
               f"(we call up to {SELF_CONSISTENCY_TOLERANCE} 'almost the same').")
 how = ("on the trajectory's own time grid" if resolve is None else f"with a fresh grid of {resolve} "
-       f"{st.session_state['sc_solver']} step{'s' if resolve > 1 else ''} from each point")
+       f"{st.session_state['sc_solver'].capitalize()} step{'s' if resolve > 1 else ''} from each point")
 if dmax < EXACT:
     why = ("That is zero up to float rounding: on the same grid the solver repeats exactly the steps it already "
            "took, so it cannot land anywhere else. Pick a fixed step count to see a solver's own error.")

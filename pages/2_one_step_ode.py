@@ -79,8 +79,8 @@ need = f"{int(good.steps.min())} Euler steps" if len(good) else f"more than {int
 best_heun = he.loc[he.mean_error.idxmin()]
 teach.what_happened(
     f"One step from noise missed the 200-step endpoint by {e1:.2f} on average (worst {m1:.2f}); {k} steps cut "
-    f"that to {ek:.3f}. Getting the mean error under 0.1 took {need}. Heun, which spends two network calls per "
-    f"step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
+    f"that to {ek:.3f}. On the {CURVE_POINTS}-point curve, getting the mean error under 0.1 took {need}. Heun, "
+    f"which spends two network calls per step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
     + (f"; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "
        f"own error of about that size." if best_heun.steps < he.steps.max() else ".")
     + " Every extra step is one more network evaluation: accuracy costs compute.")

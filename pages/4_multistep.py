@@ -69,7 +69,8 @@ teach.what_happened(
        "so at the same cost of one network call this model does worse than the teacher. ")
     + (f"With {close[0]} call{'s' if close[0] > 1 else ''} the consistency model came within "
        f"{CLOSE_RATIO - 1:.0%} of the teacher's {best_s}-step ODE (W2 {tea[best_s].w2:.3f}), "
-       f"{best_s / close[0]:.0f}× fewer evaluations. " if close else
+       + (f"{best_s / close[0]:.0f}× fewer evaluations. " if best_s > close[0] else "with no saving in calls. ")
+       if close else
        f"None of the consistency step counts shown came within {CLOSE_RATIO - 1:.0%} of the teacher's "
        f"{best_s}-step ODE (W2 {tea[best_s].w2:.3f}). ")
     + (f"Going from {min(gain)} to {max(gain)} consistency steps changed W2 by "
@@ -98,4 +99,5 @@ st.markdown(f"Between the first and the last jump the points' x̂₀ moved by {m
 params.sync(spec)
 teach.takeaway("Multi-step consistency sampling does not follow a trajectory: each step is an independent jump "
                "to the data, and re-noising with fresh noise gives the model a second, easier chance from a "
-               "lower noise level. That is why a few jumps can approach an ODE that needs many times more evaluations (the chart above shows how close they get on these models).")
+               "lower noise level. That is why a few jumps can approach an ODE that needs many times more "
+               "evaluations (the chart above shows how close they get on these models).")

@@ -75,5 +75,5 @@ held = sum(c.holds for c in claims)
 st.markdown(f"{held} of {len(claims)} claims hold on **{sel.label}**. Self-consistency is measured now; "
             f"the W2 figures were {src}.")
 for c in claims:
-    icon, word = (":material/check_circle:", ":green[holds]") if c.holds else (":material/cancel:", ":red[does not hold]")
-    st.markdown(f"{icon} {word}: {c.text}  \n:gray[{c.evidence}]")
+    mark = ":material/check_circle: :green[holds]" if c.holds else ":material/cancel: :red[does not hold]"
+    st.markdown(f"{mark}: {c.text}  \n:gray[{c.evidence}]")

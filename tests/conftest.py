@@ -1,5 +1,25 @@
-"""Shared fixtures for the cmcore tests (no Streamlit, no browser here)."""
+"""Shared fixtures: the shipped models' quality table, and app.py kept in charge of AppTest runs."""
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """Run app.py's st.navigation on every AppTest run, as a warm server does.
+
+    A ``pages/`` folder beside app.py makes Streamlit fall back to its old folder-based
+    multipage mode until ``st.navigation`` has run once in the process, and AppTest resets
+    that flag before every run, so ``switch_page`` would run a page file on its own,
+    without app.py's sidebar.  On a real server ui/router.py handles the first request;
+    the browser test ``test_fresh_server`` covers that.
+    """
+    init = PagesManager.__init__
+
+    def navigation_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", navigation_init)
 
 
 @pytest.fixture(scope="session")

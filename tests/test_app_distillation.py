@@ -9,7 +9,6 @@ import re
 import textwrap
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from cmcore import consistency, flow, jobs, zoo
@@ -18,6 +17,7 @@ from ui import retrain
 PAGE = "pages/3_distillation.py"
 RUN_TIMEOUT = 120  # seconds per script run: the first one measures W2 on 1000-point panels (a guard, not a check)
 JOB_TIMEOUT = 120  # seconds a tiny retrain may take on a busy 2-core machine (a guard, not a check)
+POLL = 0.5  # seconds between page reruns while a job runs (what the fragment's timer does in a browser)
 
 
 def open_page(query: dict | None = None) -> AppTest:
@@ -38,32 +38,15 @@ def retrain_button(at: AppTest):
 def run_until_settled(at: AppTest) -> jobs.Job:
     """Rerun the page (fragments do not tick in AppTest) until this session's job has finished."""
     job = at.session_state["_retrain_job"]
-    while job.progress().active:
+    for _ in range(int(JOB_TIMEOUT / POLL)):
+        if not job.progress().active:
+            break
         at.run()
-        job.wait(0.5)
-    assert job.wait(JOB_TIMEOUT)
+        job.wait(POLL)
+    assert job.wait(0), "the retrain did not finish in time"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return job
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """Run app.py's st.navigation on every AppTest run, as a warm server does.
-
-    A ``pages/`` folder beside app.py makes Streamlit fall back to its old folder-based
-    multipage mode until ``st.navigation`` has run once in the process; AppTest resets that
-    flag before every run, and a page whose ``url_path`` equals its file-derived name
-    (``3_distillation.py`` -> ``distillation``) is then run on its own, without app.py's
-    sidebar.  Pinning the flag to "navigation" keeps app.py in charge.
-    """
-    init = PagesManager.__init__
-
-    def navigation_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", navigation_init)
 
 
 @pytest.fixture(autouse=True)

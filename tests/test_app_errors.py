@@ -1,5 +1,6 @@
 """A damaged shipped checkpoint gives a clear message in the app, never a traceback."""
 import shutil
+from pathlib import Path
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -16,7 +17,7 @@ def test_corrupt_teacher_checkpoint_shows_clear_error(tmp_path, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
     try:
-        at = AppTest.from_file("app.py", default_timeout=120)
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
         at.switch_page("pages/1_self_consistency.py")
         at.run()
         assert not at.exception

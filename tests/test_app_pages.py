@@ -27,6 +27,7 @@ EXERCISES = {  # page -> (question key, URL flag that reveals the results)
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()  # AppTest maps a file to its st.navigation url_path only after a first run
     at.query_params.update(query or {})
     at.switch_page(page)
     return at.run()
@@ -234,7 +235,8 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
         "loss_curve": C.loss_curve(pd.DataFrame({"step": np.arange(20_000), "loss": np.exp(-np.arange(20_000) / 5e3)})),
         "error_vs_steps": C.error_vs_steps(pd.DataFrame([{"steps": k, "nfe": k, "solver": "euler", "mean_error": 1 / k,
                                                           "max_error": 2 / k} for k in (1, 2, 5)]), 2),
-        "w2_vs_nfe": C.w2_vs_nfe(pd.DataFrame([{"model": "consistency model", "nfe": k, "w2": 0.2} for k in (1, 2)]), 0.1),
+        "w2_vs_nfe": C.w2_vs_nfe(pd.DataFrame([{"model": "consistency model", "nfe": k, "w2": 0.2} for k in (1, 2)]),
+                                 0.1),
         "self_consistency_chart": C.self_consistency_chart(xs, np.linspace(1, 0, 201), 2, xs[[20, 100], 2], [0.9, 0.5],
                                                            xs[[-1, -1], 2], xs[-1, 2]),
         "multistep_steps_chart": C.multistep_steps_chart(rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 6, 2)),

@@ -99,7 +99,8 @@ def one_step(teacher_cfg: TeacherConfig, n: int, seed: int) -> OneStepView:
     _one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     oc = evaluate.one_step_comparison(models.teacher(teacher_cfg), z, k=1)
-    errors = {name: (float(oc.errors[name].mean()), float(oc.errors[name].max())) for name in ("euler_one", "x0_prediction")}
+    errors = {name: (float(oc.errors[name].mean()), float(oc.errors[name].max()))
+              for name in ("euler_one", "x0_prediction")}
     diff = float((oc.euler_one - oc.x0_prediction).abs().max())
     real = _np(evaluate.eval_reference(teacher_cfg.dataset, seed, n))
     return OneStepView(real, _np(oc.true_endpoints), _np(oc.euler_one), _np(oc.x0_prediction), errors, diff)

@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import streamlit as st
 
+from ui import router
+
 _VISIT_KEY = "_params_visit"  # page id whose URL was last read
 _NOTES_KEY = "_params_notes"
 
@@ -113,6 +115,7 @@ def read_url(spec: Spec, url: dict[str, list[str]], extra_known: Sequence[str] =
 
 def bind(spec: Spec) -> Spec:
     """Seed widget state from the URL once per page visit; show a note for corrected values."""
+    router.ensure_routed()
     state = st.session_state
     if state.get(_VISIT_KEY) != spec.page:
         url = {k: st.query_params.get_all(k) for k in st.query_params.keys()}

@@ -112,8 +112,9 @@ def start(cfg: ConsistencyConfig) -> jobs.Job:
 def stop(job: jobs.Job) -> bool:
     """This session stops watching ``job``; True if that cancelled it (nobody else was watching)."""
     cancelled = manager().stop(job, watcher_id())
-    if not cancelled:
-        others = job.progress().watchers
+    p = job.progress()
+    if not cancelled and p.active:  # others still watch it: this session lets go, the run goes on
+        others = p.watchers
         st.session_state.pop(_JOB, None)
         st.session_state[_NOTE] = (f"You stopped following the run; it continues for the {others} other "
                                    f"session{'s' if others != 1 else ''} that started the same settings.")
@@ -265,7 +266,8 @@ def progress_fragment() -> None:
         head.markdown(f"**:material/model_training: Retraining** · {_cfg_summary(job.info)}")
         if button.button("Stop", key=STOP_KEY, icon=":material/stop_circle:", disabled=p.stopping,
                          width="stretch"):
-            if not stop(job):
+            stop(job)
+            if current_job() is not job:  # detached from a run others still watch
                 st.rerun(scope="app")
             p = job.progress()
         st.progress(p.fraction, text=progress_text(p))
