@@ -9,8 +9,8 @@ st.set_page_config(page_title="Consistency Explorer", page_icon=":material/bolt:
 
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/1_self_consistency.py", title="1. Self-consistency", icon=":material/timeline:", url_path="self-consistency"),
-    st.Page("pages/2_one_step_ode.py", title="2. One-step ODE vs endpoint", icon=":material/call_split:", url_path="one-step-ode"),
+    st.Page("pages/1_self-consistency.py", title="1. Self-consistency", icon=":material/timeline:", url_path="self-consistency"),
+    st.Page("pages/2_one-step-ode.py", title="2. One-step ODE vs endpoint", icon=":material/call_split:", url_path="one-step-ode"),
     st.Page("pages/3_distillation.py", title="3. Consistency distillation", icon=":material/model_training:", url_path="distillation"),
     st.Page("pages/4_multistep.py", title="4. Multi-step consistency", icon=":material/stairs:", url_path="multistep"),
 ]

@@ -18,7 +18,7 @@ def test_corrupt_teacher_checkpoint_shows_clear_error(tmp_path, monkeypatch):
     st.cache_data.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
-        at.switch_page("pages/1_self_consistency.py")
+        at.switch_page("pages/1_self-consistency.py")
         at.run()
         assert not at.exception
         messages = " ".join(e.value for e in at.error)

@@ -19,8 +19,8 @@ from ui import compute, teach
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120  # first loads compute (W2 at several step counts); later runs hit the cache
 EXERCISES = {  # page -> (question key, URL flag that reveals the results)
-    "pages/1_self_consistency.py": ("sc", "sc_show"),
-    "pages/2_one_step_ode.py": ("os", "os_show"),
+    "pages/1_self-consistency.py": ("sc", "sc_show"),
+    "pages/2_one-step-ode.py": ("os", "os_show"),
     "pages/4_multistep.py": ("ms", "ms_show"),
 }
 
@@ -90,7 +90,7 @@ def test_exercise_hides_results_until_answered(page):
 
 
 def test_skip_button_reveals_results():
-    at = open_page("pages/2_one_step_ode.py")
+    at = open_page("pages/2_one-step-ode.py")
     assert not charts(at)
     at.button(key="skip_os").click().run()
     no_exception(at)
@@ -99,11 +99,11 @@ def test_skip_button_reveals_results():
 
 
 def test_prediction_is_remembered_across_pages():
-    at = open_page("pages/1_self_consistency.py")
+    at = open_page("pages/1_self-consistency.py")
     at.radio(key="predict_sc").set_value(at.radio(key="predict_sc").options[1]).run()
     at.switch_page("pages/4_multistep.py").run()
     assert not charts(at)  # another page asks its own question
-    at.switch_page("pages/1_self_consistency.py").run()
+    at.switch_page("pages/1_self-consistency.py").run()
     no_exception(at)
     assert at.radio(key="predict_sc").value == at.radio(key="predict_sc").options[1]
     assert charts(at)
@@ -121,7 +121,7 @@ def changes(at: AppTest, key: str, value) -> None:
 
 
 def test_self_consistency_widgets():
-    at = revealed("pages/1_self_consistency.py")
+    at = revealed("pages/1_self-consistency.py")
     no_exception(at)
     same_grid = float(at.metric[0].value)
     assert same_grid < 1e-4  # retracing the trajectory's own grid lands on its endpoint
@@ -137,7 +137,7 @@ def test_self_consistency_widgets():
 
 
 def test_one_step_widgets():
-    at = revealed("pages/2_one_step_ode.py")
+    at = revealed("pages/2_one-step-ode.py")
     no_exception(at)
     assert float(at.metric[2].value) < 1e-5  # one Euler step == x0 prediction for this flow
     changes(at, "os_k", 10)
@@ -178,7 +178,7 @@ def test_home_live_toggle_and_model_choice(monkeypatch):
 
 
 def test_shared_link_reproduces_the_view():
-    at = open_page("pages/1_self_consistency.py", {"sc_show": "1", "sc_traj": "4", "sc_resolve": "10",
+    at = open_page("pages/1_self-consistency.py", {"sc_show": "1", "sc_traj": "4", "sc_resolve": "10",
                                                    "sc_t": "0.9,0.5"})
     no_exception(at)
     assert charts(at), "a link taken after the reveal opens with the results"
@@ -194,7 +194,7 @@ def test_shared_link_reproduces_the_view():
     ({"sc_n_traj": "5", "bogus": "1"}, "sc_n_traj", 5, "bogus"),  # unknown name next to a good value
 ])
 def test_bad_link_values_are_corrected_with_a_note(query, key, expected, bad):
-    at = open_page("pages/1_self_consistency.py", query)
+    at = open_page("pages/1_self-consistency.py", query)
     assert not at.exception
     assert at.get_by_key(key).value == expected  # type: ignore[attr-defined]
     notes = " ".join(w.value for w in at.warning)
