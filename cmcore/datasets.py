@@ -11,7 +11,6 @@ import math
 from typing import Callable
 
 import torch
-from sklearn.datasets import make_moons
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
@@ -24,6 +23,8 @@ def _sklearn_seed(generator: torch.Generator) -> int:
 
 
 def two_moons(n: int, generator: torch.Generator) -> torch.Tensor:
+    from sklearn.datasets import make_moons  # imported on first use: it costs ~1 s of app start-up
+
     data, _ = make_moons(n_samples=n, noise=MOONS_NOISE, random_state=_sklearn_seed(generator))
     data = (data - data.mean(axis=0)) * MOONS_SCALE
     return torch.as_tensor(data, dtype=torch.float32)

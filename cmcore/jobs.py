@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
@@ -91,8 +92,12 @@ def downsample(values: list[float], max_points: int = MAX_LOSS_POINTS) -> tuple[
 class Job:
     """One unit of background work.  All fields are guarded by ``_lock``; read them through ``progress()``."""
 
-    def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None):
+    def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None,
+                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.key = key
+        self._lease_s = lease_s  # cancel when no watcher has touched the job for this long (None = never)
+        self._clock = clock
+        self._seen: dict[Hashable, float] = {}  # watcher -> last touch
         self.info = info  # what the job is about, for display (e.g. its config); never compared
         self.serial = serial  # submission order, unique per manager
         self._fn = fn
@@ -129,8 +134,24 @@ class Job:
                 self._samples, self._samples_step = samples, int(info.step)
 
     def cancel_requested(self) -> bool:
-        """The ``cancel`` flag handed to the work function."""
+        """The ``cancel`` flag handed to the work function; also trips when every watcher went away.
+
+        A watcher that closed its tab never presses Stop; without a lease its run would hold
+        the training slot to the end.
+        """
+        if not self._cancel.is_set() and self._lease_s is not None:
+            now = self._clock()
+            with self._lock:
+                abandoned = bool(self._seen) and all(now - seen > self._lease_s for seen in self._seen.values())
+            if abandoned:
+                self._cancel.set()
         return self._cancel.is_set()
+
+    def touch(self, watcher: Hashable) -> None:
+        """A watcher is still there (the UI calls this on every poll)."""
+        with self._lock:
+            if watcher in self._watchers:
+                self._seen[watcher] = self._clock()
 
     # --- read side ----------------------------------------------------------------
 
@@ -173,13 +194,15 @@ class Job:
 class JobManager:
     """Runs jobs in worker threads, ``max_running`` at a time, FIFO; joins equal keys; cancels by watchers."""
 
-    def __init__(self, max_running: int = 1, keep_finished: int = DEFAULT_KEEP_FINISHED):
+    def __init__(self, max_running: int = 1, keep_finished: int = DEFAULT_KEEP_FINISHED,
+                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic):
         if max_running < 1:
             raise ValueError(f"max_running must be at least 1; got {max_running}.")
         if keep_finished < 1:
             raise ValueError(f"keep_finished must be at least 1; got {keep_finished}.")
         self.max_running = max_running
         self.keep_finished = keep_finished
+        self.lease_s, self._clock = lease_s, clock
         self._lock = threading.RLock()
         self._active: dict[Hashable, Job] = {}  # queued or running, by key
         self._queue: deque[Job] = deque()  # queued, FIFO
@@ -201,12 +224,13 @@ class JobManager:
                 job = self._finished[key]
                 self._finished.move_to_end(key)
             if job is None:
-                job = Job(key, fn, preview, next(self._serial), info)
+                job = Job(key, fn, preview, next(self._serial), info, self.lease_s, self._clock)
                 job._queue_position = self.queue_position
                 self._active[key] = job
                 self._queue.append(job)
             with job._lock:
                 job._watchers.add(watcher)
+                job._seen[watcher] = job._clock()
             self._pump()
             return job
 
@@ -234,6 +258,7 @@ class JobManager:
         with self._lock:
             with job._lock:
                 job._watchers.discard(watcher)
+                job._seen.pop(watcher, None)
                 if job._watchers or job._state not in ACTIVE_STATES or job._cancel.is_set():
                     return False
                 job._cancel.set()

@@ -12,7 +12,7 @@ spec = params.bind(Spec("one_step", [
     Param("os_n", 1000, "choice", choices=(300, 500, 1000, 2000)), Param("os_seed", 0, lo=0, hi=9999),
     Param("os_k", 5, lo=2, hi=50), teach.reveal_param("os")]))
 
-st.title("2. One ODE step vs the endpoint")
+st.title("2. One-step ODE vs the endpoint")
 st.markdown("Why not just take one huge solver step from noise to data? Here the same noise goes through the "
             "teacher four ways: the 200-step ODE (our stand-in for the exact endpoint), one Euler step, the "
             "DDIM-style x₀ prediction, and a k-step ODE.")

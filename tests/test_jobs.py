@@ -293,3 +293,48 @@ def test_real_consistency_job_runs_previews_and_cancels(manager):
 def test_consistency_job_rejects_an_absurd_config_before_queueing():
     with pytest.raises(ValueError, match="init_from_teacher"):
         jobs.consistency_job(dataclasses.replace(zoo.DEFAULT.consistency, mode="training"), None, "two_moons")
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_run_nobody_polls_any_more_is_cancelled_after_the_lease():
+    clock = FakeClock()
+    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
+    try:
+        work = FakeWork(total=5)
+        job = m.submit("k", work, watcher="tab-closed")
+        assert started(work)
+        work.advance()
+        clock.now = 59.0  # still within the lease: keeps running
+        work.advance()
+        assert job.state == RUNNING
+        clock.now = 61.0  # nobody touched it for more than 60 s: the next step's cancel check trips
+        assert job.wait(SAFETY)
+        assert job.state == CANCELLED and job.result is None
+    finally:
+        m.shutdown()
+
+
+def test_touching_keeps_a_watched_run_alive_and_one_live_watcher_is_enough():
+    clock = FakeClock()
+    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
+    try:
+        work = FakeWork(total=3)
+        job = m.submit("k", work, watcher="a")
+        m.submit("k", work, watcher="b")  # b joins, then b's tab closes (never touches again)
+        assert started(work)
+        for t in (50.0, 100.0, 150.0):
+            clock.now = t
+            job.touch("a")  # a keeps polling
+            work.advance()
+        assert job.wait(SAFETY)
+        assert job.state == DONE and job.result == "model"
+        job.touch("stranger")  # touching by someone who never watched is ignored
+    finally:
+        m.shutdown()

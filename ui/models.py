@@ -19,8 +19,8 @@ from cmcore.config import ConsistencyConfig, TeacherConfig
 
 MODEL_PARAM = "model"
 MODEL_LABELS = {
-    "ours": "Shipped: Consistency Explorer defaults",
-    "lesson": "Shipped: the lesson's recipe",
+    "ours": "Shipped (our defaults)",
+    "lesson": "Shipped (the lesson's recipe)",
     "session": "Retrained in this session",
 }
 SESSION_MODEL_KEY = "session_model"  # ConsistencyConfig of this session's retrained model

@@ -37,6 +37,7 @@ POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs
 RATE_AFTER_STEPS = 5  # steps before a rate and time left are shown (the first steps include warm-up)
 LIVE_LOSS_POINTS = 400  # points of the live loss curve (the finished run's curve keeps jobs.MAX_LOSS_POINTS)
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
+WATCHER_LEASE_S = 60.0  # a run nobody has polled for this long (tab closed, no Stop) is cancelled
 PREVIEW_POINTS = 1000  # one-step samples redrawn during training: the panel noise, so the last frame is the panel
 PANEL_POINTS = 1000  # points per result panel (W2 is measured on exactly these; as page 4 by default)
 PANEL_SEED = 0  # evaluation noise/reference seed of the panels
@@ -55,7 +56,7 @@ STOP_KEY = "retrain_stop"
 @st.cache_resource(show_spinner=False)
 def manager() -> jobs.JobManager:
     """One per server process, shared by every session."""
-    return jobs.JobManager(max_running=MAX_RUNNING)
+    return jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
 
 
 def watcher_id() -> str:
@@ -258,6 +259,7 @@ def progress_fragment() -> None:
     job = current_job()
     if job is None:
         return
+    job.touch(watcher_id())
     p = job.progress()
     if not p.active:
         st.rerun(scope="app")  # the page shows the final state (and the new model) in a full run
@@ -425,7 +427,7 @@ def what_happened(s: Scores, sel: models.Selection, run: jobs.Progress | None = 
 
 
 TAKEAWAY = ("Distillation gives the student neither a bigger network nor more compute; it changes the question the "
-            "network answers. The teacher learned which way to move at (x_t, t); the consistency model learns where "
+            "network answers. The teacher learned which way to move at $(x_t, t)$; the consistency model learns where "
             "the whole ODE path ends. Asking only that neighbouring noise levels agree — with a slowly moving EMA "
             "copy as the target so the answer cannot collapse to a constant — is enough to stitch the teacher's "
             "small steps into one long jump.")

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from ui import models
+
 pytestmark = pytest.mark.browser
 
 # url path, the number its title starts with, charts drawn once the results are shown
@@ -255,7 +257,7 @@ def test_finished_retrain_becomes_the_session_model_on_other_pages(app):
     w2_session = w2_of_one_cm_step(app)
     app.screenshot("page_multistep_session_model")
     # ... and it is a different model from the shipped one (a 40-step retrain scores differently).
-    pick_model(app, "Shipped: Consistency Explorer defaults")
+    pick_model(app, models.MODEL_LABELS["ours"])
     app.assert_charts_drawn(at_least=3)
     w2_shipped = w2_of_one_cm_step(app)
     assert w2_session != w2_shipped, (w2_session, w2_shipped)
