@@ -12,7 +12,7 @@ from torch import nn
 
 from . import datasets
 from .consistency import default_sampling_levels, sample_multistep
-from .flow import SOLVER_NFE_PER_STEP, ode_endpoint, solve, Trajectory
+from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
 
 NOISE_SEED_BASE = 1000  # eval noise seed s -> generator seeded 1000 + s
@@ -110,20 +110,39 @@ def self_consistency(teacher: nn.Module, z: torch.Tensor, chosen: int, t_values,
         raise ValueError(f"Trajectory {chosen} does not exist; choose 0 to {z.shape[0] - 1}.")
     traj = solve(teacher, z, 1.0, 0.0, n_steps, solver)
     true_end = traj.endpoint[chosen]
-    used_t, points, ends, steps_used = [], [], [], []
-    for t in t_values:
-        idx = int(torch.argmin((traj.ts - float(t)).abs()))
-        idx = min(idx, n_steps - 1)  # a point strictly before the end
-        t_k = float(traj.ts[idx])
-        steps = max(n_steps - idx, 1) if resolve_steps is None else resolve_steps
-        x = traj.xs[idx, chosen][None]
-        used_t.append(t_k)
-        points.append(x[0])
-        ends.append(ode_endpoint(teacher, x, t_k, 0.0, steps, solver)[0])
-        steps_used.append(steps)
-    points_t, ends_t = torch.stack(points), torch.stack(ends)
-    return SelfConsistency(traj, chosen, used_t, points_t, ends_t, true_end, endpoint_error(ends_t, true_end[None]),
-                           steps_used)
+    # Each restart is a grid point strictly before the end, nearest to the t asked for.
+    starts = [min(int(torch.argmin((traj.ts - float(t)).abs())), n_steps - 1) for t in t_values]
+    points = traj.xs[starts, chosen].clone()
+    ends = _resolve(teacher, points, starts, n_steps, solver, resolve_steps)
+    steps_used = [n_steps - i if resolve_steps is None else resolve_steps for i in starts]
+    return SelfConsistency(traj, chosen, [float(traj.ts[i]) for i in starts], points, ends, true_end,
+                           endpoint_error(ends, true_end[None]), steps_used)
+
+
+@torch.no_grad()
+def _resolve(teacher: nn.Module, points: torch.Tensor, starts: list[int], n_steps: int, solver: str,
+             resolve_steps: int | None) -> torch.Tensor:
+    """Solve every restart point to t = 0 in one batched pass.
+
+    ``resolve_steps=None``: walk the trajectory's own grid; each point joins at its own index.
+    Otherwise each point gets its own grid of ``resolve_steps`` equal steps from its t to 0.
+    """
+    grid = torch.linspace(1.0, 0.0, n_steps + 1, dtype=torch.float64)  # the grid ``solve`` used
+    x = points.clone()
+    if resolve_steps is None:
+        first = torch.tensor(starts)
+        for j in range(min(starts), n_steps):
+            active = first <= j
+            m = int(active.sum())
+            x[active] = ode_step(teacher, x[active], torch.full((m, 1), float(grid[j])),
+                                 torch.full((m, 1), float(grid[j + 1])), solver)
+        return x
+    if resolve_steps < 1:
+        raise ValueError(f"Need at least one re-solve step; got {resolve_steps}.")
+    grids = torch.stack([torch.linspace(float(grid[i]), 0.0, resolve_steps + 1, dtype=torch.float64) for i in starts])
+    for r in range(resolve_steps):
+        x = ode_step(teacher, x, grids[:, r].float()[:, None], grids[:, r + 1].float()[:, None], solver)
+    return x
 
 
 # --- Exercise 2: one step vs the endpoint ------------------------------------
