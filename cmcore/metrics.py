@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import ot
 import torch
 
 DEFAULT_EVAL_POINTS = 2000  # generated and reference points per W2 evaluation
@@ -25,6 +24,8 @@ def w2(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
     used because it stays fast on degenerate inputs, e.g. a sampler that collapses every
     point onto one spot, where the assignment solver needs seconds to tens of seconds.
     """
+    import ot  # imported on first use: with scikit-learn it costs ~1 s of app start-up
+
     a, b = _np(a), _np(b)
     if a.shape != b.shape:
         raise ValueError(f"W2 needs two sets of the same size; got {a.shape} and {b.shape}.")
