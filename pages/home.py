@@ -11,8 +11,8 @@ CM_FIELDS = {"mode": "mode", "n_levels": "levels N", "schedule": "schedule", "em
              "steps": "steps", "batch": "batch", "teacher_solver": "teacher solver", "loss": "loss",
              "init_from_teacher": "init from teacher"}
 EXERCISES = [
-    ("pages/1_self-consistency.py", "1. Self-consistency", "Restart the ODE from points of one trajectory and "
-     "watch them reach the same endpoint."),
+    ("pages/1_self-consistency.py", "1. Self-consistency", "Restart the ODE mid-way along a trajectory: "
+     "does it land at the same end?"),
     ("pages/2_one-step-ode.py", "2. One step vs ODE", "Take one giant solver step and see how far off "
      "it lands, and why."),
     ("pages/3_distillation.py", "3. Distillation", "Train a consistency model from the teacher, "
