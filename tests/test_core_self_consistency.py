@@ -29,3 +29,13 @@ def test_resolve_rejects_no_steps():
     z, _ = evaluate.eval_noise(5, 3)
     with pytest.raises(ValueError, match="re-solve step"):
         evaluate.self_consistency(teacher, z, 0, (0.5,), n_steps=20, resolve_steps=0)
+
+
+def test_endpoint_error_curve_covers_every_solver_and_counts_nfe():
+    teacher = zoo.load_teacher(zoo.DEFAULT.teacher).model
+    z, _ = evaluate.eval_noise(2, 50)
+    rows = evaluate.endpoint_error_curve(teacher, z, steps=(1, 10), solvers=("euler", "heun"))
+    assert [(r["solver"], r["steps"], r["nfe"]) for r in rows] == [("euler", 1, 1), ("euler", 10, 10),
+                                                                   ("heun", 1, 2), ("heun", 10, 20)]
+    errors = {(r["solver"], r["steps"]): r["mean_error"] for r in rows}
+    assert errors[("euler", 10)] < errors[("euler", 1)] and errors[("heun", 10)] < errors[("euler", 10)]

@@ -123,8 +123,7 @@ def error_curve(teacher_cfg: TeacherConfig, n: int, seed: int) -> pd.DataFrame:
     _one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     teacher = models.teacher(teacher_cfg)
-    rows = [r for solver in ("euler", "heun") for r in evaluate.endpoint_error_curve(teacher, z, solver=solver)]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(evaluate.endpoint_error_curve(teacher, z, solvers=("euler", "heun")))
 
 
 # --- Exercise 4 ----------------------------------------------------------------

@@ -96,14 +96,19 @@ class StreamlitServer:
         os.unlink(self.log.name)
 
 
-@pytest.fixture(scope="session")
-def server():
+def running_server():
+    """Start a server, wait until it is healthy, hand it over, always stop it."""
     srv = StreamlitServer()
     try:
         srv.wait_healthy()
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def server():
+    yield from running_server()
 
 
 @pytest.fixture(scope="session")
@@ -185,12 +190,7 @@ def new_session(browser, base_url):
 @pytest.fixture
 def fresh_server():
     """A server of its own that no browser has visited yet (for first-visit behaviour)."""
-    srv = StreamlitServer()
-    try:
-        srv.wait_healthy()
-        yield srv
-    finally:
-        srv.stop()
+    yield from running_server()
 
 
 # ---------------------------------------------------------------------------- helpers
