@@ -284,8 +284,9 @@ def test_shared_link_reproduces_the_view(app, new_session):
     other.page.goto(link)
     other.wait_idle()
     expect(heading(other)).to_have_text(re.compile(r"^1\. "))
-    assert number_value(other, "Noise seed") == "4242", (link, other.page.url)
-    assert segmented_value(other, "Solver") == "Heun"
+    # expect() retries until the first run's widgets are drawn (a bare read can race the render)
+    expect(other.main().get_by_label("Noise seed", exact=True)).to_have_value("4242")
+    expect(other.main().locator('[role="radiogroup"][aria-label="Solver"] [aria-checked="true"]')).to_have_text("Heun")
     expect(other.main().get_by_text(HIDDEN_NOTE)).to_have_count(0)  # the results are shown, as for the sender
     other.assert_charts_drawn(at_least=1)
     expect(other.main().get_by_text(CORRECTED)).to_have_count(0)
