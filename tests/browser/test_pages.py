@@ -83,16 +83,18 @@ def pick_model(app, label: str) -> None:
     app.wait_idle()
 
 
-def slider_value(app, label: str) -> str:
-    return app.main().locator(f'input[type="range"][aria-label="{label}"]').input_value()
+# Widget readers return locators for expect(): it retries until the frontend has drawn the run's values
+# (a number input can show its minimum for a moment after a sibling slider already shows the new value).
+def slider(app, label: str):
+    return app.main().locator(f'input[type="range"][aria-label="{label}"]')
 
 
-def number_value(app, label: str) -> str:
-    return app.main().get_by_label(label, exact=True).input_value()
+def number(app, label: str):
+    return app.main().get_by_label(label, exact=True)
 
 
-def segmented_value(app, label: str) -> str:
-    return app.main().locator(f'[role="radiogroup"][aria-label="{label}"] [aria-checked="true"]').inner_text().strip()
+def segmented(app, label: str):
+    return app.main().locator(f'[role="radiogroup"][aria-label="{label}"] [aria-checked="true"]')
 
 
 def set_number(app, label: str, value) -> None:
@@ -284,9 +286,8 @@ def test_shared_link_reproduces_the_view(app, new_session):
     other.page.goto(link)
     other.wait_idle()
     expect(heading(other)).to_have_text(re.compile(r"^1\. "))
-    # expect() retries until the first run's widgets are drawn (a bare read can race the render)
-    expect(other.main().get_by_label("Noise seed", exact=True)).to_have_value("4242")
-    expect(other.main().locator('[role="radiogroup"][aria-label="Solver"] [aria-checked="true"]')).to_have_text("Heun")
+    expect(number(other, "Noise seed")).to_have_value("4242")
+    expect(segmented(other, "Solver")).to_have_text("Heun")
     expect(other.main().get_by_text(HIDDEN_NOTE)).to_have_count(0)  # the results are shown, as for the sender
     other.assert_charts_drawn(at_least=1)
     expect(other.main().get_by_text(CORRECTED)).to_have_count(0)
@@ -296,10 +297,10 @@ def test_shared_link_reproduces_the_view(app, new_session):
 
 def test_hand_written_link_sets_every_widget(app):
     app.goto("self-consistency", sc_n_traj=5, sc_seed=123, sc_steps=100, sc_solver="heun", sc_show=1)
-    assert slider_value(app, "Trajectories") == "5"
-    assert slider_value(app, "Solver steps (t = 1 → 0)") == "100"
-    assert number_value(app, "Noise seed") == "123"
-    assert segmented_value(app, "Solver") == "Heun"
+    expect(slider(app, "Trajectories")).to_have_value("5")
+    expect(slider(app, "Solver steps (t = 1 → 0)")).to_have_value("100")
+    expect(number(app, "Noise seed")).to_have_value("123")
+    expect(segmented(app, "Solver")).to_have_text("Heun")
     expect(app.main().get_by_text(CORRECTED)).to_have_count(0)
     app.assert_charts_drawn(at_least=1)
     q = app.query()  # the link survives the first run unchanged
@@ -316,8 +317,8 @@ def test_tampered_link_is_corrected_with_a_note(app):
         assert name in text, text
     # The widgets hold the values the note says it used instead.
     used = dict(re.findall(r"(sc_\w+): .*?; using (\S+) instead", text))
-    assert slider_value(app, "Trajectories") == used["sc_n_traj"].rstrip(".")
-    assert number_value(app, "Noise seed") == used["sc_seed"].rstrip(".")
+    expect(slider(app, "Trajectories")).to_have_value(used["sc_n_traj"].rstrip("."))
+    expect(number(app, "Noise seed")).to_have_value(used["sc_seed"].rstrip("."))
     app.assert_charts_drawn(at_least=1)
     app.assert_no_exception()
     assert "sc_bogus" not in app.query()
