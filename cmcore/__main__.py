@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import store, zoo
-from .evaluate import lesson_claims, quality_table
+from .evaluate import EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
 
@@ -26,14 +26,15 @@ def cmd_train(args) -> int:
         t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
         print(f"[{recipe.name}] consistency {recipe.consistency}")
         c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
-        table = quality_table(t.model, c.model, recipe.teacher.dataset)
-        claims = {cl.key: cl.holds for cl in lesson_claims(table, self_consistency_mean(t.model))}
+        spec = EvalSpec()
+        table = quality_table(t.model, c.model, recipe.teacher.dataset, spec=spec)
+        claims = {cl.key: cl.status for cl in lesson_claims(table, self_consistency_mean(t.model))}
         store.save(zoo.teacher_path(recipe.teacher, root), "teacher", t.model, recipe.teacher,
-                   metrics={"w2": table.teacher, "seconds": t.seconds})
+                   metrics={"seconds": t.seconds})
         store.save(zoo.consistency_path(recipe.teacher, recipe.consistency, root), "consistency", c.model,
-                   recipe.consistency, recipe.teacher, metrics={"w2": table.consistency, "seconds": c.seconds,
-                                                                 "claims": claims})
-        print(json.dumps({"teacher_w2": table.teacher, "consistency_w2": table.consistency, "claims": claims}, indent=1))
+                   recipe.consistency, recipe.teacher, metrics={"seconds": c.seconds})
+        zoo.save_quality(recipe.teacher, recipe.consistency, table, spec, root)
+        print(json.dumps({**table.to_json(), "claims": claims}, indent=1))
     return 0
 
 
@@ -45,12 +46,15 @@ def cmd_eval(args) -> int:
         except store.CheckpointError as exc:
             print(exc, file=sys.stderr)
             return 2
-        table = quality_table(teacher, cm, recipe.teacher.dataset, with_floor=True)
-        print(f"[{recipe.name}] W2 floor {table.floor:.3f}")
+        spec = EvalSpec()
+        table = quality_table(teacher, cm, recipe.teacher.dataset, spec=spec)
+        if args.write:
+            print(f"[{recipe.name}] wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
+        print(f"[{recipe.name}] W2 over {spec.describe()}, mean ± standard error; floor {table.floor}")
         for row in table.as_rows():
-            print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f}")
+            print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f} ± {row['sem']:.3f}")
         for cl in lesson_claims(table, self_consistency_mean(teacher)):
-            print(f"  [{'holds' if cl.holds else 'DOES NOT HOLD'}] {cl.text} ({cl.evidence})")
+            print(f"  [{cl.status.upper()}] {cl.text} ({cl.evidence})")
     return 0
 
 
@@ -69,6 +73,7 @@ def main(argv=None) -> int:
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="W2 table and the lesson's claims for the shipped checkpoints")
     e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    e.add_argument("--write", action="store_true", help="store the table beside the checkpoints (read by the app)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes BENCHMARKS.md")
     b.add_argument("--out", default="BENCHMARKS.md")

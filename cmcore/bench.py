@@ -9,10 +9,13 @@ import torch
 
 from . import zoo
 from .config import to_dict
-from .evaluate import (EvalSpec, lesson_claims, quality_table, self_consistency, eval_noise)
+from .evaluate import SELF_CONSISTENCY_TOLERANCE, EvalSpec, compare, eval_noise, lesson_claims, quality_table, self_consistency
 from .train import train_consistency, train_teacher
 
 MATMUL_SHAPE = (512, 128, 128)  # the MLP's hidden layer at batch 512
+# Quality targets of our defaults (issue 2): checked here and by tests/test_core_quality.py.
+TEACHER_50_TARGET = 0.15  # teacher W2 at 50 Euler steps
+CM_1_TARGET = 0.25  # consistency W2 at one step
 TEACHER_TARGET_S = 20.0
 DISTILL_TARGET_S = 10.0
 STEP_FLOOR_RATIO_TARGET = 1.5
@@ -62,7 +65,7 @@ def run_recipe(recipe: zoo.Recipe, spec: EvalSpec, log) -> dict:
     log(f"[{recipe.name}] teacher: {t_res.seconds:.1f} s; distilling ...")
     c_res = train_consistency(recipe.consistency, t_res.model, recipe.teacher.dataset)
     log(f"[{recipe.name}] consistency: {c_res.seconds:.1f} s; evaluating ...")
-    table = quality_table(t_res.model, c_res.model, recipe.teacher.dataset, spec=spec, with_floor=True)
+    table = quality_table(t_res.model, c_res.model, recipe.teacher.dataset, spec=spec)
     sc = self_consistency_mean(t_res.model)
     sc_same = self_consistency_mean(t_res.model, resolve_steps=None)
     shipped_same = None
@@ -84,7 +87,7 @@ def _fmt_table(results: list[dict]) -> list[str]:
              "|---|---|" + "---|" * len(set(nfes_t) | set(nfes_c))]
     for r in results:
         for name, row in (("teacher (Euler ODE)", r["table"].teacher), ("consistency model", r["table"].consistency)):
-            cells = [f"{row[k]:.3f}" if k in row else "" for k in sorted(set(nfes_t) | set(nfes_c))]
+            cells = [f"{row[k]}" if k in row else "" for k in sorted(set(nfes_t) | set(nfes_c))]
             lines.append(f"| {r['recipe'].name} | {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -112,14 +115,16 @@ def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print,
     lesson_floor_ms = distill_step_flops(512, "euler") / (gflops * 1e9) * 1000
     t, c = ours["table"].teacher, ours["table"].consistency
     targets = [
-        ("teacher W2 at 50 Euler steps <= 0.15", f"{t[50]:.3f}", t[50] <= 0.15),
-        ("consistency W2 at 1 step <= 0.25", f"{c[1]:.3f}", c[1] <= 0.25),
-        ("consistency 1 step below teacher 5 steps", f"{c[1]:.3f} vs {t[5]:.3f}", c[1] < t[5]),
-        ("consistency 2 steps <= 1.1 x teacher 50 steps", f"{c[2]:.3f} vs {1.1 * t[50]:.3f}", c[2] <= 1.1 * t[50]),
-        (f"self-consistency mean distance <= 0.02 (fresh {SELF_CONSISTENCY_RESOLVE_STEPS}-step re-solve)",
-         f"{ours['self_consistency']:.4f}", ours["self_consistency"] <= 0.02),
+        (f"teacher W2 at 50 Euler steps <= {TEACHER_50_TARGET}", f"{t[50]}", t[50].mean <= TEACHER_50_TARGET),
+        (f"consistency W2 at 1 step <= {CM_1_TARGET}", f"{c[1]}", c[1].mean <= CM_1_TARGET),
+        ("consistency 1 step below teacher 5 steps (outside the noise)", f"{c[1]} vs {t[5]}",
+         compare(c[1], t[5]).lower),
+        ("consistency 2 steps not measurably worse than teacher 50 steps", f"{c[2]} vs {t[50]}",
+         not compare(c[2], t[50]).higher),
+        (f"self-consistency mean distance <= {SELF_CONSISTENCY_TOLERANCE} (fresh {SELF_CONSISTENCY_RESOLVE_STEPS}-step "
+         "re-solve)", f"{ours['self_consistency']:.4f}", ours["self_consistency"] <= SELF_CONSISTENCY_TOLERANCE),
         ("self-consistency, re-solved on the trajectory's own grid (lesson)", f"{ours['self_consistency_same_grid']:.1e}",
-         ours["self_consistency_same_grid"] <= 0.02),
+         ours["self_consistency_same_grid"] <= SELF_CONSISTENCY_TOLERANCE),
         (f"teacher training <= {TEACHER_TARGET_S:.0f} s", f"{ours['teacher_s']:.1f} s", ours["teacher_s"] <= TEACHER_TARGET_S),
         (f"distillation <= {DISTILL_TARGET_S:.0f} s", f"{ours['distill_s']:.1f} s", ours["distill_s"] <= DISTILL_TARGET_S),
         ("shipped checkpoints load well under 1 s", "n/a" if load_ms is None else f"{load_ms:.0f} ms",
@@ -133,7 +138,8 @@ def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print,
         "Written by `python -m cmcore bench` (do not edit by hand). "
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}. "
         f"W2 = exact 2-Wasserstein distance between {spec.n} generated and {spec.n} fresh real points, "
-        f"mean over seeds {list(spec.seeds)}; the floor (two real samples) is {ours['table'].floor:.3f}.", "",
+        f"mean ± standard error over seeds {list(spec.seeds)}; the floor (two real samples) is {ours['table'].floor}. "
+        "Comparisons use `cmcore.evaluate.compare`: a difference within 2 standard errors is indistinguishable.", "",
         "## Targets (our defaults)", "", "| target | measured | met |", "|---|---|---|",
         *[f"| {name} | {val} | {'yes' if ok else 'NO'} |" for name, val, ok in targets], "",
         "## Time", "",
@@ -157,8 +163,7 @@ def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print,
         "## The lesson's claims", "", "| claim | lesson recipe | ours |", "|---|---|---|",
     ]
     for cl_l, cl_o in zip(lesson["claims"], ours["claims"]):
-        md.append(f"| {cl_l.text} | {'holds' if cl_l.holds else 'DOES NOT HOLD'} ({cl_l.evidence}) | "
-                  f"{'holds' if cl_o.holds else 'DOES NOT HOLD'} ({cl_o.evidence}) |")
+        md.append(f"| {cl_l.text} | {cl_l.status} ({cl_l.evidence}) | {cl_o.status} ({cl_o.evidence}) |")
     md += ["", "## Determinism", ""]
     for r in results:
         same = {True: "identical to", False: "DIFFERENT from", None: "not compared with (no file)"}[r["shipped_same"]]

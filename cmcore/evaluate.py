@@ -5,7 +5,9 @@ number the benchmark and the tests compute.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -17,18 +19,108 @@ from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
 
 NOISE_SEED_BASE = 1000  # eval noise seed s -> generator seeded 1000 + s
 REFERENCE_SEED_BASE = 2000  # eval reference seed s -> generator seeded 2000 + s
+FLOOR_SEED_BASE = 3000  # a second, independent real sample for the floor
 REFERENCE_ODE_STEPS = 200  # "true" ODE endpoint: 200 Euler steps (lesson)
 TEACHER_STEPS = (1, 5, 10, 20, 50)  # lesson, exercise 4
 CM_STEPS = (1, 2, 4, 8)  # lesson, exercise 4
 SELF_CONSISTENCY_TOLERANCE = 0.02  # mean distance at which self-consistency counts as holding
-CLOSE_RATIO = 1.1  # "approaches": within 10% of the teacher's 50-step W2
-DIMINISHING_GAIN = 0.05  # 8 vs 4 CM steps: less than this W2 gain counts as diminishing returns
+NOISE_Z = 2.0  # a difference within 2 standard errors is "indistinguishable at this sample size"
+
+# The one comparison rule's three outcomes.
+LOWER, HIGHER, SAME = "lower", "higher", "indistinguishable"
 
 
 @dataclass(frozen=True)
 class EvalSpec:
+    """How a W2 is measured: ``n`` generated vs ``n`` real points, once per seed."""
+
     n: int = DEFAULT_EVAL_POINTS
     seeds: tuple[int, ...] = DEFAULT_EVAL_SEEDS
+
+    @staticmethod
+    def from_base(n: int, base_seed: int, count: int = len(DEFAULT_EVAL_SEEDS)) -> "EvalSpec":
+        """``count`` consecutive seeds starting at ``base_seed`` (a page's seed widget picks the first)."""
+        return EvalSpec(n, tuple(range(base_seed, base_seed + count)))
+
+    def describe(self) -> str:
+        seeds = (f"seed {self.seeds[0]}" if len(self.seeds) == 1 else
+                 f"seeds {self.seeds[0]}-{self.seeds[-1]}" if self.seeds == tuple(range(self.seeds[0], self.seeds[-1] + 1))
+                 else "seeds " + ", ".join(map(str, self.seeds)))
+        return f"{self.n:,} points, {seeds}"
+
+
+@dataclass(frozen=True)
+class Score:
+    """W2 of one sampler under one EvalSpec: one value per seed, read as mean ± standard error."""
+
+    values: tuple[float, ...]
+    n: int
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @property
+    def sem(self) -> float:
+        """Standard error of the mean over seeds (0 with a single seed: no spread is known)."""
+        k = len(self.values)
+        if k < 2:
+            return 0.0
+        var = sum((v - self.mean) ** 2 for v in self.values) / (k - 1)
+        return math.sqrt(var / k)
+
+    def fmt(self, digits: int = 3) -> str:
+        return f"{self.mean:.{digits}f} ± {self.sem:.{digits}f}"
+
+    def __str__(self) -> str:
+        return self.fmt()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Is ``a`` below ``ratio`` x ``b``?  ``outcome`` is LOWER, HIGHER or SAME (inside the noise)."""
+
+    outcome: str
+    diff: float  # a.mean - ratio * b.mean
+    se: float  # standard error of that difference
+    ratio: float = 1.0
+
+    @property
+    def lower(self) -> bool:
+        return self.outcome == LOWER
+
+    @property
+    def higher(self) -> bool:
+        return self.outcome == HIGHER
+
+    @property
+    def same(self) -> bool:
+        return self.outcome == SAME
+
+
+    def says(self, a: str, b: str) -> str:
+        """One clause naming what this comparison of ``a`` with ``b`` found (lower W2 is better)."""
+        other = b if self.ratio == 1 else f"{self.ratio:g} × {b}"
+        noise = f"±{NOISE_Z * self.se:.3f}"
+        if self.same:
+            return (f"{a} and {other} are indistinguishable at this sample size (difference {self.diff:+.3f}, "
+                    f"inside the noise of {noise})")
+        return (f"{a} is {'better' if self.lower else 'worse'} than {other} (W2 {abs(self.diff):.3f} "
+                f"{'lower' if self.lower else 'higher'}; noise {noise})")
+
+
+def compare(a: Score, b: Score, ratio: float = 1.0) -> Comparison:
+    """The one comparison rule of the dashboard: ``a`` against ``ratio * b``.
+
+    The difference counts only when it is larger than ``NOISE_Z`` standard errors (the two
+    scores' errors combined); otherwise the answer is "indistinguishable at this sample size".
+    Lower W2 is better, so LOWER means ``a`` is better than ``ratio * b``.
+    """
+    diff = a.mean - ratio * b.mean
+    se = math.sqrt(a.sem ** 2 + (ratio * b.sem) ** 2)
+    if abs(diff) <= NOISE_Z * se:
+        return Comparison(SAME, diff, se, ratio)
+    return Comparison(LOWER if diff < 0 else HIGHER, diff, se, ratio)
 
 
 def eval_noise(seed: int, n: int) -> tuple[torch.Tensor, torch.Generator]:
@@ -40,49 +132,78 @@ def eval_reference(dataset: str, seed: int, n: int) -> torch.Tensor:
     return datasets.sample(dataset, n, torch.Generator().manual_seed(REFERENCE_SEED_BASE + seed))
 
 
-def teacher_w2(teacher: nn.Module, dataset: str, steps: int, solver: str = "euler", spec: EvalSpec = EvalSpec()) -> float:
-    vals = []
-    for s in spec.seeds:
-        z, _ = eval_noise(s, spec.n)
-        vals.append(w2(ode_endpoint(teacher, z, 1.0, 0.0, steps, solver), eval_reference(dataset, s, spec.n)))
-    return sum(vals) / len(vals)
+def floor_sample(dataset: str, seed: int, n: int) -> torch.Tensor:
+    """A second real sample, independent of ``eval_reference``: what a perfect model would produce."""
+    return datasets.sample(dataset, n, torch.Generator().manual_seed(FLOOR_SEED_BASE + seed))
 
 
-def cm_w2(cm: nn.Module, dataset: str, k: int, levels=None, spec: EvalSpec = EvalSpec()) -> float:
+def teacher_samples(teacher: nn.Module, seed: int, n: int, steps: int, solver: str = "euler") -> torch.Tensor:
+    """The teacher's ODE from evaluation noise ``seed`` (NFE = steps x calls per step)."""
+    z, _ = eval_noise(seed, n)
+    return ode_endpoint(teacher, z, 1.0, 0.0, steps, solver)
+
+
+def cm_samples(cm: nn.Module, seed: int, n: int, k: int, levels=None) -> torch.Tensor:
+    """``k``-step consistency sampling from evaluation noise ``seed`` (re-noising draws from the same stream)."""
     levels = default_sampling_levels(k, cm.sigma_min) if levels is None else levels
-    vals = []
-    for s in spec.seeds:
-        z, g = eval_noise(s, spec.n)
-        vals.append(w2(sample_multistep(cm, z, levels, g).samples, eval_reference(dataset, s, spec.n)))
-    return sum(vals) / len(vals)
+    z, g = eval_noise(seed, n)
+    return sample_multistep(cm, z, levels, g).samples
 
 
-def data_floor(dataset: str, spec: EvalSpec = EvalSpec()) -> float:
-    """W2 between two independent real samples: the best any model can score."""
-    vals = [w2(datasets.sample(dataset, spec.n, torch.Generator().manual_seed(3000 + s)),
-               eval_reference(dataset, s, spec.n)) for s in spec.seeds]
-    return sum(vals) / len(vals)
+def score(sample: Callable[[int, int], torch.Tensor], dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
+    """W2 of ``sample(seed, n)`` against the reference sample of each seed."""
+    return Score(tuple(w2(sample(s, spec.n), eval_reference(dataset, s, spec.n)) for s in spec.seeds), spec.n)
+
+
+def teacher_score(teacher: nn.Module, dataset: str, steps: int, solver: str = "euler",
+                  spec: EvalSpec = EvalSpec()) -> Score:
+    return score(lambda s, n: teacher_samples(teacher, s, n, steps, solver), dataset, spec)
+
+
+def cm_score(cm: nn.Module, dataset: str, k: int, levels=None, spec: EvalSpec = EvalSpec()) -> Score:
+    return score(lambda s, n: cm_samples(cm, s, n, k, levels), dataset, spec)
+
+
+def floor_score(dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
+    """W2 between two independent real samples: the best any model can score at this size."""
+    return score(lambda s, n: floor_sample(dataset, s, n), dataset, spec)
 
 
 @dataclass
 class QualityTable:
-    """W2 (mean over seeds) keyed by NFE, for the teacher's Euler ODE and the consistency model."""
+    """Scores keyed by NFE, for the teacher's Euler ODE and the consistency model, plus the floor."""
 
-    teacher: dict[int, float]
-    consistency: dict[int, float]
-    floor: float | None = None
+    teacher: dict[int, Score]
+    consistency: dict[int, Score]
+    floor: Score | None = None
 
     def as_rows(self) -> list[dict]:
-        rows = [{"model": "teacher (Euler ODE)", "nfe": k, "w2": v} for k, v in self.teacher.items()]
-        return rows + [{"model": "consistency model", "nfe": k, "w2": v} for k, v in self.consistency.items()]
+        rows = [{"model": "teacher (Euler ODE)", "nfe": k, "w2": v.mean, "sem": v.sem} for k, v in self.teacher.items()]
+        return rows + [{"model": "consistency model", "nfe": k, "w2": v.mean, "sem": v.sem}
+                       for k, v in self.consistency.items()]
+
+    def to_json(self) -> dict:
+        return {"n": self._n(), "teacher": {str(k): list(v.values) for k, v in self.teacher.items()},
+                "consistency": {str(k): list(v.values) for k, v in self.consistency.items()},
+                "floor": list(self.floor.values) if self.floor else None}
+
+    @staticmethod
+    def from_json(d: dict) -> "QualityTable":
+        n = int(d["n"])
+        conv = lambda m: {int(k): Score(tuple(float(x) for x in v), n) for k, v in m.items()}  # noqa: E731
+        return QualityTable(conv(d["teacher"]), conv(d["consistency"]),
+                            Score(tuple(float(x) for x in d["floor"]), n) if d.get("floor") else None)
+
+    def _n(self) -> int:
+        return next(iter(self.teacher.values())).n
 
 
 def quality_table(teacher: nn.Module, cm: nn.Module | None, dataset: str = "two_moons",
                   teacher_steps=TEACHER_STEPS, cm_steps=CM_STEPS, spec: EvalSpec = EvalSpec(),
-                  with_floor: bool = False) -> QualityTable:
-    t = {k: teacher_w2(teacher, dataset, k, spec=spec) for k in teacher_steps}
-    c = {k: cm_w2(cm, dataset, k, spec=spec) for k in cm_steps} if cm is not None else {}
-    return QualityTable(t, c, data_floor(dataset, spec) if with_floor else None)
+                  with_floor: bool = True) -> QualityTable:
+    t = {k: teacher_score(teacher, dataset, k, spec=spec) for k in teacher_steps}
+    c = {k: cm_score(cm, dataset, k, spec=spec) for k in cm_steps} if cm is not None else {}
+    return QualityTable(t, c, floor_score(dataset, spec) if with_floor else None)
 
 
 # --- Exercise 1: self-consistency --------------------------------------------
@@ -185,34 +306,56 @@ def endpoint_error_curve(teacher: nn.Module, z: torch.Tensor, steps=(1, 2, 3, 5,
 
 # --- The lesson's claims -------------------------------------------------------
 
+HOLDS, FAILS, UNDECIDED, NOT_APPLICABLE = "holds", "does not hold", "undecided", "not applicable"
+
+
 @dataclass(frozen=True)
 class Claim:
     key: str
     text: str  # the claim, in our words
-    holds: bool
+    status: str  # HOLDS | FAILS | UNDECIDED (inside the noise) | NOT_APPLICABLE (its premise is false here)
     evidence: str  # the numbers it was judged on
+
+    @property
+    def holds(self) -> bool:
+        return self.status == HOLDS
+
+
+def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], evidence: str) -> Claim:
+    """A claim that holds when ``comp``'s outcome is one of ``holds_if``; inside the noise it is undecided."""
+    status = HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS
+    if comp.same:
+        evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise ±{NOISE_Z * comp.se:.3f})"
+    return Claim(key, text, status, evidence)
 
 
 def lesson_claims(table: QualityTable, self_consistency_mean: float) -> list[Claim]:
-    """Judge each claim of the lesson on measured numbers (W2 from ``table``)."""
+    """Judge each claim of the lesson on measured numbers, with ``compare`` as the only rule."""
     t, c = table.teacher, table.consistency
     claims = [
         Claim("self_consistency", "Re-solving the ODE from any point of a trajectory reaches the same endpoint.",
-              self_consistency_mean <= SELF_CONSISTENCY_TOLERANCE,
+              HOLDS if self_consistency_mean <= SELF_CONSISTENCY_TOLERANCE else FAILS,
               f"mean endpoint distance {self_consistency_mean:.4f} (tolerance {SELF_CONSISTENCY_TOLERANCE})"),
-        Claim("one_step_ode_poor", "One Euler step from noise gives clearly worse samples than a 5-step ODE.",
-              t[1] > t[5], f"teacher W2: 1 step {t[1]:.3f}, 5 steps {t[5]:.3f}"),
+        _judged("one_step_ode_poor", "One Euler step from noise gives clearly worse samples than a 5-step ODE.",
+                compare(t[1], t[5]), (HIGHER,), f"teacher W2: 1 step {t[1]}, 5 steps {t[5]}"),
     ]
-    if c:
-        claims += [
-            Claim("cm_beats_teacher_one_step", "The consistency model's 1-step samples beat the teacher's 1-step ODE.",
-                  c[1] < t[1], f"W2: consistency 1 step {c[1]:.3f}, teacher 1 step {t[1]:.3f}"),
-            Claim("cm_one_step_below_five", "One consistency step is better than five teacher ODE steps.",
-                  c[1] < t[5], f"W2: consistency 1 step {c[1]:.3f}, teacher 5 steps {t[5]:.3f}"),
-            Claim("cm_few_steps_approach_50", "2 consistency steps come close to the teacher's 50-step ODE "
-                  f"(within {int(round((CLOSE_RATIO - 1) * 100))}%).",
-                  c[2] <= CLOSE_RATIO * t[50], f"W2: consistency 2 steps {c[2]:.3f}, teacher 50 steps {t[50]:.3f}"),
-            Claim("cm_diminishing_returns", "Beyond 4 consistency steps the gains are small.",
-                  c[4] - c[8] < DIMINISHING_GAIN, f"W2: 4 steps {c[4]:.3f}, 8 steps {c[8]:.3f}"),
-        ]
+    if not c:
+        return claims
+    claims += [
+        _judged("cm_beats_teacher_one_step", "The consistency model's 1-step samples beat the teacher's 1-step ODE.",
+                compare(c[1], t[1]), (LOWER,), f"W2: consistency 1 step {c[1]}, teacher 1 step {t[1]}"),
+        _judged("cm_one_step_below_five", "One consistency step is better than five teacher ODE steps.",
+                compare(c[1], t[5]), (LOWER,), f"W2: consistency 1 step {c[1]}, teacher 5 steps {t[5]}"),
+        _judged("cm_few_steps_approach_50", "2 consistency steps are as good as the teacher's 50-step ODE "
+                "(not measurably worse).", compare(c[2], t[50]), (LOWER, SAME),
+                f"W2: consistency 2 steps {c[2]}, teacher 50 steps {t[50]}"),
+    ]
+    text = "Beyond 4 consistency steps the gains are small (8 steps are not measurably better than 4)."
+    if not compare(c[4], t[1]).lower:
+        claims.append(Claim("cm_diminishing_returns", text, NOT_APPLICABLE,
+                            f"the consistency model's 4-step samples (W2 {c[4]}) are not better than the teacher's "
+                            f"single step ({t[1]}): it never learned to sample, so flat gains mean nothing"))
+    else:
+        claims.append(_judged("cm_diminishing_returns", text, compare(c[8], c[4]), (HIGHER, SAME),
+                              f"W2: 4 steps {c[4]}, 8 steps {c[8]}"))
     return claims

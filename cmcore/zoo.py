@@ -6,6 +6,7 @@ never be mistaken for a model of other settings.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from torch import nn
 
 from . import store
+from .evaluate import EvalSpec, QualityTable
 from .config import (LESSON_CONSISTENCY, LESSON_TEACHER, ConsistencyConfig, TeacherConfig, config_hash)
 from .train import train_consistency, train_teacher
 
@@ -80,3 +82,31 @@ def get_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, teacher:
         return load_consistency(teacher_cfg, cfg, root).model
     teacher = teacher if teacher is not None else get_teacher(teacher_cfg, root)
     return train_consistency(cfg, teacher if cfg.mode == "distillation" else None, teacher_cfg.dataset, **hooks).model
+
+
+def quality_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | None = None) -> Path:
+    return (root or checkpoint_dir()) / f"quality-{config_hash(teacher_cfg, cfg)}.json"
+
+
+def save_quality(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, table: QualityTable, spec: EvalSpec,
+                 root: Path | None = None) -> Path:
+    """The evaluation protocol's table for a shipped pair, so no page measures it at start-up."""
+    path = quality_path(teacher_cfg, cfg, root)
+    data = {"seeds": list(spec.seeds), **table.to_json()}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def load_quality(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, spec: EvalSpec = EvalSpec(),
+                 root: Path | None = None) -> QualityTable | None:
+    """The stored table if one was written for exactly ``spec``; None if absent, damaged or for another spec."""
+    path = quality_path(teacher_cfg, cfg, root)
+    try:
+        data = json.loads(path.read_text())
+        if int(data["n"]) != spec.n or tuple(data["seeds"]) != tuple(spec.seeds):
+            return None
+        return QualityTable.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

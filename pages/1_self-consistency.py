@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore import charts
+from viz import charts
 from cmcore.config import SOLVERS
 from cmcore.evaluate import SELF_CONSISTENCY_TOLERANCE
 from ui import compute, models, params, teach

@@ -1,7 +1,7 @@
 """Exercise 2: one ODE step from pure noise against the 200-step endpoint."""
 import streamlit as st
 
-from cmcore.charts import Panel
+from viz.charts import Panel
 from ui import compute, models, params, teach
 from ui.params import Param, Spec
 

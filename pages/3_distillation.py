@@ -1,7 +1,7 @@
 """Exercise 3: consistency distillation, retrained live in the background, with the step's real code."""
 import streamlit as st
 
-from cmcore import charts
+from viz import charts
 from ui import models, params, retrain, teach
 from ui.params import Spec
 

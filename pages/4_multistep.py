@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore.charts import Panel
+from viz.charts import Panel
 from cmcore.evaluate import CLOSE_RATIO, CM_STEPS, TEACHER_STEPS
 from ui import compute, models, params, teach
 from ui.params import Param, Spec

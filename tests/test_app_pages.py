@@ -224,7 +224,7 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
     import numpy as np
     import pandas as pd
 
-    from cmcore import charts as C
+    from viz import charts as C
 
     rng = np.random.default_rng(0)
     big = rng.normal(size=(20_000, 2))  # far over Altair's 5,000-row limit

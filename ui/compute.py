@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import bench, charts, datasets, evaluate
+from cmcore import bench, datasets, evaluate
+from viz import charts
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.evaluate import Claim, QualityTable

@@ -26,7 +26,8 @@ import pandas as pd
 import streamlit as st
 from torch import nn
 
-from cmcore import charts, consistency, evaluate, flow, jobs, zoo
+from cmcore import consistency, evaluate, flow, jobs, zoo
+from viz import charts
 from cmcore.config import (LOSSES, LR_SCHEDULES, MODES, RANGES, SCHEDULES, SOLVERS, ConsistencyConfig, TeacherConfig,
                            config_hash)
 from cmcore.train import ConsistencyObjective

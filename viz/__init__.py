@@ -1,0 +1,1 @@
+"""Presentation: Altair chart builders (no Streamlit, no torch); one palette, one meaning per colour."""
