@@ -2,8 +2,7 @@
 import streamlit as st
 
 from cmcore.store import CheckpointError
-from ui import params, router
-from ui.models import model_picker
+from ui import models, params, router
 
 st.set_page_config(page_title="Consistency Explorer", page_icon=":material/bolt:", layout="wide")
 
@@ -18,7 +17,9 @@ page = st.navigation(pages)
 if router.mark_routed(page.url_path):
     params.leave_page()
 try:
-    model_picker()
+    models.resolve()  # once per run: the sidebar picker; pages read models.current()
     page.run()
 except CheckpointError as exc:  # a missing or damaged shipped model: say which file and how to fix it
     st.error(f"A model file could not be loaded, so this page cannot be shown.\n\n{exc}", icon=":material/error:")
+except LookupError as exc:  # a run's model the server no longer holds
+    st.warning(f"{exc}", icon=":material/link_off:")

@@ -50,10 +50,10 @@ def levels_for(schedule: str, n: int, sigma_min: float, sigma_max: float, rho: f
 def distance(a: torch.Tensor, b: torch.Tensor, kind: str, c: float = 0.03) -> torch.Tensor:
     """Mean distance between point sets: squared L2 (per coordinate, as MSE) or pseudo-Huber."""
     if kind == "l2":
-        return ((a - b) ** 2).mean()
+        return ((a - b) ** 2).mean()  # [exercise 3]
     if kind == "pseudo_huber":
         # sqrt(||a - b||^2 + c^2) - c  (Song & Dhariwal 2023, Eq. 9).
-        return (torch.sqrt(((a - b) ** 2).sum(dim=1) + c * c) - c).mean()
+        return (torch.sqrt(((a - b) ** 2).sum(dim=1) + c * c) - c).mean()  # [exercise 3]
     raise ValueError(f"Unknown loss {kind!r}; choose l2 or pseudo_huber.")
 
 
@@ -78,9 +78,9 @@ def distillation_pair(teacher: nn.Module, x0: torch.Tensor, levels: torch.Tensor
     """Algorithm 2 inputs: noise x0 to t_{n+1}, then one teacher ODE step down to t_n."""
     t_n, t_n1 = adjacent_levels(levels, x0.shape[0], generator)
     eps = torch.randn(x0.shape, generator=generator)
-    x_tn1 = interpolate(x0, eps, t_n1)
+    x_tn1 = interpolate(x0, eps, t_n1)  # [exercise 1]
     with torch.no_grad():
-        x_hat_tn = ode_step(teacher, x_tn1, t_n1, t_n, solver)
+        x_hat_tn = ode_step(teacher, x_tn1, t_n1, t_n, solver)  # [exercise 2]
     return ConsistencyPair(x_tn1, t_n1, x_hat_tn, t_n)
 
 
@@ -95,14 +95,14 @@ def consistency_loss(model: nn.Module, target: nn.Module, pair: ConsistencyPair,
     pred_online = model(pair.x_next, pair.t_next)
     with torch.no_grad():
         pred_target = target(pair.x_hat, pair.t)
-    return distance(pred_online, pred_target, kind, c)
+    return distance(pred_online, pred_target, kind, c)  # [exercise 3]
 
 
 @torch.no_grad()
 def ema_update(target: nn.Module, online: nn.Module, mu: float) -> None:
     """theta^- <- mu theta^- + (1 - mu) theta  (mu = 0 copies the online weights)."""
     for p_target, p_online in zip(target.parameters(), online.parameters()):
-        p_target.lerp_(p_online, 1.0 - mu)
+        p_target.lerp_(p_online, 1.0 - mu)  # [exercise 4]
 
 
 # --- Sampling ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from . import datasets
 from .consistency import default_sampling_levels, sample_multistep
 from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
+from .stats import HIGHER, LOWER, NOISE_Z, SAME, Comparison, Score, compare  # noqa: F401 (the protocol's API)
 
 NOISE_SEED_BASE = 1000  # eval noise seed s -> generator seeded 1000 + s
 REFERENCE_SEED_BASE = 2000  # eval reference seed s -> generator seeded 2000 + s
@@ -24,12 +25,9 @@ REFERENCE_ODE_STEPS = 200  # "true" ODE endpoint: 200 Euler steps (lesson)
 TEACHER_STEPS = (1, 5, 10, 20, 50)  # lesson, exercise 4
 CM_STEPS = (1, 2, 4, 8)  # lesson, exercise 4
 SELF_CONSISTENCY_TOLERANCE = 0.02  # mean distance at which self-consistency counts as holding
-NOISE_Z = 2.0  # a difference within 2 standard errors is "indistinguishable at this sample size"
-
-# The one comparison rule's three outcomes.
-LOWER, HIGHER, SAME = "lower", "higher", "indistinguishable"
-
-
+FINE_SOLVE_STEPS = 400  # Heun steps of the near-exact solve that measures a solver's own error
+SOLVER_ERROR_FACTOR = 2.0  # landings within 2x the solver's measured error are "the same point"
+EXACT_DISTANCE = 1e-5  # below this a distance is float rounding
 @dataclass(frozen=True)
 class EvalSpec:
     """How a W2 is measured: ``n`` generated vs ``n`` real points, once per seed."""
@@ -47,80 +45,6 @@ class EvalSpec:
                  f"seeds {self.seeds[0]}-{self.seeds[-1]}" if self.seeds == tuple(range(self.seeds[0], self.seeds[-1] + 1))
                  else "seeds " + ", ".join(map(str, self.seeds)))
         return f"{self.n:,} points, {seeds}"
-
-
-@dataclass(frozen=True)
-class Score:
-    """W2 of one sampler under one EvalSpec: one value per seed, read as mean ± standard error."""
-
-    values: tuple[float, ...]
-    n: int
-
-    @property
-    def mean(self) -> float:
-        return sum(self.values) / len(self.values)
-
-    @property
-    def sem(self) -> float:
-        """Standard error of the mean over seeds (0 with a single seed: no spread is known)."""
-        k = len(self.values)
-        if k < 2:
-            return 0.0
-        var = sum((v - self.mean) ** 2 for v in self.values) / (k - 1)
-        return math.sqrt(var / k)
-
-    def fmt(self, digits: int = 3) -> str:
-        return f"{self.mean:.{digits}f} ± {self.sem:.{digits}f}"
-
-    def __str__(self) -> str:
-        return self.fmt()
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Is ``a`` below ``ratio`` x ``b``?  ``outcome`` is LOWER, HIGHER or SAME (inside the noise)."""
-
-    outcome: str
-    diff: float  # a.mean - ratio * b.mean
-    se: float  # standard error of that difference
-    ratio: float = 1.0
-
-    @property
-    def lower(self) -> bool:
-        return self.outcome == LOWER
-
-    @property
-    def higher(self) -> bool:
-        return self.outcome == HIGHER
-
-    @property
-    def same(self) -> bool:
-        return self.outcome == SAME
-
-
-    def says(self, a: str, b: str) -> str:
-        """One clause naming what this comparison of ``a`` with ``b`` found (lower W2 is better)."""
-        other = b if self.ratio == 1 else f"{self.ratio:g} × {b}"
-        noise = f"±{NOISE_Z * self.se:.3f}"
-        if self.same:
-            return (f"{a} and {other} are indistinguishable at this sample size (difference {self.diff:+.3f}, "
-                    f"inside the noise of {noise})")
-        return (f"{a} is {'better' if self.lower else 'worse'} than {other} (W2 {abs(self.diff):.3f} "
-                f"{'lower' if self.lower else 'higher'}; noise {noise})")
-
-
-def compare(a: Score, b: Score, ratio: float = 1.0) -> Comparison:
-    """The one comparison rule of the dashboard: ``a`` against ``ratio * b``.
-
-    The difference counts only when it is larger than ``NOISE_Z`` standard errors (the two
-    scores' errors combined); otherwise the answer is "indistinguishable at this sample size".
-    Lower W2 is better, so LOWER means ``a`` is better than ``ratio * b``.
-    """
-    diff = a.mean - ratio * b.mean
-    se = math.sqrt(a.sem ** 2 + (ratio * b.sem) ** 2)
-    if abs(diff) <= NOISE_Z * se:
-        return Comparison(SAME, diff, se, ratio)
-    return Comparison(LOWER if diff < 0 else HIGHER, diff, se, ratio)
 
 
 def eval_noise(seed: int, n: int) -> tuple[torch.Tensor, torch.Generator]:
@@ -218,6 +142,12 @@ class SelfConsistency:
     true_endpoint: torch.Tensor  # [2]
     distances: torch.Tensor  # [k]
     resolve_steps: list[int] = field(default_factory=list)
+    solver_error: float = 0.0  # how far this solver's answers are from a near-exact solve (see below)
+
+    @property
+    def explained_by_solver(self) -> bool:
+        """The farthest landing is within what the solver's own error explains: the same point up to the solver."""
+        return float(self.distances.max()) <= SOLVER_ERROR_FACTOR * self.solver_error + EXACT_DISTANCE
 
 
 def self_consistency(teacher: nn.Module, z: torch.Tensor, chosen: int, t_values, n_steps: int = REFERENCE_ODE_STEPS,
@@ -236,8 +166,12 @@ def self_consistency(teacher: nn.Module, z: torch.Tensor, chosen: int, t_values,
     points = traj.xs[starts, chosen].clone()
     ends = _resolve(teacher, points, starts, n_steps, solver, resolve_steps)
     steps_used = [n_steps - i if resolve_steps is None else resolve_steps for i in starts]
+    # The solver's own error: its landings and its endpoint against a near-exact (fine Heun) solve.
+    fine_ends = _resolve(teacher, points, starts, n_steps, "heun", FINE_SOLVE_STEPS)
+    fine_true = ode_endpoint(teacher, z[chosen:chosen + 1], 1.0, 0.0, FINE_SOLVE_STEPS, "heun")[0]
+    solver_error = float(endpoint_error(ends, fine_ends).max() + endpoint_error(true_end, fine_true))
     return SelfConsistency(traj, chosen, [float(traj.ts[i]) for i in starts], points, ends, true_end,
-                           endpoint_error(ends, true_end[None]), steps_used)
+                           endpoint_error(ends, true_end[None]), steps_used, solver_error)
 
 
 @torch.no_grad()

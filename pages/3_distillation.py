@@ -1,47 +1,73 @@
 """Exercise 3: consistency distillation, retrained live in the background, with the step's real code."""
 import streamlit as st
 
-from viz import charts
-from ui import models, params, retrain, teach
+from cmcore import zoo
+from cmcore.evaluate import compare
+from cmcore.config import to_dict
+from ui import compute, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
 from ui.params import Spec
+from viz import words
+from viz.charts import Panel
 
-spec = params.bind(Spec("distillation", [*retrain.SPEC_PARAMS, teach.reveal_param("cd")]))
+PREDICTIONS = ("Clearly better: it was trained to land on the endpoint",
+               "About the same: same network size, same single evaluation",
+               "Worse: it only ever compared neighbouring noise levels")
+spec = params.bind(Spec("distillation", [*retrain_form.FORM_PARAMS, teach.reveal_param("cd")]))
 
 st.title("3. Consistency distillation")
 st.markdown(r"A consistency model $f_\theta(x_t, t)$ learns from the flow-matching teacher. Each step draws data "
             r"$x_0$, noises it to a level $t_{n+1}$, lets the teacher take one ODE step down to the neighbouring level "
             r"$t_n$, and asks $f_\theta$ for the same answer at both ends of that step. The answer it must match comes "
-            r"from $\theta^-$, a slowly moving average of $\theta$, not from $\theta$ itself.")
-with st.expander("The training step that runs — from cmcore, the lesson's four exercise lines marked", expanded=False,
+            r"from $\theta^-$, an exponential moving average (EMA) of $\theta$ with rate μ.")
+with st.expander("The training step that runs — from cmcore, the lesson's four exercise lines marked",
                  icon=":material/code:"):
-    st.html(retrain.step_code_html())
+    st.html(stepcode.step_code_html())
 
-submitted = retrain.settings_form()
-cfg = retrain.form_config()
-problem = retrain.validation_error(cfg)
+pressed = retrain_form.settings_form(spec)
+cfg, teacher_name = retrain_form.form_config(), retrain_form.form_teacher()
+problem = retrain_form.problem(cfg)
 if problem:
     st.error(f"**These settings cannot be trained.** {problem}", icon=":material/block:")
-elif submitted:
-    retrain.start(cfg)
-retrain.live_section()
+elif pressed:
+    runs.start(teacher_name, cfg, models.teacher(zoo.RECIPES[teacher_name].teacher))
+retrain_view.live_section()
+params.sync(spec)
 
-sel = models.selection()
-if not problem and not retrain.same_config(cfg, sel.cm_cfg) and not retrain.busy():
+sel = models.current()
+if not problem and (cfg != sel.cm_cfg or teacher_name != sel.teacher_name) and not runs.busy():
     st.caption(f":material/info: The panels below show *{sel.label}*. The settings above differ from it; "
                "press **Retrain** to train them and compare.")
-
 teach.predict_first("cd", "Once distilled, how will the consistency model's single step compare with the teacher's "
-                    "single Euler step, both from the same noise?", list(retrain.PREDICTIONS), "cd_show")
-params.sync(spec)
+                    "single Euler step, both from the same noise?", list(PREDICTIONS), "cd_show")
 if not teach.revealed("cd", "cd_show"):
     teach.hidden_note()
     st.stop()
 
-panels, scores = retrain.result_panels(sel)
-st.altair_chart(charts.scatter_panels(panels, columns=4, size=retrain.PANEL_SIZE), key="cd_panels")
-st.caption(f"All four panels: the same {retrain.PANEL_POINTS:,} noise points (evaluation seed {retrain.PANEL_SEED}); "
-           "W2 is measured against the real-data sample shown on the left. Model: " + sel.label + ".")
-teach.verdict("cd", retrain.measured_prediction(scores),
-              f"W2 after one network evaluation: consistency model {scores.cm_1:.3f}, teacher {scores.teacher_1:.3f}.")
-teach.what_happened(retrain.narrative(scores, sel))
-teach.takeaway(retrain.TAKEAWAY)
+n, seed, dataset = compute.STANDARD.n, compute.STANDARD.seeds[0], sel.teacher_cfg.dataset
+show.panel_grid([Panel("Real data", compute.real_points(dataset, n, seed), "real"),
+                 Panel("Teacher · 50 Euler steps", compute.teacher_points(sel.teacher_cfg, 50, n, seed), "teacher"),
+                 Panel("Teacher · 1 Euler step", compute.teacher_points(sel.teacher_cfg, 1, n, seed), "teacher_one"),
+                 Panel("Consistency model · 1 step", compute.cm_points(sel, 1, n, seed), "consistency")],
+                per_row=4, size=200)
+show.legend(["real", "teacher", "teacher_one", "consistency"])
+with st.spinner(f"Scoring the panels with the protocol ({compute.STANDARD.describe()}) ..."):
+    floor, t50 = compute.floor_score(dataset), compute.teacher_score(sel.teacher_cfg, 50)
+    t1, cm1 = compute.teacher_score(sel.teacher_cfg, 1), compute.cm_score(sel, 1)
+    reference = None if sel.model_id == "ours" else compute.cm_score(models.shipped("ours"), 1)
+m = st.columns(4)
+for col, (name, score) in zip(m, [("Floor: two real samples", floor), ("Teacher, 50 steps", t50),
+                                  ("Teacher, 1 step", t1), ("Consistency model, 1 step", cm1)]):
+    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error)")
+    col.caption(f"± {score.sem:.3f}")
+st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {compute.STANDARD.describe()}, "
+           f"each against a fresh real sample. Model: {sel.label}.")
+vs = compare(cm1, t1)
+teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),
+              vs.says("the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")
+teach.what_happened(words.distillation_story(t50, t1, cm1, floor, to_dict(sel.cm_cfg), reference))
+retrain_view.runs_table()
+teach.takeaway("Distillation gives the student neither a bigger network nor more compute; it changes the question the "
+               "network answers: not which way to move at $(x_t, t)$, but where the whole ODE path ends. Whether the "
+               "neighbour-matching loss actually stitches the teacher's steps into one jump depends on the recipe: "
+               "with a slow target (μ = 0.999) and random initial weights it collapses to a point here, while "
+               "μ = 0 does not (Home has the measured table). The numbers above say how this model did.")

@@ -1,10 +1,14 @@
-"""The pages' numbers: cmcore evaluations behind ``st.cache_data``, returned as numpy/pandas.
+"""The pages' numbers: cmcore evaluations behind ``st.cache_data``, returned as numpy/pandas/Scores.
 
-Every function is keyed on frozen configs plus plain settings, so a rerun with the
-same widgets costs a dictionary look-up.  Models come from ``ui.models`` (shared,
-frozen) and are only called under ``torch.no_grad`` inside cmcore.  Inference runs
-on one torch thread: for these tiny MLPs, extra threads only add contention
-(``torch.set_num_threads`` is per thread, so this does not slow a training worker).
+Every function is keyed on frozen configs (or a ``models.Selection``) plus plain
+settings, so a rerun with the same widgets costs a dictionary look-up, and every
+session of the server shares the result.  W2 always comes from the one protocol,
+``cmcore.evaluate``: a ``Score`` (mean ± standard error over seeds), read against the
+floor at the same size.  Shipped models' scores at the standard spec are read from the
+tables stored beside the checkpoints (``zoo.load_quality``), so no page measures them
+at start-up.  Inference runs on one torch thread: for these tiny MLPs extra threads
+only add contention (``torch.set_num_threads`` is per thread, so this does not slow a
+training worker).
 """
 from __future__ import annotations
 
@@ -15,17 +19,18 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import bench, datasets, evaluate
-from viz import charts
-from cmcore.config import ConsistencyConfig, TeacherConfig
+from cmcore import bench, evaluate, zoo
+from cmcore.config import TeacherConfig
+from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
-from cmcore.evaluate import Claim, QualityTable
 from cmcore.flow import ode_endpoint
-from cmcore.metrics import endpoint_error, w2
+from cmcore.metrics import endpoint_error
 from ui import models
+from ui.models import Selection
+from viz import charts
 
 INFERENCE_THREADS = 1  # tiny MLPs: one thread is fastest and never fights a training worker
-FLOOR_SEED_BASE = 3000  # a second real sample for the W2 floor (as cmcore.evaluate.data_floor)
+STANDARD = EvalSpec()  # the protocol's standard size: Home, page 3 and page 4's defaults
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -38,10 +43,65 @@ def _one_thread() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def chart_spec(builder: str, *args, **kwargs) -> dict:
-    """``charts.<builder>(*args, **kwargs)`` as a Vega-Lite dict (``charts.to_spec``), cached: building a chart
-    of thousands of points costs a tenth of a second or more, which a rerun with unchanged inputs should
-    not pay again.  Draw it with ``st.vega_lite_chart``."""
+    """``charts.<builder>(*args, **kwargs)`` as a Vega-Lite dict, cached (building a chart of thousands of
+    points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``."""
     return charts.to_spec(getattr(charts, builder)(*args, **kwargs))
+
+
+# --- The protocol's scores ---------------------------------------------------------------------
+
+def _stored_table(teacher_cfg: TeacherConfig, cm_cfg=None) -> QualityTable | None:
+    """The stored standard-spec table of a shipped pair (for a teacher: any shipped pair that uses it)."""
+    for recipe in zoo.RECIPES.values():
+        if recipe.teacher == teacher_cfg and (cm_cfg is None or recipe.consistency == cm_cfg):
+            return zoo.load_quality(recipe.teacher, recipe.consistency, STANDARD)
+    return None
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def teacher_score(teacher_cfg: TeacherConfig, steps: int, spec: EvalSpec = STANDARD) -> Score:
+    """W2 of the teacher's ``steps``-step Euler ODE (NFE = steps)."""
+    stored = _stored_table(teacher_cfg) if spec == STANDARD else None
+    if stored is not None and steps in stored.teacher:
+        return stored.teacher[steps]
+    _one_thread()
+    return evaluate.teacher_score(models.teacher(teacher_cfg), teacher_cfg.dataset, steps, spec=spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cm_score(sel: Selection, k: int, spec: EvalSpec = STANDARD) -> Score:
+    """W2 of ``k``-step consistency sampling (NFE = k)."""
+    stored = _stored_table(sel.teacher_cfg, sel.cm_cfg) if sel.shipped and spec == STANDARD else None
+    if stored is not None and k in stored.consistency:
+        return stored.consistency[k]
+    _one_thread()
+    return evaluate.cm_score(models.consistency(sel), sel.teacher_cfg.dataset, k, spec=spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def floor_score(dataset: str, spec: EvalSpec = STANDARD) -> Score:
+    """W2 between two independent real samples of this size: what a perfect model would score."""
+    for recipe in zoo.RECIPES.values():
+        stored = zoo.load_quality(recipe.teacher, recipe.consistency, spec) if recipe.teacher.dataset == dataset else None
+        if stored is not None and stored.floor is not None:
+            return stored.floor
+    return evaluate.floor_score(dataset, spec)
+
+
+def quality(sel: Selection) -> QualityTable:
+    """The standard table (every NFE of the lesson's exercise 4) for the selected pair."""
+    return QualityTable({k: teacher_score(sel.teacher_cfg, k) for k in evaluate.TEACHER_STEPS},
+                        {k: cm_score(sel, k) for k in evaluate.CM_STEPS}, floor_score(sel.teacher_cfg.dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
+    _one_thread()
+    return bench.self_consistency_mean(models.teacher(teacher_cfg))
+
+
+def claims(sel: Selection) -> list[evaluate.Claim]:
+    return evaluate.lesson_claims(quality(sel), self_consistency_mean(sel.teacher_cfg))
 
 
 # --- Exercise 1 ----------------------------------------------------------------
@@ -57,6 +117,8 @@ class SelfConsistencyView:
     true_endpoint: np.ndarray  # [2]
     distances: np.ndarray  # [k]
     resolve_steps: tuple[int, ...]  # steps used from each point
+    solver_error: float  # the solver's own error against a near-exact solve (evaluate.self_consistency)
+    explained_by_solver: bool  # the farthest landing is within what that error explains
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -67,7 +129,7 @@ def self_consistency(teacher_cfg: TeacherConfig, n_traj: int, seed: int, n_steps
     sc = evaluate.self_consistency(models.teacher(teacher_cfg), z, chosen, t_values, n_steps, solver, resolve_steps)
     return SelfConsistencyView(_np(sc.trajectories.xs), _np(sc.trajectories.ts), sc.chosen, np.array(sc.t_values),
                                _np(sc.points), _np(sc.endpoints), _np(sc.true_endpoint), _np(sc.distances),
-                               tuple(sc.resolve_steps))
+                               tuple(sc.resolve_steps), sc.solver_error, sc.explained_by_solver)
 
 
 # --- Exercise 2 ----------------------------------------------------------------
@@ -127,40 +189,26 @@ def error_curve(teacher_cfg: TeacherConfig, n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(evaluate.endpoint_error_curve(teacher, z, solvers=("euler", "heun")))
 
 
-# --- Exercise 4 ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Samples:
-    points: np.ndarray
-    w2: float  # to a fresh real sample of the same size (evaluate.eval_reference)
-    nfe: int
-
+# --- Exercise 4 and page 3: samples (scores come from the protocol above) ----------------------
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def real_data(dataset: str, n: int, seed: int) -> Samples:
-    """The real reference sample itself, with the W2 floor (a second real sample against it)."""
-    ref = evaluate.eval_reference(dataset, seed, n)
-    other = datasets.sample(dataset, n, torch.Generator().manual_seed(FLOOR_SEED_BASE + seed))
-    return Samples(_np(ref), w2(other, ref), 0)
+def real_points(dataset: str, n: int, seed: int) -> np.ndarray:
+    """The real reference sample of evaluation seed ``seed`` (what W2 is measured against)."""
+    return _np(evaluate.eval_reference(dataset, seed, n))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def teacher_samples(teacher_cfg: TeacherConfig, steps: int, n: int, seed: int) -> Samples:
-    """The teacher's Euler ODE with ``steps`` steps from eval noise ``seed`` (NFE = steps)."""
+def teacher_points(teacher_cfg: TeacherConfig, steps: int, n: int, seed: int) -> np.ndarray:
+    """The teacher's Euler ODE with ``steps`` steps from evaluation noise ``seed``."""
     _one_thread()
-    z, _ = evaluate.eval_noise(seed, n)
-    x = ode_endpoint(models.teacher(teacher_cfg), z, 1.0, 0.0, steps, "euler")
-    return Samples(_np(x), w2(x, evaluate.eval_reference(teacher_cfg.dataset, seed, n)), steps)
+    return _np(evaluate.teacher_samples(models.teacher(teacher_cfg), seed, n, steps))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def cm_samples(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, k: int, n: int, seed: int) -> Samples:
-    """Multi-step consistency sampling with ``k`` evenly spaced levels (NFE = k), same noise as the teacher."""
+def cm_points(sel: Selection, k: int, n: int, seed: int) -> np.ndarray:
+    """``k``-step consistency sampling from the same evaluation noise as the teacher."""
     _one_thread()
-    cm = models.consistency(teacher_cfg, cm_cfg)
-    z, g = evaluate.eval_noise(seed, n)
-    res = sample_multistep(cm, z, default_sampling_levels(k, cm.sigma_min), g)
-    return Samples(_np(res.samples), w2(res.samples, evaluate.eval_reference(teacher_cfg.dataset, seed, n)), res.nfe)
+    return _np(evaluate.cm_samples(models.consistency(sel), seed, n, k))
 
 
 @dataclass(frozen=True)
@@ -171,52 +219,12 @@ class JumpPaths:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def jump_paths(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, k: int, m: int, seed: int) -> JumpPaths:
+def jump_paths(sel: Selection, k: int, m: int, seed: int) -> JumpPaths:
     """The first ``m`` points of multi-step sampling, every input and every jump."""
     _one_thread()
-    cm = models.consistency(teacher_cfg, cm_cfg)
+    cm = models.consistency(sel)
     z, g = evaluate.eval_noise(seed, m)
     res = sample_multistep(cm, z, default_sampling_levels(k, cm.sigma_min), g)
     return JumpPaths(_np(res.levels), _np(res.inputs), _np(res.x0_hats))
 
 
-# --- Home: the lesson's claims --------------------------------------------------------
-
-@dataclass(frozen=True)
-class Quality:
-    teacher: dict  # steps -> W2 (mean over evaluate's default seeds)
-    consistency: dict  # steps -> W2
-    self_consistency: float  # bench.self_consistency_mean on the teacher
-    source: str  # "live" (measured now) or "checkpoint" (measured when the checkpoint was written)
-
-    def claims(self) -> list[Claim]:
-        return evaluate.lesson_claims(QualityTable(self.teacher, self.consistency), self.self_consistency)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
-    _one_thread()
-    return bench.self_consistency_mean(models.teacher(teacher_cfg))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def quality(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig) -> Quality:
-    """Measure now: ``evaluate.quality_table`` at its default evaluation size (slow: tens of seconds)."""
-    _one_thread()
-    table = evaluate.quality_table(models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
-                                   teacher_cfg.dataset)
-    return Quality(table.teacher, table.consistency, self_consistency_mean(teacher_cfg), "live")
-
-
-def stored_quality(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig) -> Quality | None:
-    """The W2 table a shipped checkpoint carries (written by ``quality_table`` when it was trained), or None."""
-    from cmcore import zoo
-
-    if not zoo.is_shipped_consistency(teacher_cfg, cm_cfg):
-        return None
-    metrics = models.shipped_metrics(teacher_cfg, cm_cfg)
-    t = {int(k): float(v) for k, v in metrics["teacher"].get("w2", {}).items()}
-    c = {int(k): float(v) for k, v in metrics["consistency"].get("w2", {}).items()}
-    if not set(evaluate.TEACHER_STEPS) <= set(t) or not set(evaluate.CM_STEPS) <= set(c):
-        return None
-    return Quality(t, c, self_consistency_mean(teacher_cfg), "checkpoint")

@@ -1,11 +1,11 @@
-"""Models for the pages, through Streamlit's caches keyed on frozen configs.
+"""Which models a page shows: the sidebar picker, resolved once per run by app.py, and cached loads.
 
-A cached model is shared by every session, so it is never mutated: cmcore
-returns frozen eval-mode copies, and pages only call them under no_grad.
-Which consistency model a session sees is the URL parameter ``model``:
-``ours`` / ``lesson`` (shipped) or ``session`` (retrained on page 3 in this
-browser session; kept in ``st.session_state``, so one person's retrain never
-changes what another sees).
+A cached model is shared by every session, so it is never mutated: cmcore returns
+frozen eval-mode copies, and pages only call them under no_grad.  The choice is
+the URL parameter ``model``: ``ours`` / ``lesson`` (shipped) or the id of a run
+(``ui.runs``; a content address, so a link to a run opens it for anyone on the same
+server while the server holds it).  ``app.py`` calls ``resolve()`` once per run;
+pages read the result with ``current()``, which has no side effects.
 """
 from __future__ import annotations
 
@@ -16,30 +16,51 @@ from torch import nn
 
 from cmcore import zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
+from ui import runs
 
 MODEL_PARAM = "model"
-MODEL_LABELS = {
-    "ours": "Shipped (our defaults)",
-    "lesson": "Shipped (the lesson's recipe)",
-    "session": "Retrained in this session",
-}
-SESSION_MODEL_KEY = "session_model"  # ConsistencyConfig of this session's retrained model
+SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
 _PICKER = "_model_picker"  # widget key of the sidebar select box
 _PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
+_CURRENT = "_model_current"  # this run's Selection, set by resolve()
 
 
 @dataclass(frozen=True)
 class Selection:
     """The teacher/consistency pair a page shows."""
 
-    name: str  # ours | lesson | session
-    teacher_cfg: TeacherConfig
+    model_id: str  # ours | lesson | run-...
+    teacher_name: str  # ours | lesson
     cm_cfg: ConsistencyConfig
+    label: str
 
     @property
-    def label(self) -> str:
-        return MODEL_LABELS[self.name]
+    def teacher_cfg(self) -> TeacherConfig:
+        return zoo.RECIPES[self.teacher_name].teacher
+
+    @property
+    def shipped(self) -> bool:
+        return self.model_id in zoo.RECIPES
+
+
+def shipped(name: str) -> Selection:
+    recipe = zoo.RECIPES[name]
+    return Selection(name, name, recipe.consistency, SHIPPED_LABELS[name])
+
+
+def run_label(run: runs.RunModel) -> str:
+    """How a run is named in the picker and tables: what it changed, how far it trained."""
+    from cmcore.presets import PRESETS
+
+    name = next((p.label for p in PRESETS.values() if p.cfg == run.cfg and p.teacher == run.teacher), None)
+    name = name or f"custom settings ({run.model_id[4:12]})"
+    steps = f"{run.steps_done:,} of {run.cfg.steps:,} steps" if run.partial else f"{run.cfg.steps:,} steps"
+    return f"Retrained: {name}, {steps}"
+
+
+def of_run(run: runs.RunModel) -> Selection:
+    return Selection(run.model_id, run.teacher, run.cfg, run_label(run))
 
 
 @st.cache_resource(show_spinner="Loading the teacher ...", max_entries=8)
@@ -47,67 +68,70 @@ def teacher(cfg: TeacherConfig) -> nn.Module:
     return zoo.load_teacher(cfg).model
 
 
-@st.cache_resource(show_spinner="Loading the consistency model ...", max_entries=32)
-def consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> nn.Module:
-    if zoo.is_shipped_consistency(teacher_cfg, cfg):
-        return zoo.load_consistency(teacher_cfg, cfg).model
-    from ui.retrain import finished_model  # a model retrained in this server process
-
-    return finished_model(teacher_cfg, cfg)
+@st.cache_resource(show_spinner="Loading the consistency model ...", max_entries=8)
+def _shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> nn.Module:
+    return zoo.load_consistency(teacher_cfg, cfg).model
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def shipped_metrics(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> dict:
-    """Metrics stored in the shipped checkpoints (W2 by NFE, training time)."""
-    return {"teacher": zoo.load_teacher(teacher_cfg).metrics, "consistency": zoo.load_consistency(teacher_cfg, cfg).metrics}
+def consistency(sel: Selection) -> nn.Module:
+    """The consistency model of ``sel`` (LookupError if a run's model is no longer held)."""
+    if sel.shipped:
+        return _shipped_consistency(sel.teacher_cfg, sel.cm_cfg)
+    run = runs.find(sel.model_id)
+    if run is None:
+        raise LookupError(f"The run {sel.model_id} is no longer held by this server; retrain it on page 3.")
+    return run.model
 
 
-def session_model() -> ConsistencyConfig | None:
-    return st.session_state.get(SESSION_MODEL_KEY)
+def resolve() -> Selection:
+    """Read the URL's ``model`` (or the session's last choice), draw the sidebar picker, store the result.
 
-
-def set_session_model(cfg: ConsistencyConfig) -> None:
-    st.session_state[SESSION_MODEL_KEY] = cfg
-    st.session_state[_CHOICE] = st.query_params[MODEL_PARAM] = "session"
-
-
-def selection() -> Selection:
-    """The pair chosen by the URL's ``model`` parameter (corrected, with a note, if unusable).
-
-    Moving to another page drops the URL's query string, so without ``model`` in the URL the
-    session's last choice applies (and is written back, so the link still says which model).
+    Called once per run by app.py.  A model name the server does not hold is replaced by our
+    defaults, with a note that says why.
     """
-    name = st.query_params.get(MODEL_PARAM)
-    if name is None:
-        name = st.session_state.get(_CHOICE, "ours")
-        if name != "ours":
-            st.query_params[MODEL_PARAM] = name
-    st.session_state[_CHOICE] = name
-    if name == "session" and session_model() is not None:
-        return Selection("session", zoo.DEFAULT.teacher, session_model())
-    if name not in zoo.RECIPES:
-        note = ("no model has been retrained in this session yet" if name == "session"
-                else f"`{name}` is not a model name (use ours, lesson or session)")
+    name = st.query_params.get(MODEL_PARAM) or st.session_state.get(_CHOICE, "ours")
+    sel, note = _lookup(name)
+    if note:
         st.warning(f"Link setting `model`: {note}; showing the shipped defaults.", icon=":material/link_off:")
-        st.session_state[_CHOICE] = st.query_params[MODEL_PARAM] = "ours"
-        name = "ours"
-    recipe = zoo.RECIPES[name]
-    return Selection(name, recipe.teacher, recipe.consistency)
-
-
-def model_picker() -> Selection:
-    """Sidebar select box for the model pair; returns the current selection."""
-    sel = selection()
-    options = ["ours", "lesson"] + (["session"] if session_model() is not None else [])
-    if st.session_state.get(_PICKER_SHOWN) != sel.name or st.session_state.get(_PICKER) not in options:
-        st.session_state[_PICKER] = sel.name  # the URL changed the model (a link, a finished retrain): follow it
-    st.session_state[_PICKER_SHOWN] = sel.name
-    choice = st.sidebar.selectbox("Models shown on every page", options, format_func=MODEL_LABELS.get, key=_PICKER)
-    if choice != sel.name:
-        st.session_state[_CHOICE] = choice
-        if choice == "ours":
-            st.query_params.pop(MODEL_PARAM, None)
-        else:
-            st.query_params[MODEL_PARAM] = choice
-        st.rerun()
+    options = {"ours": shipped("ours"), "lesson": shipped("lesson"), **{r.model_id: of_run(r) for r in runs.session_runs()}}
+    options.setdefault(sel.model_id, sel)
+    if st.session_state.get(_PICKER_SHOWN) != sel.model_id or st.session_state.get(_PICKER) not in options:
+        st.session_state[_PICKER] = sel.model_id  # the URL changed the model (a link, a finished retrain): follow it
+    st.session_state[_PICKER_SHOWN] = sel.model_id
+    choice = st.sidebar.selectbox("Models shown on every page", list(options), key=_PICKER,
+                                  format_func=lambda m: options[m].label)
+    if choice != sel.model_id:
+        sel = options[choice]
+    _choose(sel.model_id)
+    st.session_state[_CURRENT] = sel
     return sel
+
+
+def _lookup(name: str) -> tuple[Selection, str | None]:
+    if name in zoo.RECIPES:
+        return shipped(name), None
+    run = runs.find(name) if name.startswith("run-") else None
+    if run is not None:
+        return of_run(run), None
+    if name.startswith("run-"):
+        return shipped("ours"), (f"the run `{name}` is not held by this server (it may have been evicted, or the "
+                                 "server restarted); open page 3 to train it again")
+    return shipped("ours"), f"`{name}` is not a model name (use ours, lesson or the id of a run)"
+
+
+def _choose(model_id: str) -> None:
+    st.session_state[_CHOICE] = model_id
+    if model_id == "ours":
+        st.query_params.pop(MODEL_PARAM, None)
+    elif st.query_params.get(MODEL_PARAM) != model_id:
+        st.query_params[MODEL_PARAM] = model_id
+
+
+def choose(model_id: str) -> None:
+    """Make ``model_id`` this session's model from the next run on (e.g. a finished retrain)."""
+    _choose(model_id)
+
+
+def current() -> Selection:
+    """This run's selection (resolved by app.py; our defaults if app.py did not run, e.g. a bare page test)."""
+    return st.session_state.get(_CURRENT) or shipped("ours")

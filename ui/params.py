@@ -164,3 +164,33 @@ def sync(spec: Spec) -> None:
 def leave_page() -> None:
     """Forget which page's URL was read, so the next page reads its own (called by app.py on page change)."""
     st.session_state.pop(_VISIT_KEY, None)
+
+
+# --- Widgets built from their Param: the range and choices are written once, in the Param ------------
+
+def slider(spec: Spec, key: str, label: str, col=st, **kwargs):
+    p = spec[key]
+    cast = float if p.kind == "float" else int
+    return col.slider(label, cast(p.lo), cast(p.hi), key=key, **kwargs)
+
+
+def number(spec: Spec, key: str, label: str, col=st, **kwargs):
+    p = spec[key]
+    cast = float if p.kind == "float" else int
+    return col.number_input(label, cast(p.lo), cast(p.hi), key=key, **kwargs)
+
+
+def select(spec: Spec, key: str, label: str, col=st, **kwargs):
+    return col.selectbox(label, spec[key].choices, key=key, **kwargs)
+
+
+def segmented(spec: Spec, key: str, label: str, col=st, **kwargs):
+    return col.segmented_control(label, spec[key].choices, key=key, **kwargs)
+
+
+def select_slider(spec: Spec, key: str, label: str, col=st, **kwargs):
+    return col.select_slider(label, spec[key].choices, key=key, **kwargs)
+
+
+def multiselect(spec: Spec, key: str, label: str, col=st, **kwargs):
+    return col.multiselect(label, spec[key].choices, key=key, **kwargs)

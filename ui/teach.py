@@ -1,25 +1,44 @@
-"""The lesson's way of teaching, shared by the exercise pages.
+"""The lesson's way of teaching, shared by the exercise pages: predict first, then see.
 
-``predict_first`` asks a question before the result is shown; the answer is kept for
-the whole browser session (widget state is dropped when a page is left, so it is
-copied to ``_ANSWERS``).  The result section shows once the question is answered or
-skipped, or when the URL says so (``reveal_key``, a bool ``Param`` of the page), so a
-copied link reproduces the view.  ``verdict`` then compares the answer with the
-option the measured numbers support.
+``predict_first`` asks a question before the result is shown.  Once answered, the
+answer is locked and graded ONCE, against the outcome on screen at that moment
+(``verdict``): later slider moves update the numbers, never the grade.  "Ask me
+again" clears it.  A grade accepts every option a careful student could defend
+(``accepted``), e.g. "exactly" and "almost" the same point when the gap is the
+solver's own error.
+
+A copied link does not carry the answer: its recipient is asked the question too,
+unless the sender ticks "share the results view", which puts ``<prefix>_show=1`` in
+the link (``reveal_param``).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
 from ui.params import Param
 
 _ANSWERS = "_predictions"  # {question key: chosen option}, kept for the session
+_GRADES = "_prediction_grades"  # {question key: Grade}, fixed when first graded
 _SKIPPED = "_predictions_skipped"  # question keys whose results were shown without an answer
 SKIP_LABEL = "Skip the question and show the results"
+SHARE_LABEL = "Links to this page open with the results shown"
+
+
+@dataclass(frozen=True)
+class Grade:
+    answer: str
+    accepted: tuple[str, ...]  # options the numbers at grading time support
+    because: str  # the numbers, as they were when graded
+
+    @property
+    def right(self) -> bool:
+        return self.answer in self.accepted
 
 
 def reveal_param(prefix: str) -> Param:
-    """The page's URL flag for 'results shown' (declare it in the page's Spec)."""
+    """The page's URL flag for 'open with the results shown' (declare it in the page's Spec)."""
     return Param(f"{prefix}_show", False, "bool")
 
 
@@ -27,28 +46,43 @@ def _answers() -> dict:
     return st.session_state.setdefault(_ANSWERS, {})
 
 
+def _grades() -> dict:
+    return st.session_state.setdefault(_GRADES, {})
+
+
 def answer(key: str) -> str | None:
     return _answers().get(key)
 
 
 def predict_first(key: str, question: str, options: list[str], reveal_key: str | None = None) -> str | None:
-    """Ask ``question`` (no option preselected); return the remembered answer, or None."""
+    """Ask ``question`` (no option preselected); once answered the choice is locked until "Ask me again"."""
     widget = f"predict_{key}"
     stored = answer(key)
     if stored in options and widget not in st.session_state:
         st.session_state[widget] = stored  # restore after the page was left
     with st.container(border=True):
         st.markdown(f"**:material/psychology_alt: Predict first.** {question}")
-        chosen = st.radio("Your prediction", options, index=None, key=widget, label_visibility="collapsed")
-        if chosen is not None:
+        chosen = st.radio("Your prediction", options, index=None, key=widget, label_visibility="collapsed",
+                          disabled=stored is not None)
+        if chosen is not None and stored is None:
             _answers()[key] = chosen
-        elif not revealed(key, reveal_key):
+        if stored is not None or key in st.session_state.get(_SKIPPED, set()):
+            if st.button("Ask me again", key=f"again_{key}", type="tertiary", icon=":material/replay:"):
+                _answers().pop(key, None)
+                _grades().pop(key, None)
+                st.session_state.get(_SKIPPED, set()).discard(key)
+                st.session_state.pop(widget, None)
+                if reveal_key:
+                    st.session_state[reveal_key] = False
+                st.rerun()
+        elif chosen is None and not revealed(key, reveal_key):
             st.caption("The results below appear once you have answered.")
             if st.button(SKIP_LABEL, key=f"skip_{key}", type="tertiary", icon=":material/visibility:"):
                 st.session_state.setdefault(_SKIPPED, set()).add(key)
-                st.rerun()  # redraw without the question's hint and button
-    if reveal_key is not None and revealed(key, reveal_key):
-        st.session_state[reveal_key] = True  # written to the URL by params.sync
+                st.rerun()
+        if reveal_key is not None and revealed(key, reveal_key):
+            st.checkbox(SHARE_LABEL, key=reveal_key, help="Off: whoever opens a link you copy is asked the "
+                        "question first. On: the link opens with the results already shown.")
     return chosen
 
 
@@ -58,16 +92,25 @@ def revealed(key: str, reveal_key: str | None = None) -> bool:
             or bool(reveal_key and st.session_state.get(reveal_key)))
 
 
-def verdict(key: str, measured: str, because: str) -> None:
-    """Say whether the prediction matched ``measured`` (the option the numbers on screen support)."""
+def verdict(key: str, accepted: tuple[str, ...], because: str) -> None:
+    """Grade the prediction once against ``accepted`` (the options the numbers on screen support now)."""
     mine = answer(key)
     if mine is None:
-        st.info(f"**The numbers say \"{measured}\"**: {because}", icon=":material/analytics:")
-    elif mine == measured:
-        st.success(f"**Your prediction matched.** You said \"{mine}\"; {because}", icon=":material/check_circle:")
+        st.info(f"**The numbers say \"{accepted[0]}\"**: {because}", icon=":material/analytics:")
+        return
+    grade = _grades().get(key)
+    if grade is None or grade.answer != mine:
+        grade = _grades()[key] = Grade(mine, tuple(accepted), because)
+    note = ("" if grade.because == because else
+            f"\n\n:gray[Graded when you answered. The numbers on screen have changed since: {because}]")
+    if grade.right:
+        also = [a for a in grade.accepted if a != mine]
+        other = f" (\"{also[0]}\" would also have been right)" if also else ""
+        st.success(f"**Your prediction matched.** You said \"{mine}\"{other}; {grade.because}{note}",
+                   icon=":material/check_circle:")
     else:
-        st.warning(f"**Not quite.** You said \"{mine}\", but the numbers say \"{measured}\": {because}",
-                   icon=":material/lightbulb:")
+        st.warning(f"**Not quite.** You said \"{mine}\", but the numbers said \"{grade.accepted[0]}\": "
+                   f"{grade.because}{note}", icon=":material/lightbulb:")
 
 
 def what_happened(text: str) -> None:

@@ -39,10 +39,11 @@ FONT = "sans-serif"
 # One colour per role, used by every page (dark-theme friendly).
 PALETTE: dict[str, str] = {
     "real": "#60a5fa",  # real data (blue)
-    "teacher": "#34d399",  # teacher, many ODE steps (green)
-    "teacher_one": "#f59e0b",  # teacher, one step / x0 prediction (amber)
+    "teacher": "#34d399",  # the teacher's Euler ODE with several steps (green)
+    "teacher_one": "#f59e0b",  # the teacher's single step from noise / its x0 prediction (amber)
     "consistency": "#a78bfa",  # consistency model (violet)
-    "ode_k": "#22d3ee",  # teacher, k ODE steps; the chosen trajectory (cyan)
+    "heun": "#f472b6",  # the Heun solver, wherever solvers are compared (pink)
+    "chosen": "#22d3ee",  # the trajectory picked on page 1 (cyan)
     "highlight": "#fbbf24",  # chosen points on a trajectory (yellow)
     "endpoint": "#f87171",  # true endpoint (red)
     "arrow": "#e5e7eb",  # arrows (light grey)
@@ -166,7 +167,7 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     ``df`` has columns steps, nfe, solver, mean_error, max_error (``evaluate.endpoint_error_curve`` rows).
     """
     df = df.assign(mean_error=df["mean_error"].clip(lower=1e-6))
-    colors = alt.Scale(domain=["euler", "heun"], range=[PALETTE["teacher_one"], PALETTE["ode_k"]])
+    colors = alt.Scale(domain=["euler", "heun"], range=[PALETTE["teacher"], PALETTE["heun"]])
     base = alt.Chart(_frame(df)).encode(
         alt.X("steps:Q", title="ODE steps (log scale)", scale=alt.Scale(type="log")),
         alt.Y("mean_error:Q", title="mean endpoint error (log)", scale=alt.Scale(type="log")),
@@ -181,32 +182,52 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     return _finish(alt.layer(*layers, height=300, width="container"))
 
 
-def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None) -> alt.Chart:
-    """W2 against network evaluations for the teacher and the consistency model (log-log).
+def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0.0) -> alt.Chart:
+    """W2 (mean ± standard error) against network evaluations, teacher and consistency model (log-log).
 
-    ``df`` has columns model ("teacher (Euler ODE)" / "consistency model"), nfe, w2; ``floor`` (the W2
-    between two real samples) is drawn as a dashed line.
+    ``df`` has columns model ("teacher (Euler ODE)" / "consistency model"), nfe, w2 and optionally sem;
+    ``floor`` (the W2 between two real samples at the same size) is drawn as a dashed line.
     """
+    df = df.assign(sem=df["sem"] if "sem" in df else 0.0)
+    df = df.assign(lo=(df["w2"] - df["sem"]).clip(lower=1e-3), hi=df["w2"] + df["sem"])
     colors = alt.Scale(domain=["teacher (Euler ODE)", "consistency model"],
                        range=[PALETTE["teacher"], PALETTE["consistency"]])
-    lows = [df["w2"].min()] + ([floor] if floor is not None else [])
-    y_domain = [float(min(lows)) * 0.8, float(df["w2"].max()) * 1.25]
+    lows = [df["lo"].min()] + ([floor] if floor is not None else [])
+    y_domain = [float(min(lows)) * 0.8, float(df["hi"].max()) * 1.25]
     x_domain = [0.9, float(df["nfe"].max()) * 1.15]
+    x = alt.X("nfe:Q", title="network evaluations (NFE, log scale)",
+              scale=alt.Scale(type="log", domain=x_domain, nice=False))
+    y_scale = alt.Scale(type="log", domain=y_domain, nice=False)
     base = alt.Chart(_frame(df)).encode(
-        alt.X("nfe:Q", title="network evaluations (NFE, log scale)",
-              scale=alt.Scale(type="log", domain=x_domain, nice=False)),
-        alt.Y("w2:Q", title="W2 to real data (log, lower is better)",
-              scale=alt.Scale(type="log", domain=y_domain, nice=False)),
-        alt.Color("model:N", scale=colors, title=None),
-        tooltip=["model:N", "nfe:Q", alt.Tooltip("w2:Q", format=".3f")])
-    layers = [base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60)]
+        x, alt.Y("w2:Q", title="W2 to real data (log, lower is better)", scale=y_scale),
+        alt.Color("model:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["model:N", "nfe:Q", alt.Tooltip("w2:Q", format=".3f", title="W2 (mean)"),
+                 alt.Tooltip("sem:Q", format=".3f", title="± standard error")])
+    bars = alt.Chart(_frame(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
+        x, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"), alt.Color("model:N", scale=colors, legend=None))
+    layers = [base.mark_line(strokeWidth=2), bars, base.mark_point(filled=True, size=60)]
     if floor is not None:
         fl = _frame(pd.DataFrame({"w2": [floor], "nfe": [df["nfe"].max()],
-                                "label": [f"floor: two real samples differ by {floor:.3f}"]}))
+                                  "label": [f"floor: two real samples, {floor:.3f} ± {floor_sem:.3f}"]}))
         layers.append(alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(y="w2:Q"))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="right", dy=-8, fontSize=11)
                       .encode(y="w2:Q", x="nfe:Q", text="label:N"))
     return _finish(alt.layer(*layers, height=300, width="container"))
+
+
+ROLE_NAMES = {
+    "real": "real data", "teacher": "teacher, Euler ODE (several steps)", "teacher_one": "teacher, one step",
+    "consistency": "consistency model", "heun": "Heun solver", "chosen": "chosen trajectory",
+    "endpoint": "true endpoint", "highlight": "restart points",
+}
+
+
+def legend_html(roles: Sequence[str]) -> str:
+    """A one-line colour legend for ``roles`` (HTML; every page that uses colour to mean something shows one)."""
+    items = "".join(f'<span style="white-space:nowrap;margin-right:1rem"><span style="display:inline-block;'
+                    f'width:.7rem;height:.7rem;border-radius:50%;background:{PALETTE[r]};margin-right:.35rem">'
+                    f'</span>{ROLE_NAMES[r]}</span>' for r in roles)
+    return f'<div style="font-size:.85rem;color:{MUTED_TEXT};line-height:1.8">{items}</div>'
 
 
 # --- Trajectories, arrows, jumps -----------------------------------------------------------
@@ -245,7 +266,7 @@ def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domai
 
 def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: np.ndarray, t_values: Sequence[float],
                            endpoints: np.ndarray, true_endpoint: np.ndarray, size: int = 390,
-                           clickable: bool = True) -> alt.HConcatChart:
+                           clickable: bool = True, part: str = "both"):
     """Two panels: every teacher trajectory on the shared domain, and a zoom on the chosen one.
 
     Overview: trajectories from noise (circle) to data (diamond), the chosen one bright, its restart points
@@ -256,12 +277,12 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
     lines = trajectory_frame(xs, ts)
     lines["chosen"] = lines["traj"] == chosen
     # Per-row styling as columns read with scale=None (cheaper than alt.condition).
-    lines["color"] = np.where(lines["chosen"], PALETTE["ode_k"], TRAJECTORY_COLOR)
+    lines["color"] = np.where(lines["chosen"], PALETTE["chosen"], TRAJECTORY_COLOR)
     lines["width"] = np.where(lines["chosen"], 3.2, 1.6)
     lines["alpha"] = np.where(lines["chosen"], 1.0, 0.55)
     ends = pd.DataFrame({"traj": np.arange(xs.shape[1]), "x0": xs[0, :, 0], "y0": xs[0, :, 1],
                          "x": xs[-1, :, 0], "y": xs[-1, :, 1]})
-    ends["color"] = np.where(ends["traj"] == chosen, PALETTE["ode_k"], TRAJECTORY_COLOR)
+    ends["color"] = np.where(ends["traj"] == chosen, PALETTE["chosen"], TRAJECTORY_COLOR)
     pts, landed = np.asarray(points), np.asarray(endpoints)
     restart = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "x2": landed[:, 0], "y2": landed[:, 1],
                             "t": np.asarray(t_values, dtype=float)})
@@ -315,11 +336,16 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
         "All trajectories", subtitle="noise (circle) → data (diamond); click a line to choose it"))
     right = alt.layer(*zoom, width=size, height=size, title=alt.TitleParams(
         f"Trajectory {chosen}, zoomed", subtitle="restart points (squares) → where each lands (green)"))
+    if part == "overview":
+        return _finish(left)
+    if part == "zoom":
+        return _finish(right)
     return _finish(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
 
 
 def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
-                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4) -> alt.FacetChart:
+                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4,
+                          only_step: int | None = None) -> alt.FacetChart:
     """Multi-step consistency for a few points, one panel per step (a facet: the same six layers for any K).
 
     Panel i: the previous jump's x̂₀ (faint), a dashed line for re-noising it to level τ_i, the network's
@@ -340,7 +366,10 @@ def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Seque
                                         "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
         if samples_bg is not None:
             frames.append(points_frame(samples_bg, limit=MULTISTEP_BG_POINTS, panel=panel[i], kind="real"))
-    source = _frame(pd.concat(frames, ignore_index=True).round(4))
+    source = pd.concat(frames, ignore_index=True).round(4)
+    if only_step is not None:  # one panel per chart: the page lays panels out in columns that reflow
+        source = source[source["panel"] == panel[only_step]]
+    source = _frame(source)
     color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
     ex, ey = _xy(titles=False)
     ex2, ey2 = _xy(titles=False, x="x2", y="y2")

@@ -1,0 +1,228 @@
+"""Retraining runs: the server's job manager, the store of models runs produced, and each session's runs.
+
+Training never runs in a script run.  ``start`` hands a work function to the
+process-wide ``JobManager`` (one per server, in ``st.cache_resource``); a
+``Tracker`` rides along as the job's preview hook and records, at every snapshot,
+the one-step samples, the W2 of those samples under a small protocol spec
+(``TRACK_SPEC``) and the latest snapshot model, so Stop can keep the model so far.
+
+A finished run's model goes into ``store()`` under a content address: the hash of
+its (teacher, consistency) configs (training is deterministic), or that hash plus
+the step for a run stopped early.  That id is what the sidebar picker and the URL
+(``?model=<id>``) carry, so a link to a run opens it for anyone on the same server
+while the store holds it.  A session remembers its last ``SESSION_RUNS`` runs.
+
+Nothing here imports another ``ui`` module except ``ui.params``-free helpers, so
+``ui.models`` can look models up here without an import circle.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from cmcore import evaluate, jobs, zoo
+from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
+from cmcore.consistency import sample_one_step
+from cmcore.train import TrainResult, train_consistency
+
+MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
+WATCHER_LEASE_S = 60.0  # a run nobody has polled for this long (tab closed, no Stop) is cancelled
+STORE_SIZE = 64  # models kept by the server (each ~70 kB); least recently used dropped
+SESSION_RUNS = 5  # runs a session remembers (picker, comparison table)
+PREVIEW_POINTS = 1000  # one-step samples redrawn during training
+TRACK_SPEC = evaluate.EvalSpec(n=500, seeds=(0, 1, 2))  # W2 during training: small, so it costs little
+SNAPSHOT_FRAMES = 12  # preview frames per run (about)
+SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
+
+_JOB = "_retrain_job"  # session_state: the Job this session follows
+_RUNS = "_session_runs"  # session_state: model ids of this session's runs, oldest first
+_WATCHER = "_retrain_watcher"
+
+
+def snapshot_every(total_steps: int) -> int:
+    """Steps between snapshots: ~SNAPSHOT_FRAMES frames, never rarer than every 250 steps."""
+    return max(SNAPSHOT_MIN_EVERY, min(SNAPSHOT_MAX_EVERY, -(-total_steps // SNAPSHOT_FRAMES)))
+
+
+# --- Models that runs produced ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunModel:
+    """A consistency model a run produced, with what is needed to describe and reproduce it."""
+
+    model_id: str
+    teacher: str  # "ours" | "lesson": the shipped teacher it was distilled from
+    cfg: ConsistencyConfig
+    model: nn.Module
+    steps_done: int
+    seconds: float
+
+    @property
+    def teacher_cfg(self) -> TeacherConfig:
+        return zoo.RECIPES[self.teacher].teacher
+
+    @property
+    def partial(self) -> bool:
+        return self.steps_done < self.cfg.steps
+
+
+class ModelStore:
+    """Thread-safe LRU of RunModels by id, shared by every session of this server."""
+
+    def __init__(self, size: int = STORE_SIZE):
+        self._lock, self._items, self._size = threading.Lock(), OrderedDict(), size
+
+    def put(self, run: RunModel) -> None:
+        with self._lock:
+            self._items[run.model_id] = run
+            self._items.move_to_end(run.model_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def get(self, model_id: str) -> RunModel | None:
+        with self._lock:
+            run = self._items.get(model_id)
+            if run is not None:
+                self._items.move_to_end(model_id)
+            return run
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> ModelStore:
+    return ModelStore()
+
+
+@st.cache_resource(show_spinner=False)
+def manager() -> jobs.JobManager:
+    """One per server process, shared by every session."""
+    return jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
+
+
+def model_id(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None) -> str:
+    """Content address of a run's model: its configs' hash (plus the step for a run stopped early)."""
+    base = "run-" + config_hash(zoo.RECIPES[teacher].teacher, cfg)
+    return base if steps_done is None or steps_done >= cfg.steps else f"{base}-s{steps_done}"
+
+
+def find(model_id_: str) -> RunModel | None:
+    return store().get(model_id_)
+
+
+# --- Watching a run while it trains ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrackPoint:
+    step: int
+    score: evaluate.Score  # one-step W2 under TRACK_SPEC
+
+
+@dataclass
+class Tracker:
+    """The job's preview hook: samples to draw, W2 to plot, the latest model to keep on Stop."""
+
+    teacher: str
+    cfg: ConsistencyConfig
+    noise: torch.Tensor
+    points: tuple[TrackPoint, ...] = ()
+    latest: tuple[int, nn.Module] | None = None
+    floor: evaluate.Score | None = None
+    _step: int = field(default=0, repr=False)
+
+    def __call__(self, snapshot: nn.Module) -> np.ndarray:
+        self._step += snapshot_every(self.cfg.steps)
+        step = min(self._step, self.cfg.steps)
+        self.latest = (step, snapshot)
+        score = evaluate.cm_score(snapshot, zoo.RECIPES[self.teacher].teacher.dataset, 1, spec=TRACK_SPEC)
+        self.points = self.points + (TrackPoint(step, score),)  # replaced whole: safe to read from another thread
+        return sample_one_step(snapshot, self.noise, self.cfg.sigma_max).numpy()
+
+
+def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
+    cfg.validate()
+    dataset = zoo.RECIPES[teacher_name].teacher.dataset
+
+    def run(on_step, cancel) -> TrainResult:
+        result = train_consistency(cfg, teacher if cfg.mode == "distillation" else None, dataset, on_step=on_step,
+                                   cancel=cancel, snapshot_every=snapshot_every(cfg.steps))
+        store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds))
+        return result
+
+    return run
+
+
+def watcher_id() -> str:
+    return st.session_state.setdefault(_WATCHER, uuid.uuid4().hex)
+
+
+def current_job() -> jobs.Job | None:
+    return st.session_state.get(_JOB)
+
+
+def busy() -> bool:
+    job = current_job()
+    return job is not None and job.progress().active
+
+
+def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs.Job:
+    """Queue a retrain (or join the same one already under way); a session follows one run at a time."""
+    noise, _ = evaluate.eval_noise(0, PREVIEW_POINTS)
+    tracker = Tracker(teacher_name, cfg, noise)
+    key = model_id(teacher_name, cfg)
+    previous = current_job()
+    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher), watcher_id(), preview=tracker,
+                           info=tracker)
+    if previous is not None and previous is not job and previous.progress().active:
+        manager().stop(previous, watcher_id())
+    st.session_state[_JOB] = job
+    return job
+
+
+def stop(job: jobs.Job, keep: bool) -> str | None:
+    """Stop following ``job`` (cancelling it if nobody else watches); with ``keep``, store the model so far.
+
+    Returns the id of the kept model, if one was kept.
+    """
+    tracker: Tracker = job.info
+    kept = None
+    if keep and tracker.latest is not None:
+        step, snapshot = tracker.latest
+        kept = model_id(tracker.teacher, tracker.cfg, step)
+        store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed))
+    manager().stop(job, watcher_id())
+    if not job.progress().active or not job.watched_by(watcher_id()):
+        st.session_state.pop(_JOB, None)
+    if kept:
+        remember(kept)
+    return kept
+
+
+def remember(model_id_: str) -> None:
+    """Add a run's model to this session's list (newest last, at most SESSION_RUNS)."""
+    runs = [m for m in st.session_state.get(_RUNS, []) if m != model_id_] + [model_id_]
+    st.session_state[_RUNS] = runs[-SESSION_RUNS:]
+
+
+def session_runs() -> list[RunModel]:
+    """This session's runs that the server still holds, oldest first."""
+    return [r for r in (find(m) for m in st.session_state.get(_RUNS, [])) if r is not None]
+
+
+def elapsed_label(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0, round(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def wait_finished(job: jobs.Job, timeout: float) -> bool:
+    """For tests and scripts: block until ``job`` ends (no busy loop)."""
+    deadline = time.monotonic() + timeout
+    return job.wait(max(0.0, deadline - time.monotonic()))

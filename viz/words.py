@@ -1,0 +1,182 @@
+"""Sentences computed from measurements: every result a page states comes from here or from numbers beside it.
+
+Pure functions of Scores (mean ± standard error) and arrays, testable without Streamlit.
+Comparisons go through ``cmcore.evaluate.compare``, the dashboard's one rule, so a
+difference inside the noise is called indistinguishable, never narrated as a finding.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from cmcore.stats import Comparison, Score, compare
+
+FIELD_LABELS = {"mode": "Mode", "n_levels": "Levels N", "schedule": "Spacing", "rho": "ρ", "ema_mu": "EMA μ",
+                "lr": "Learning rate", "lr_schedule": "Learning-rate schedule", "steps": "Steps", "batch": "Batch",
+                "teacher_solver": "Teacher solver", "loss": "Distance", "huber_c": "Huber c",
+                "init_from_teacher": "Init from teacher", "seed": "Seed", "hidden": "Width",
+                "ema": "Weight EMA", "dataset": "Dataset"}
+COLLAPSE_SPREAD = 0.1  # RMS spread (data units) below which a cloud of samples is "one spot"
+
+
+def spread(points: np.ndarray) -> float:
+    """RMS distance of points from their own centre."""
+    points = np.asarray(points, dtype=np.float64)
+    return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def times(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b > 0 else "∞×"
+
+
+def plural(k: int, word: str = "step") -> str:
+    return f"{k} {word}{'s' if k != 1 else ''}"
+
+
+def outcome_word(c: Comparison) -> str:
+    """better / worse / indistinguishable (lower W2 is better)."""
+    return "better" if c.lower else "worse" if c.higher else "indistinguishable at this sample size"
+
+
+# --- Page 4 -----------------------------------------------------------------------------------------
+
+def multistep_story(tea: Mapping[int, Score], cms: Mapping[int, Score], floor: Score, n: int) -> str:
+    """What the W2 table of page 4 says: one step against one step, how few jumps match the ODE, more jumps."""
+    c1, t1 = cms[1], tea[1]
+    first = compare(c1, t1)
+    lines = [f"From the same {n:,} noise points, one consistency step scored W2 {c1} and one teacher step {t1}: "
+             + ("a clear win for the same single network call." if first.lower else
+                "so at the cost of one network call this model does worse than the teacher." if first.higher else
+                "indistinguishable at this sample size.")]
+    best = max(tea)
+    matching = [k for k in sorted(cms) if not compare(cms[k], tea[best]).higher]
+    if matching:
+        k = matching[0]
+        saving = f", {best / k:.0f}× fewer evaluations" if best > k else ", with no saving in calls"
+        lines.append(f"With {plural(k, 'call')} the consistency model is not measurably worse than the teacher's "
+                     f"{best}-step ODE ({cms[k]} against {tea[best]}){saving}.")
+    else:
+        lines.append(f"None of the consistency step counts shown comes within the noise of the teacher's {best}-step "
+                     f"ODE (W2 {tea[best]}); every one is measurably worse.")
+    if len(cms) > 1:
+        lo, hi = min(cms), max(cms)
+        more = compare(cms[hi], cms[lo])
+        lines.append(f"Going from {plural(lo)} to {plural(hi)}: {more.says(f'{hi} steps', f'{lo} step' + ('s' if lo > 1 else ''))}.")
+    lines.append(f"For scale, two independent real samples of this size score {floor}; no sampler can score lower, "
+                 "and differences within the ± ranges are sampling noise, not findings (try another seed).")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def jump_story(x0_hats: np.ndarray, inputs: np.ndarray, levels: np.ndarray) -> str:
+    """What the jump panels show, measured on the followed points."""
+    x0_hats, inputs = np.asarray(x0_hats), np.asarray(inputs)
+    if len(x0_hats) < 2:
+        return "With one step there is nothing to re-noise."
+    final_spread = spread(x0_hats[-1])
+    moved = float(np.sqrt(((x0_hats[-1] - x0_hats[0]) ** 2).sum(-1).mean()))
+    renoise = float(np.sqrt(((inputs[1:] - x0_hats[:-1]) ** 2).sum(-1).mean()))
+    keep = 1 - float(levels[1])
+    head = (f"Between the first and the last jump the points' x̂₀ moved by {moved:.2f} on average (RMS); each "
+            f"re-noising moved a point {renoise:.2f} away from its x̂₀ before the next jump. ")
+    if len(x0_hats[-1]) > 1 and final_spread < COLLAPSE_SPREAD:
+        return head + (f"Every jump lands on nearly the same spot (spread {final_spread:.3f}): this model has "
+                       "collapsed, so re-noising cannot help it.")
+    if moved > renoise:
+        return head + (f"Later jumps do not merely polish the first answer: the first re-noising keeps only {keep:.0%} "
+                       "of x̂₀, so a point can end up on another part of the data.")
+    return head + "The later jumps land close to the first answer and mostly refine it."
+
+
+# --- Page 3 -----------------------------------------------------------------------------------------
+
+def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings: Mapping[str, object],
+                       reference: Score | None = None) -> str:
+    """What the four panels of page 3 say, for any model (``settings``: the consistency config's fields)."""
+    lines = []
+    teacher = compare(t1, t50)
+    if teacher.higher:
+        lines.append(f"The teacher needs its steps: one Euler step scores W2 {t1}, fifty steps {t50}, so the single "
+                     f"step is {times(t1.mean, t50.mean)} worse.")
+    else:
+        lines.append(f"This teacher is not measurably better with fifty Euler steps ({t50}) than with one ({t1}), so "
+                     "its trajectories give a student little to learn from.")
+    vs1 = compare(cm1, t1)
+    if vs1.lower:
+        lines.append(f"With the same single network evaluation, the consistency model scores {cm1}: "
+                     f"{times(t1.mean, cm1.mean)} closer to the data than the teacher's one step.")
+    else:
+        reasons = []
+        mu, steps = float(settings.get("ema_mu", 0)), int(settings.get("steps", 0))
+        if mu >= 0.99:
+            reasons.append(f"with μ = {mu:g} the target θ⁻ trails θ by about {1 / (1 - mu):,.0f} steps, a large share "
+                           f"of the {steps:,} steps trained")
+        if not settings.get("init_from_teacher", True):
+            reasons.append("the network started from random weights")
+        if steps < 500:
+            reasons.append(f"{steps:,} steps is a short run")
+        why = f" Settings that may explain it: {'; '.join(reasons)}." if reasons else ""
+        what = "does worse than" if vs1.higher else "is indistinguishable at this sample size from"
+        lines.append(f"Here the consistency model's one step ({cm1}) {what} the teacher's one step ({t1}): this model "
+                     f"has not learned the jump to the endpoint.{why}")
+    vs50 = compare(cm1, t50)
+    if not vs50.higher:
+        lines.append(f"Its one step is not measurably worse than the 50-step teacher ({t50}) while using 1/50 of the "
+                     "network evaluations.")
+    else:
+        lines.append(f"The 50-step teacher is still better ({t50}): {vs50.says('one consistency step', 'fifty')}. "
+                     "Page 4 shows what a few more jumps buy.")
+    lines.append(f"For scale, two independent samples of real data score {floor}; no model scores lower than that.")
+    if reference is not None:
+        lines.append("Against our shipped defaults (one-step W2 " + f"{reference}): "
+                     + compare(cm1, reference).says("these settings", "the defaults") + ".")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def collapsed(points: np.ndarray) -> bool:
+    return spread(points) < COLLAPSE_SPREAD
+
+
+# --- Settings and claims ------------------------------------------------------------------------------
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def settings_diff(cfg: Mapping[str, object], reference: Mapping[str, object], prefix: str = "") -> list[str]:
+    """``Label value`` for every field of ``cfg`` that differs from ``reference`` (threads left out)."""
+    return [f"{prefix}{FIELD_LABELS.get(k, k)} {_value(reference[k])} → {_value(v)}" for k, v in cfg.items()
+            if k in FIELD_LABELS and v != reference.get(k)]
+
+
+def settings_summary(cfg: Mapping[str, object], ours: Mapping[str, object], lesson_teacher: bool = False) -> str:
+    """The settings that differ from our defaults, in the form's words."""
+    diff = (["the lesson's teacher"] if lesson_teacher else []) + settings_diff(cfg, ours)
+    return ", ".join(diff) if diff else "our defaults"
+
+
+def claim_summary(counts: Mapping[str, int], total: int, label: str) -> str:
+    """One line counting the claims by status, for the model named ``label``."""
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    return (f"On **{label}**: {', '.join(parts)} (of {total} claims). A claim is *undecided* when the numbers it rests "
+            "on are indistinguishable at this sample size, and *not applicable* when its premise is false for this "
+            "model.")
+
+
+def departure(lesson_claims: list, our_claims: list, lesson_cfgs: tuple[Mapping, Mapping],
+              our_cfgs: tuple[Mapping, Mapping]) -> str:
+    """Which of the lesson's claims fail on its own recipe, hold on ours, and what we changed (both computed)."""
+    fixed = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and b.holds]
+    still = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and not b.holds]
+    teacher = settings_diff(our_cfgs[0], lesson_cfgs[0], "teacher: ")
+    student = settings_diff(our_cfgs[1], lesson_cfgs[1])
+    lines = []
+    if fixed:
+        lines.append(f"With the lesson's own recipe, {len(fixed)} of its claims do not hold on the models it trains; "
+                     f"with our defaults they do: " + "; ".join(f"*{t}*" for t in fixed) + ".")
+    else:
+        lines.append("No claim that fails on the lesson's recipe holds on ours in this measurement.")
+    if still:
+        lines.append("Not settled by our defaults either: " + "; ".join(f"*{t}*" for t in still) + ".")
+    lines.append("What we changed, lesson → ours: " + ", ".join(teacher + student) + ".")
+    return "\n\n".join(lines)
