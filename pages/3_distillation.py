@@ -29,7 +29,7 @@ problem = retrain_form.problem(cfg)
 if problem:
     st.error(f"**These settings cannot be trained.** {problem}", icon=":material/block:")
 elif pressed:
-    runs.start(teacher_name, cfg, models.teacher(zoo.RECIPES[teacher_name].teacher))
+    retrain_view.start(teacher_name, cfg, models.teacher(zoo.RECIPES[teacher_name].teacher))
 retrain_view.live_section()
 params.sync(spec)
 

@@ -12,7 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cmcore import consistency, flow, jobs, zoo
-from ui import retrain
+from cmcore.presets import PRESETS
+from cmcore.stats import Score
+from ui import retrain_view, runs, stepcode
+from viz import words
 
 PAGE = "pages/3_distillation.py"
 RUN_TIMEOUT = 120  # seconds per script run: the first one measures W2 on 1000-point panels (a guard, not a check)
@@ -35,6 +38,21 @@ def retrain_button(at: AppTest):
     return next(b for b in at.button if b.label == "Retrain")
 
 
+def wait_for(at: AppTest, condition, timeout: float = JOB_TIMEOUT) -> None:
+    """Rerun the page (as the progress fragment's timer would) until ``condition()`` holds.
+
+    The rerun also renews this session's lease on its job; the timeout guards against hanging.
+    """
+    job = at.session_state["_retrain_job"]
+    for _ in range(int(timeout / POLL)):
+        if condition():
+            at.run()  # draw the page in the state the condition describes
+            return
+        at.run()
+        job.wait(POLL)
+    assert condition(), "condition not reached"
+
+
 def run_until_settled(at: AppTest) -> jobs.Job:
     """Rerun the page (fragments do not tick in AppTest) until this session's job has finished."""
     job = at.session_state["_retrain_job"]
@@ -52,9 +70,9 @@ def run_until_settled(at: AppTest) -> jobs.Job:
 @pytest.fixture(autouse=True)
 def no_jobs_left_behind():
     yield
-    for job in retrain.manager().jobs():
+    for job in runs.manager().jobs():
         if job.progress().active:
-            retrain.manager().shutdown()
+            runs.manager().shutdown()
             break
 
 
@@ -66,29 +84,45 @@ def test_page_renders_at_defaults():
     at = open_page({"cd_show": "1"})
     assert at.number_input(key="cd_steps").value == zoo.DEFAULT.consistency.steps
     assert at.selectbox(key="cd_mode").value == "distillation"
-    assert len(at.html) == 1 and 'class="ln hl"' in at.html[0].value
-    charts = [c for c in at.main.children.values() if getattr(c, "type", "") == "vega_lite_chart"]
-    spec = json.dumps(json.loads(charts[0].proto.spec), ensure_ascii=False)
+    assert at.selectbox(key="cd_preset").value == "ours"  # the form says which preset it matches
+    assert len(at.html) >= 1 and "hll" in at.html[0].value
+    specs = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("vega_lite_chart"))
     for title in ("Real data", "Teacher · 50 Euler steps", "Teacher · 1 Euler step", "Consistency model · 1 step"):
-        assert title in spec
-    assert spec.count("W2 ") == 4
+        assert title in specs
+    labels = [m.label for m in at.metric]
+    assert sum(label.startswith("W2 · ") for label in labels) == 4
+    assert all(c.value.startswith("± ") for c in at.caption if c.value.startswith("± ")) and \
+        sum(c.value.startswith("± ") for c in at.caption) == 4  # every W2 carries its uncertainty
     assert "What just happened" in texts(at.markdown)
     assert not at.error
 
 
 def test_step_code_is_cmcore_and_marks_the_four_exercise_lines():
-    sources = retrain.step_sources()
-    assert retrain.missing_patterns(sources) == []
+    sources = stepcode.step_sources()
+    assert stepcode.unmarked_exercises(sources) == []
     assert {n for s in sources for n in s.marks.values()} == {1, 2, 3, 4}
-    page = retrain.step_code_html()
-    shown = re.sub(r'<span class="ln[^"]*">', "\n", page)  # one source line per "ln" span
-    shown = html.unescape(re.sub(r"<[^>]+>", "", shown))  # the text a reader sees
+    page = stepcode.step_code_html()
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))  # the text a reader sees
     for fn in (consistency.distillation_pair, flow.interpolate, flow.ode_step, consistency.consistency_loss,
                consistency.ema_update):
         assert f"· {fn.__qualname__}" in shown
         for line in textwrap.dedent(inspect.getsource(fn)).splitlines():
-            assert line.strip() in shown, line
-    assert page.count('class="ln hl"') == sum(len(s.marks) for s in sources)
+            assert stepcode.MARKER.sub("", line).strip() in shown, line
+    assert "[exercise" not in shown  # the markers are for the viewer, not for the reader
+    assert page.count('class="hll"') == sum(len(s.marks) for s in sources)
+
+
+def test_presets_fill_the_form():
+    at = open_page()
+    at.selectbox(key="cd_preset").set_value("lesson").run()
+    lesson = PRESETS["lesson"]
+    assert at.selectbox(key="cd_teacher").value == "lesson"
+    assert at.number_input(key="cd_mu").value == lesson.cfg.ema_mu
+    assert at.number_input(key="cd_levels").value == lesson.cfg.n_levels
+    assert at.checkbox(key="cd_init").value is False
+    assert dict(at.query_params).get("cd_teacher") == "lesson"  # a link reproduces the preset
+    at.number_input(key="cd_seed").set_value(5).run()
+    assert at.selectbox(key="cd_preset").value is None  # edited by hand: no longer the preset
 
 
 def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
@@ -97,94 +131,107 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     at.number_input(key="cd_seed").set_value(7)  # a config no other test trains
     retrain_button(at).click()
     at.run()
-    assert at.get("progress") or at.session_state["_retrain_job"].progress().state == jobs.DONE
     job = run_until_settled(at)
     assert job.state == jobs.DONE
     cfg = dataclasses.replace(zoo.DEFAULT.consistency, steps=30, seed=7)
-    assert job.key == retrain.job_key(zoo.DEFAULT.teacher, cfg) and job.info == cfg
-    assert at.session_state["session_model"] == cfg
-    assert at.query_params["model"] == "session"
+    mid = runs.model_id("ours", cfg)
+    assert job.key == mid and job.info.cfg == cfg
+    assert at.query_params["model"] == mid
     assert "Retrained in" in texts(at.success)
-    assert at.sidebar.selectbox(key="_model_picker").value == "session"
-    assert "Your retrain took" in texts(at.markdown)
+    assert at.sidebar.selectbox(key="_model_picker").value == mid
+    assert runs.find(mid).model is job.result.model
+    table = at.dataframe[-1].value
+    assert "Steps 1200 → 30" in " ".join(table["settings that differ from ours"]) and "±" in table["W2, 1 step"][0]
     assert dict(at.query_params).get("cd_steps") == "30"  # the settings are in the link too
 
     at.query_params.clear()  # as in a browser: moving to another page drops the query string
     at.switch_page("pages/4_multistep.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.sidebar.selectbox(key="_model_picker").value == "session"
-    assert at.query_params["model"] == "session"  # and the link says so again
-    assert retrain.finished_model(zoo.DEFAULT.teacher, cfg) is job.result.model
+    assert at.sidebar.selectbox(key="_model_picker").value == mid
+    assert at.query_params["model"] == mid  # and the link says so again
 
 
-def test_stop_cancels_and_keeps_nothing():
+def test_stop_and_discard_keeps_nothing():
     at = open_page()
-    at.number_input(key="cd_steps").set_value(200_000)
+    at.number_input(key="cd_steps").set_value(20_000)
     retrain_button(at).click()
     at.run()
     job = at.session_state["_retrain_job"]
     assert job.progress().active and at.get("progress")
-    at.button(key=retrain.STOP_KEY).click()
+    at.button(key=retrain_view.STOP_KEY).click()
     job = run_until_settled(at)
     assert job.state == jobs.CANCELLED and job.result is None
-    with pytest.raises(LookupError, match="Retrain"):
-        retrain.finished_model(zoo.DEFAULT.teacher, job.info)
-    assert "Nothing was kept" in texts(at.info)
-    assert "session_model" not in at.session_state
+    assert runs.find(job.key) is None
+    assert "discarded" in texts(at.info)
     assert at.sidebar.selectbox(key="_model_picker").value == "ours"
+
+
+def test_stop_and_keep_stores_the_model_so_far_and_shows_it():
+    at = open_page()
+    at.number_input(key="cd_steps").set_value(20_000)
+    at.number_input(key="cd_batch").set_value(8)  # quick steps: the first snapshot (step 250) comes soon
+    at.number_input(key="cd_seed").set_value(11)
+    retrain_button(at).click()
+    at.run()
+    job = at.session_state["_retrain_job"]
+    wait_for(at, lambda: job.info.latest is not None)  # the first snapshot (step 250)
+    at.button(key=retrain_view.KEEP_KEY).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    kept = at.query_params["model"]
+    assert kept.startswith(job.key + "-s") and runs.find(kept).partial
+    assert at.sidebar.selectbox(key="_model_picker").value == kept
+    assert "was kept" in texts(at.info)
+    assert job.wait(JOB_TIMEOUT) and job.state == jobs.CANCELLED  # nobody else watched: the run stopped
 
 
 def test_a_second_session_joins_the_same_run_and_its_stop_only_detaches():
     first, second = open_page(), open_page()
     for at in (first, second):
-        at.number_input(key="cd_steps").set_value(150_000)
+        at.number_input(key="cd_steps").set_value(19_000)
         retrain_button(at).click()
         at.run()
     job = first.session_state["_retrain_job"]
     assert second.session_state["_retrain_job"] is job and job.progress().watchers == 2
-    second.button(key=retrain.STOP_KEY).click()
+    second.button(key=retrain_view.STOP_KEY).click()
     second.run()
     assert job.progress().active and not job.progress().stopping
-    assert "continues for the 1 other session" in texts(second.info)
-    first.button(key=retrain.STOP_KEY).click()
+    assert "_retrain_job" not in second.session_state
+    first.button(key=retrain_view.STOP_KEY).click()
     assert run_until_settled(first).state == jobs.CANCELLED
 
 
 def test_bad_query_parameters_are_corrected_with_a_note():
-    at = open_page({"cd_levels": "99999", "cd_mode": "banana", "cd_lr": "fast", "cd_bogus": "1"})
+    at = open_page({"cd_levels": "99999", "cd_mode": "banana", "cd_lr": "fast", "cd_bogus": "1",
+                    "cd_steps": "200000", "cd_batch": "8192"})
     note = texts(at.warning)
-    for name in ("cd_levels", "cd_mode", "cd_lr", "cd_bogus"):
+    for name in ("cd_levels", "cd_mode", "cd_lr", "cd_bogus", "cd_steps", "cd_batch"):
         assert name in note
     assert at.number_input(key="cd_levels").value == zoo.DEFAULT.consistency.n_levels
+    assert at.number_input(key="cd_steps").value == zoo.DEFAULT.consistency.steps  # 200,000 steps refused
     assert at.selectbox(key="cd_mode").value == "distillation"
     assert at.number_input(key="cd_lr").value == zoo.DEFAULT.consistency.lr
-    assert not {"cd_levels", "cd_mode", "cd_lr", "cd_bogus"} & set(at.query_params)
+    assert not {"cd_levels", "cd_mode", "cd_lr", "cd_bogus", "cd_steps"} & set(at.query_params)
 
 
-def test_an_absurd_combination_gets_a_clear_message_and_does_not_train():
-    linked = open_page({"cd_mode": "training", "cd_init": "1"})  # from a link
-    message = texts(linked.error)
-    assert "cannot be trained" in message and "init_from_teacher" in message
-
-    at = open_page()  # from the form: consistency training has no teacher to start from
-    assert not at.error
-    at.selectbox(key="cd_mode").set_value("training")
-    retrain_button(at).click()
-    at.run()
-    assert not at.exception
-    assert "init_from_teacher" in texts(at.error)
-    assert "_retrain_job" not in at.session_state
+def test_options_that_do_not_apply_are_disabled_with_the_reason():
+    at = open_page({"cd_mode": "training", "cd_init": "1"})  # from a link: impossible together
+    assert not at.exception and not at.error
+    assert at.checkbox(key="cd_init").value is False and at.checkbox(key="cd_init").disabled
+    assert at.selectbox(key="cd_solver").disabled and "without a teacher" in at.selectbox(key="cd_solver").help
+    assert at.number_input(key="cd_rho").disabled  # uniform spacing: ρ unused
+    at.selectbox(key="cd_schedule").set_value("karras").run()
+    assert not at.number_input(key="cd_rho").disabled
 
 
-def test_what_happened_follows_the_numbers():
-    sel = retrain.models.Selection("ours", zoo.DEFAULT.teacher, zoo.DEFAULT.consistency)
-    good = retrain.Scores(floor=0.06, teacher_50=0.15, teacher_1=1.9, cm_1=0.16)
-    bad = retrain.Scores(floor=0.06, teacher_50=0.15, teacher_1=1.2, cm_1=1.9)
-    text_good, text_bad = retrain.what_happened(good, sel), retrain.what_happened(bad, sel)
-    assert "11.9× closer" in text_good and "within 10 %" in text_good
-    assert "does not beat" in text_bad and "1.900" in text_bad and "12.7× better" in text_bad
-    assert retrain.measured_prediction(good) == retrain.PREDICTIONS[0]
-    assert retrain.measured_prediction(bad) == retrain.PREDICTIONS[2]
-    lesson = retrain.models.Selection("lesson", zoo.RECIPES["lesson"].teacher, zoo.RECIPES["lesson"].consistency)
-    assert "μ = 0.999" in retrain.what_happened(bad, lesson) and "random weights" in retrain.what_happened(bad, lesson)
+def test_distillation_story_follows_the_numbers():
+    s = lambda m, e=0.005: Score((m - e, m, m + e), 2000)  # noqa: E731
+    ours = {"ema_mu": 0.95, "steps": 1200, "init_from_teacher": True}
+    good = words.distillation_story(s(0.15, 0.02), s(1.9), s(0.16, 0.02), s(0.06), ours)
+    assert "closer to the data than the teacher's one step" in good and "not measurably worse" in good
+    collapsed = {"ema_mu": 0.999, "steps": 1000, "init_from_teacher": False}
+    bad = words.distillation_story(s(0.15), s(1.2), s(1.9), s(0.06), collapsed)
+    assert "does worse than" in bad and "μ = 0.999" in bad and "random weights" in bad and "closer" not in bad
+    tie = words.distillation_story(s(0.15), s(1.2), s(1.21, 0.05), s(0.06), ours)
+    assert "indistinguishable at this sample size" in tie

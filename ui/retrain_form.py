@@ -96,6 +96,8 @@ def settings_form(spec: Spec) -> bool:
     training = st.session_state.get("cd_mode") == "training"
     if training and st.session_state.get("cd_init"):
         st.session_state["cd_init"] = False  # disabled below: training has no teacher to start from
+        st.info("*Init from teacher* was turned off: consistency training has no teacher to start from.",
+                icon=":material/info:")
     no_teacher = "Consistency training learns without a teacher, so this does not apply."
     with st.container(border=True):
         c = st.columns(4, gap="medium")

@@ -74,9 +74,15 @@ def progress_fragment() -> None:
         discard = b[1].button("Stop and discard", key=STOP_KEY, icon=":material/stop_circle:", disabled=p.stopping)
         if keep or discard:
             kept = runs.stop(job, keep=keep)
+            others = job.progress().watchers
             if kept:
                 models.choose(kept)
                 st.session_state[_NOTE] = f"Stopped; the model at step {kept.rsplit('-s', 1)[1]} was kept and is now shown."
+            elif others:
+                st.session_state[_NOTE] = (f"You stopped following the run; it continues for the {others} other "
+                                           f"session{'s' if others != 1 else ''} that asked for the same settings.")
+            else:
+                st.session_state[_NOTE] = f"Stopped after step {p.step:,}; the run was discarded."
             st.rerun(scope="app")
         st.progress(p.fraction, text=progress_text(p))
         if p.state == jobs.QUEUED:
@@ -109,9 +115,14 @@ def progress_fragment() -> None:
                 st.altair_chart(charts.scatter_panels([panel], size=220), key="retrain_preview_live")
 
 
+def start(teacher_name: str, cfg, teacher) -> None:
+    st.session_state.pop(_NOTE, None)
+    runs.start(teacher_name, cfg, teacher)
+
+
 def live_section() -> None:
     """The state of this session's retrain: live progress, or what the finished run left behind."""
-    note = st.session_state.pop(_NOTE, None)
+    note = st.session_state.get(_NOTE)  # kept until the next Retrain
     if note:
         st.info(note, icon=":material/info:")
     job = runs.current_job()

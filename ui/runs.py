@@ -39,6 +39,7 @@ STORE_SIZE = 64  # models kept by the server (each ~70 kB); least recently used 
 SESSION_RUNS = 5  # runs a session remembers (picker, comparison table)
 PREVIEW_POINTS = 1000  # one-step samples redrawn during training
 TRACK_SPEC = evaluate.EvalSpec(n=500, seeds=(0, 1, 2))  # W2 during training: small, so it costs little
+TRACK_POINTS = 12  # W2 measurements per run (about): each costs ~0.1-0.3 s of the trainer's time
 SNAPSHOT_FRAMES = 12  # preview frames per run (about)
 SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
 
@@ -140,8 +141,10 @@ class Tracker:
         self._step += snapshot_every(self.cfg.steps)
         step = min(self._step, self.cfg.steps)
         self.latest = (step, snapshot)
-        score = evaluate.cm_score(snapshot, zoo.RECIPES[self.teacher].teacher.dataset, 1, spec=TRACK_SPEC)
-        self.points = self.points + (TrackPoint(step, score),)  # replaced whole: safe to read from another thread
+        last = self.points[-1].step if self.points else 0
+        if step == self.cfg.steps or step - last >= self.cfg.steps / TRACK_POINTS:
+            score = evaluate.cm_score(snapshot, zoo.RECIPES[self.teacher].teacher.dataset, 1, spec=TRACK_SPEC)
+            self.points = self.points + (TrackPoint(step, score),)  # replaced whole: safe to read from another thread
         return sample_one_step(snapshot, self.noise, self.cfg.sigma_max).numpy()
 
 
