@@ -66,6 +66,7 @@ def predict_first(key: str, question: str, options: list[str], reveal_key: str |
                           disabled=stored is not None)
         if chosen is not None and stored is None:
             _answers()[key] = chosen
+            st.rerun()  # lock the answer at once
         if stored is not None or key in st.session_state.get(_SKIPPED, set()):
             if st.button("Ask me again", key=f"again_{key}", type="tertiary", icon=":material/replay:"):
                 _answers().pop(key, None)
