@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL_SMALL = (
     "import functools, runpy, sys\n"
     "import cmcore.evaluate as ev\n"
-    "ev.quality_table = functools.partial(ev.quality_table, spec=ev.EvalSpec(n=300, seeds=(0,)))\n"
+    "import cmcore.__main__ as cli\n"
+    "cli.EvalSpec = lambda: ev.EvalSpec(n=300, seeds=(0, 1))\n"
     "sys.argv = ['cmcore', 'eval', '--recipe', 'ours']\n"
-    "runpy.run_module('cmcore', run_name='__main__', alter_sys=True)\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 COMMANDS = {
     "help": ["-m", "cmcore", "--help"],
@@ -32,7 +33,8 @@ COMMANDS = {
     "eval_small": ["-c", EVAL_SMALL],
 }
 CLAIM_TEXTS = ["Re-solving the ODE", "One Euler step from noise", "1-step samples beat the teacher",
-               "One consistency step is better", "2 consistency steps come close", "Beyond 4 consistency steps"]
+               "One consistency step is better", "2 consistency steps are as good", "Beyond 4 consistency steps"]
+STATUS_TAGS = ("[HOLDS]", "[DOES NOT HOLD]", "[UNDECIDED]", "[NOT APPLICABLE]")
 
 
 class Runs:
@@ -66,26 +68,23 @@ def runs():
 
 
 def test_eval_ours_prints_the_table_and_every_claim(runs, shipped_ours, monkeypatch, capsys):
-    """`eval --recipe ours` in process at the default EvalSpec, reusing the session's table.
-
-    (Runs first: the module's subprocesses start here and run while the table is computed.)
-    """
+    """`eval --recipe ours` in process at the standard EvalSpec, reusing the stored table."""
     calls = []
 
-    def cached_table(teacher, cm, dataset, with_floor=False, **kwargs):
-        calls.append((dataset, with_floor, kwargs))
-        assert type(teacher) is type(shipped_ours["teacher"]) and type(cm) is type(shipped_ours["cm"])
+    def stored_table(teacher, cm, dataset, spec=None, **kwargs):
+        calls.append((dataset, spec))
         return shipped_ours["table"]
 
     monkeypatch.delenv(zoo.CHECKPOINT_DIR_ENV, raising=False)
-    monkeypatch.setattr(cli, "quality_table", cached_table)
+    monkeypatch.setattr(cli, "quality_table", stored_table)
     assert cli.main(["eval", "--recipe", "ours"]) == 0
-    assert calls == [("two_moons", True, {})]
+    assert calls == [("two_moons", cli.EvalSpec())]
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"[ours] W2 floor {shipped_ours['table'].floor:.3f}"
-    assert sum("NFE" in line and "W2" in line for line in out) == 9
+    assert out[0] == (f"[ours] W2 over {cli.EvalSpec().describe()}, mean ± standard error; "
+                      f"floor {shipped_ours['table'].floor}")
+    assert sum("NFE" in line and "W2" in line and "±" in line for line in out) == 9
     claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
-    assert out[-len(claims):] == [f"  [holds] {cl.text} ({cl.evidence})" for cl in claims]
+    assert out[-len(claims):] == [f"  [{cl.status.upper()}] {cl.text} ({cl.evidence})" for cl in claims]
 
 
 @pytest.mark.parametrize("name,expect", [
@@ -106,12 +105,12 @@ def test_python_m_cmcore_eval_ours_exits_zero_and_prints_claim_lines(runs):
     rc, out, err = runs["eval_small"]
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("[ours] W2 floor ")
+    assert lines[0].startswith("[ours] W2 over 300 points, seeds 0-1")
     assert sum("NFE" in line and "W2" in line for line in lines) == 9
     for text in CLAIM_TEXTS:
         matching = [line for line in lines if text in line]
         assert len(matching) == 1, (text, out)
-        assert matching[0].lstrip().startswith(("[holds]", "[DOES NOT HOLD]"))
+        assert matching[0].lstrip().startswith(STATUS_TAGS)
 
 
 def test_bad_arguments_exit_with_usage_error(capsys):
