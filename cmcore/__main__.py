@@ -1,4 +1,4 @@
-"""Command line: python -m cmcore {train,eval,bench} --help."""
+"""Command line: python -m cmcore {train,eval,bench,study} --help."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import store, zoo
+from . import store, study, zoo
 from .evaluate import EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
@@ -64,6 +64,15 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    out_json = args.out_json or (None if args.quick else str(study.DEFAULT_JSON))
+    out_md = args.out_md or (None if args.quick else str(study.DEFAULT_MD))
+    result = study.main(out_json, out_md, args.quick, args.threads, log=lambda m: print(m, file=sys.stderr, flush=True))
+    if not out_md:
+        print(study.markdown(result))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cmcore", description="Consistency Explorer engine.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -79,6 +88,15 @@ def main(argv=None) -> int:
     b.add_argument("--out", default="BENCHMARKS.md")
     b.add_argument("--threads", type=int, default=2)
     b.set_defaults(fn=cmd_bench)
+    s = sub.add_parser("study", help="which of our changes fixes each failing claim; claim (f) measured; "
+                       "writes checkpoints/study.json and bench/STUDY.md")
+    s.add_argument("--out-json", default=None, help="default checkpoints/study.json (none with --quick)")
+    s.add_argument("--out-md", default=None, help="default bench/STUDY.md (none with --quick)")
+    s.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation; "
+                   "writes only the paths given, so the committed results are never overwritten by it")
+    s.add_argument("--threads", type=int, default=study.STUDY_THREADS,
+                   help="torch threads of every run (recorded in each config)")
+    s.set_defaults(fn=cmd_study)
     args = p.parse_args(argv)
     return args.fn(args)
 
