@@ -74,3 +74,21 @@ st.dataframe(pd.DataFrame([{"claim": a.text, "lesson's recipe": a.status, "our d
              hide_index=True, width="stretch")
 cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in zoo.RECIPES.items()}
 st.markdown(words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
+
+found = compute.study()
+if found is None:
+    st.info("The one-change study is not available (run `python -m cmcore study`).", icon=":material/info:")
+else:
+    st.markdown(f"**Which change does it, measured** (`{found.command}`: the lesson's recipe with one of our changes, "
+                f"and ours with one change reverted; W2 over {found.spec.describe()}):")
+    for f in found.findings():
+        st.markdown(f"- {words.finding_text(f)}")
+    st.subheader("Does the EMA target prevent collapse?")
+    st.markdown("The lesson says the slowly moving target θ⁻ keeps the model from collapsing to a constant. "
+                "Measured, distilling from our teacher with three values of μ, with and without starting from the "
+                "teacher (a run counts as collapsed when its one-step samples are measurably narrower than "
+                f"{found.collapse_fraction:g} × the data's spread and no better than the teacher's single step):")
+    st.dataframe(pd.DataFrame([{"run": r.label, "W2, 1 step": str(r.w2_1), "spread of the samples": str(r.spread),
+                                "collapsed": "yes" if r.collapsed else "no"} for r in found.collapse_rows()]),
+                 hide_index=True, width="stretch")
+    st.markdown(found.collapse_statement())

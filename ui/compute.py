@@ -100,6 +100,14 @@ def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
     return bench.self_consistency_mean(models.teacher(teacher_cfg))
 
 
+@st.cache_resource(show_spinner=False)
+def study():
+    """The one-change study and the collapse grid (``python -m cmcore study``), or None if the file is missing."""
+    from cmcore import study as study_module
+
+    return study_module.load(zoo.checkpoint_dir() / "study.json")
+
+
 def claims(sel: Selection) -> list[evaluate.Claim]:
     return evaluate.lesson_claims(quality(sel), self_consistency_mean(sel.teacher_cfg))
 

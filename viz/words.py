@@ -172,11 +172,37 @@ def departure(lesson_claims: list, our_claims: list, lesson_cfgs: tuple[Mapping,
     student = settings_diff(our_cfgs[1], lesson_cfgs[1])
     lines = []
     if fixed:
-        lines.append(f"With the lesson's own recipe, {len(fixed)} of its claims do not hold on the models it trains; "
-                     f"with our defaults they do: " + "; ".join(f"*{t}*" for t in fixed) + ".")
+        lines.append(f"With the lesson's own recipe, {len(fixed)} of its claims are not borne out by the models it "
+                     "trains (they do not hold, or their premise is false); with our defaults they hold: "
+                     + "; ".join(f"*{t}*" for t in fixed))
     else:
         lines.append("No claim that fails on the lesson's recipe holds on ours in this measurement.")
     if still:
         lines.append("Not settled by our defaults either: " + "; ".join(f"*{t}*" for t in still) + ".")
     lines.append("What we changed, lesson → ours: " + ", ".join(teacher + student) + ".")
     return "\n\n".join(lines)
+
+
+def _names(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def finding_text(f) -> str:
+    """One study finding (``cmcore.study.ClaimFinding``): what fixes the claim on the lesson's recipe, what breaks it on ours."""
+    parts = []
+    if f.fixed_by:
+        parts.append(f"on the lesson's recipe, {_names(f.fixed_by)} alone make{'s' if len(f.fixed_by) == 1 else ''} it hold")
+    elif f.fix_undecided:
+        parts.append(f"no single change makes it hold on the lesson's recipe ({_names(f.fix_undecided)} bring{'s' if len(f.fix_undecided) == 1 else ''} "
+                     "it inside the noise)")
+    else:
+        parts.append("no single change makes it hold on the lesson's recipe")
+    if f.broken_by:
+        parts.append(f"on ours, reverting {_names(f.broken_by)} breaks it")
+    elif f.break_undecided:
+        parts.append(f"on ours, reverting {_names(f.break_undecided)} leaves it undecided")
+    else:
+        parts.append("on ours, no single revert breaks it")
+    text = "; ".join(parts)
+    return f"*{f.text}* Lesson: {f.lesson_status}; ours: {f.ours_status}. " + text[0].upper() + text[1:] + "."
