@@ -1,40 +1,41 @@
-"""Background training jobs: a small FIFO worker pool with joinable, watchable, cancellable jobs.
+"""Background jobs: a small FIFO worker pool with joinable, watchable, cancellable jobs.
 
 The dashboard must keep answering while a model trains, so training runs in
 worker threads owned by one process-wide ``JobManager``:
 
 * at most ``max_running`` jobs run at once; later ones wait in FIFO order and
   know their place in the queue;
-* a job is keyed by a hashable value (the dashboard uses the frozen
+* a job is keyed by a hashable value (the dashboard uses a digest of the
   ``(TeacherConfig, ConsistencyConfig)`` pair); submitting a key that is
   already queued or running *joins* that job instead of starting a second one;
 * every session that starts or joins a job is one of its *watchers*;
   ``stop(job, watcher)`` removes that watcher and cancels the job only when no
   watcher is left, so one person's Stop never kills another person's run;
+* with a lease, a job whose watchers all stopped polling (closed tabs never
+  press Stop) is cancelled: a running one before its next step, a queued one
+  as soon as the manager next looks at its queue (any submit, read of a queue
+  position or progress, or a slot freeing up), so it never starts;
 * a finished job keeps its result (bounded LRU) so its model can be fetched
-  later; a cancelled or failed job keeps none (the trainer raises on cancel);
+  later; a cancelled or failed job keeps none;
 * ``Job.progress()`` is a consistent, immutable snapshot for a UI to poll.
 
 The work itself is injected as ``fn(on_step, cancel) -> result`` so tests can
-drive fake jobs step by step.  Nothing here imports Streamlit.
+drive fake jobs step by step.  Generic: nothing here imports torch or
+Streamlit (the dashboard's training job is ``cmcore.retrain_job``).  An
+exception the work raises after its cancel flag tripped counts as the
+cancellation it reports.  An interrupt (``KeyboardInterrupt``, ``SystemExit``)
+still settles the job and frees its slot, then propagates.
 """
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, NamedTuple
 
 import numpy as np
-import torch
-from torch import nn
-
-from .config import ConsistencyConfig
-from .consistency import sample_one_step
-from .train import Cancelled, TrainResult, train_consistency
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 ACTIVE_STATES = (QUEUED, RUNNING)
@@ -43,10 +44,10 @@ FINAL_STATES = (DONE, CANCELLED, FAILED)
 MAX_LOSS_POINTS = 1000  # losses in a progress snapshot: longer histories are averaged into this many bins
 DEFAULT_KEEP_FINISHED = 64  # finished jobs (and their ~0.3 MB models) kept for fetching; least recently used dropped
 
-OnStep = Callable[[Any], None]  # receives a train.StepInfo (step, total, loss, elapsed, snapshot)
+OnStep = Callable[[Any], None]  # receives a step report with .step, .total, .loss, .elapsed (and .snapshot or None)
 CancelFlag = Callable[[], bool]
 JobFn = Callable[[OnStep, CancelFlag], Any]
-Preview = Callable[[Any], np.ndarray]  # StepInfo.snapshot -> samples to draw
+Preview = Callable[[Any], np.ndarray]  # a step report's snapshot -> samples to draw
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class Progress:
         return self.state in ACTIVE_STATES
 
 
+class Outcome(NamedTuple):
+    """How a job's work ended: its final state, its result (DONE only) and a message."""
+
+    state: str
+    result: Any = None
+    error: str | None = None
+
+
 def downsample(values: list[float], max_points: int = MAX_LOSS_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """(steps, values) with at most ``max_points`` points: equal bins, mean of each (steps are 1-based)."""
     y = np.asarray(values, dtype=np.float64)
@@ -90,23 +99,29 @@ def downsample(values: list[float], max_points: int = MAX_LOSS_POINTS) -> tuple[
 
 
 class Job:
-    """One unit of background work.  All fields are guarded by ``_lock``; read them through ``progress()``."""
+    """One unit of background work.  Every field is guarded by ``_lock``; read them through ``progress()``.
+
+    The manager drives a job only through its methods (``add_watcher``, ``drop_watcher``,
+    ``mark_running``, ``execute``, ``finish``, ...); the worker thread calls ``report`` and
+    ``cancel_requested`` through the work function.
+    """
 
     def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None,
-                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic):
+                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 queue_position: Callable[[Job], int | None] = lambda job: None):
         self.key = key
-        self._lease_s = lease_s  # cancel when no watcher has touched the job for this long (None = never)
-        self._clock = clock
-        self._seen: dict[Hashable, float] = {}  # watcher -> last touch
         self.info = info  # what the job is about, for display (e.g. its config); never compared
         self.serial = serial  # submission order, unique per manager
-        self._fn = fn
+        self._fn: JobFn | None = fn
         self._preview = preview
+        self._lease_s = lease_s  # cancel when no watcher has touched the job for this long (None = never)
+        self._clock = clock
+        self._queue_position = queue_position  # asks the manager; never called under _lock
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._state = QUEUED
-        self._watchers: set[Hashable] = set()
+        self._seen: dict[Hashable, float] = {}  # watcher -> last touch
         self._step = 0
         self._total = 0
         self._losses: list[float] = []
@@ -115,7 +130,6 @@ class Job:
         self._samples_step = 0
         self._error: str | None = None
         self._result: Any = None
-        self._queue_position: Callable[[Job], int | None] = lambda job: None
 
     # --- called from the worker thread ------------------------------------------
 
@@ -139,21 +153,67 @@ class Job:
         A watcher that closed its tab never presses Stop; without a lease its run would hold
         the training slot to the end.
         """
-        if not self._cancel.is_set() and self._lease_s is not None:
-            now = self._clock()
-            with self._lock:
-                abandoned = bool(self._seen) and all(now - seen > self._lease_s for seen in self._seen.values())
-            if abandoned:
-                self._cancel.set()
+        if not self._cancel.is_set() and self.abandoned():
+            self._cancel.set()
         return self._cancel.is_set()
 
-    def touch(self, watcher: Hashable) -> None:
-        """A watcher is still there (the UI calls this on every poll)."""
+    def execute(self) -> Outcome:
+        """Run the work in this thread and say how it ended (an ``Exception`` is an outcome, not a crash)."""
+        try:
+            result = self._fn(self.report, self.cancel_requested)
+        except Exception as exc:  # the work's own failure (or its way of stopping on cancel)
+            if self.cancel_requested():
+                return Outcome(CANCELLED, None, str(exc) or f"Cancelled ({type(exc).__name__}).")
+            return Outcome(FAILED, None, f"{type(exc).__name__}: {exc}")
+        if self.cancel_requested():  # Stop arrived after the last step: still keep nothing
+            return Outcome(CANCELLED, None, "Cancelled as it finished; the result was discarded.")
+        return Outcome(DONE, result)
+
+    # --- called by the manager (it holds its own lock) ---------------------------------
+
+    def add_watcher(self, watcher: Hashable) -> None:
         with self._lock:
-            if watcher in self._watchers:
-                self._seen[watcher] = self._clock()
+            self._seen[watcher] = self._clock()
+
+    def drop_watcher(self, watcher: Hashable) -> bool:
+        """Remove ``watcher``; cancel the job if it was the last one.  True when this call cancelled it."""
+        with self._lock:
+            self._seen.pop(watcher, None)
+            if self._seen or self._state not in ACTIVE_STATES or self._cancel.is_set():
+                return False
+            self._cancel.set()
+            return True
+
+    def abandoned(self) -> bool:
+        """True when it has watchers and every one of them let the lease lapse without a ``touch``."""
+        if self._lease_s is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            return bool(self._seen) and all(now - seen > self._lease_s for seen in self._seen.values())
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    def mark_running(self) -> None:
+        with self._lock:
+            self._state = RUNNING
+
+    def finish(self, outcome: Outcome) -> None:
+        """Record the final state, drop what the work held (teacher, data) and wake ``wait()``ers."""
+        with self._lock:
+            self._state, self._error = outcome.state, outcome.error
+            self._result = outcome.result if outcome.state == DONE else None
+            self._fn = None
+        self._finished.set()
 
     # --- read side ----------------------------------------------------------------
+
+    def touch(self, watcher: Hashable) -> None:
+        """A watcher is still there (the UI calls this on every poll); others are ignored."""
+        with self._lock:
+            if watcher in self._seen:
+                self._seen[watcher] = self._clock()
 
     @property
     def state(self) -> str:
@@ -164,22 +224,22 @@ class Job:
     def result(self) -> Any:
         """The work's return value once DONE; None otherwise (a cancelled or failed job keeps nothing)."""
         with self._lock:
-            return self._result if self._state == DONE else None
+            return self._result
 
     def watched_by(self, watcher: Hashable) -> bool:
         with self._lock:
-            return watcher in self._watchers
+            return watcher in self._seen
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job reaches a final state; False on timeout."""
         return self._finished.wait(timeout)
 
     def progress(self) -> Progress:
-        position = self._queue_position(self)
+        position = self._queue_position(self)  # may settle this job first, if its lease lapsed in the queue
         with self._lock:
             losses = list(self._losses)
             state, step, total, elapsed = self._state, self._step, self._total, self._elapsed
-            samples, samples_step, error, watchers = self._samples, self._samples_step, self._error, len(self._watchers)
+            samples, samples_step, error, watchers = self._samples, self._samples_step, self._error, len(self._seen)
             stopping = self._cancel.is_set() and state in ACTIVE_STATES
         rate = step / elapsed if step and elapsed > 0 else None
         eta = (total - step) / rate if rate and state == RUNNING else None
@@ -200,6 +260,8 @@ class JobManager:
             raise ValueError(f"max_running must be at least 1; got {max_running}.")
         if keep_finished < 1:
             raise ValueError(f"keep_finished must be at least 1; got {keep_finished}.")
+        if lease_s is not None and lease_s <= 0:
+            raise ValueError(f"lease_s must be positive seconds (or None for no lease); got {lease_s}.")
         self.max_running = max_running
         self.keep_finished = keep_finished
         self.lease_s, self._clock = lease_s, clock
@@ -216,27 +278,30 @@ class JobManager:
                info: Any = None) -> Job:
         """Start (or queue) ``fn`` under ``key``; if that key is queued, running or already done, join it.
 
+        A job of that key that is being cancelled is not joined: a fresh one starts.
         ``preview(snapshot) -> samples`` turns a model snapshot into points to draw; ``info`` rides along.
         """
         with self._lock:
+            self._drop_abandoned()
             job = self._active.get(key)
+            if job is not None and job.cancel_requested():
+                job = None
             if job is None and key in self._finished and self._finished[key].state == DONE:
                 job = self._finished[key]
                 self._finished.move_to_end(key)
             if job is None:
-                job = Job(key, fn, preview, next(self._serial), info, self.lease_s, self._clock)
-                job._queue_position = self.queue_position
+                job = Job(key, fn, preview, next(self._serial), info, self.lease_s, self._clock,
+                          queue_position=self.queue_position)
                 self._active[key] = job
                 self._queue.append(job)
-            with job._lock:
-                job._watchers.add(watcher)
-                job._seen[watcher] = job._clock()
+            job.add_watcher(watcher)
             self._pump()
             return job
 
     def get(self, key: Hashable) -> Job | None:
         """The active job for ``key``, else the last finished one (None if unknown or evicted)."""
         with self._lock:
+            self._drop_abandoned()
             return self._active.get(key) or self._finished.get(key)
 
     def result(self, key: Hashable) -> Any:
@@ -256,23 +321,19 @@ class JobManager:
         a running one stops before its next step (its state turns CANCELLED when the worker exits).
         """
         with self._lock:
-            with job._lock:
-                job._watchers.discard(watcher)
-                job._seen.pop(watcher, None)
-                if job._watchers or job._state not in ACTIVE_STATES or job._cancel.is_set():
-                    return False
-                job._cancel.set()
-                queued = job._state == QUEUED
+            if not job.drop_watcher(watcher):
+                return False
             if self._active.get(job.key) is job:
                 del self._active[job.key]  # a new submit of this key starts afresh instead of joining a dying job
-            if queued:
+            if job.state == QUEUED:
                 self._queue.remove(job)
-                self._finish(job, CANCELLED, None, "Removed from the queue before it started.")
+                self._settle(job, Outcome(CANCELLED, None, "Removed from the queue before it started."))
             return True
 
     def queue_position(self, job: Job) -> int | None:
         """1-based place of ``job`` among waiting jobs (1 = starts next); None when not queued."""
         with self._lock:
+            self._drop_abandoned()
             for i, queued in enumerate(self._queue, start=1):
                 if queued is job:
                     return i
@@ -281,6 +342,7 @@ class JobManager:
     def jobs(self) -> list[Job]:
         """Active jobs in submission order, then finished ones (oldest use first)."""
         with self._lock:
+            self._drop_abandoned()
             return sorted(self._active.values(), key=lambda j: j.serial) + list(self._finished.values())
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
@@ -289,46 +351,48 @@ class JobManager:
             queued, running = list(self._queue), list(self._running)
             self._queue.clear()
             for job in queued + running:
-                job._cancel.set()
+                job.request_cancel()
             for job in queued:
-                self._finish(job, CANCELLED, None, "Cancelled at shutdown.")
+                self._settle(job, Outcome(CANCELLED, None, "Cancelled at shutdown."))
         for job in running:
             job.wait(timeout)
 
-    # --- internals ------------------------------------------------------------------
+    # --- internals (callers hold the lock) ---------------------------------------------
+
+    def _drop_abandoned(self) -> None:
+        """Cancel queued jobs whose watchers all let the lease lapse: they never start."""
+        for job in [queued for queued in self._queue if queued.abandoned()]:
+            job.request_cancel()
+            self._queue.remove(job)
+            self._settle(job, Outcome(CANCELLED, None,
+                                      f"Removed from the queue: nobody had looked at it for {self.lease_s:g} s."))
 
     def _pump(self) -> None:
-        """Start queued jobs while there is room (caller holds the lock)."""
+        """Start queued jobs while there is room."""
+        self._drop_abandoned()
         while self._queue and len(self._running) < self.max_running:
             job = self._queue.popleft()
-            with job._lock:
-                job._state = RUNNING
+            job.mark_running()
             self._running.add(job)
             threading.Thread(target=self._work, args=(job,), name=f"cm-job-{job.serial}", daemon=True).start()
 
     def _work(self, job: Job) -> None:
-        state, result, error = DONE, None, None
+        """Worker thread body: run the job, then settle it and free its slot, even if interrupted."""
+        outcome = None
         try:
-            result = job._fn(job.report, job.cancel_requested)
-        except Cancelled as exc:
-            state, error = CANCELLED, str(exc)
-        except BaseException as exc:  # noqa: BLE001 - a worker must never die silently
-            if job.cancel_requested():
-                state, error = CANCELLED, f"Cancelled ({type(exc).__name__}: {exc})."
-            else:
-                state, error = FAILED, f"{type(exc).__name__}: {exc}"
-        else:
-            if job.cancel_requested():  # Stop arrived after the last step: still keep nothing
-                state, result, error = CANCELLED, None, "Cancelled as it finished; the result was discarded."
-        with self._lock:
-            self._running.discard(job)
-            self._finish(job, state, result, error)
-            self._pump()
+            outcome = job.execute()
+        finally:
+            if outcome is None:  # a BaseException (KeyboardInterrupt, SystemExit) is on its way up: let it go
+                outcome = Outcome(CANCELLED if job.cancel_requested() else FAILED, None,
+                                  "Interrupted before it finished.")
+            with self._lock:
+                self._running.discard(job)
+                self._settle(job, outcome)
+                self._pump()
 
-    def _finish(self, job: Job, state: str, result: Any, error: str | None) -> None:
-        """Move ``job`` to the finished LRU (caller holds the lock)."""
-        with job._lock:
-            job._state, job._result, job._error = state, result, error
+    def _settle(self, job: Job, outcome: Outcome) -> None:
+        """Finish ``job`` and move it to the finished LRU."""
+        job.finish(outcome)
         if self._active.get(job.key) is job:
             del self._active[job.key]
         newer = self._finished.get(job.key)
@@ -337,37 +401,3 @@ class JobManager:
             self._finished[job.key] = job
         while len(self._finished) > self.keep_finished:
             self._finished.popitem(last=False)
-        job._fn = None  # drop references the work held (teacher, data) once it is over
-        job._finished.set()
-
-
-# --- The dashboard's job: consistency distillation / training ----------------------------
-
-SNAPSHOT_FRAMES = 12  # preview frames per run (about)
-SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
-
-
-def snapshot_every(total_steps: int) -> int:
-    """Steps between preview snapshots: ~SNAPSHOT_FRAMES frames, but never rarer than every 250 steps."""
-    return max(SNAPSHOT_MIN_EVERY, min(SNAPSHOT_MAX_EVERY, math.ceil(total_steps / SNAPSHOT_FRAMES)))
-
-
-def consistency_job(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str) -> JobFn:
-    """``fn(on_step, cancel)`` that trains one consistency model; the teacher is only read, never changed."""
-    cfg.validate()
-
-    def run(on_step: OnStep, cancel: CancelFlag) -> TrainResult:
-        return train_consistency(cfg, teacher if cfg.mode == "distillation" else None, dataset, on_step=on_step,
-                                 cancel=cancel, snapshot_every=snapshot_every(cfg.steps))
-
-    return run
-
-
-def one_step_preview(noise: torch.Tensor, sigma_max: float = 1.0) -> Preview:
-    """Preview = f(z, T) on one fixed noise batch, so consecutive frames differ only by training."""
-    noise = noise.detach().clone()
-
-    def preview(snapshot: nn.Module) -> np.ndarray:
-        return sample_one_step(snapshot, noise, sigma_max).numpy()
-
-    return preview

@@ -1,10 +1,21 @@
-"""Pure model code (torch only): the lesson's MLP and the consistency parameterisation."""
+"""Pure model code (torch only): the lesson's MLP, the consistency parameterisation, and seeded construction.
+
+Parameters are drawn from an explicit ``torch.Generator`` (``seeded``), never from
+torch's process-global RNG, so two models built at once in two threads cannot
+interleave their draws.
+"""
 from __future__ import annotations
 
 import copy
+import math
+from typing import Callable, TypeVar
 
 import torch
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
+
+LINEAR_INIT_A = math.sqrt(5)  # nn.Linear's default: kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in))
 
 
 class MLP(nn.Module):
@@ -15,7 +26,7 @@ class MLP(nn.Module):
     v_theta(x_t, t); inside a consistency model it is the backbone F_theta.
     """
 
-    def __init__(self, hidden: int = 128):
+    def __init__(self, hidden: int):
         super().__init__()
         self.time_mlp = nn.Sequential(nn.Linear(1, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.net = nn.Sequential(
@@ -53,7 +64,7 @@ class ConsistencyModel(nn.Module):
 
     BACKBONES = ("direct", "x0_from_velocity")
 
-    def __init__(self, hidden: int = 128, sigma_min: float = 0.002, backbone: str = "direct"):
+    def __init__(self, hidden: int, sigma_min: float, backbone: str = "direct"):
         super().__init__()
         if backbone not in self.BACKBONES:
             raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(self.BACKBONES)}.")
@@ -63,9 +74,11 @@ class ConsistencyModel(nn.Module):
 
     @classmethod
     def from_teacher(cls, teacher: MLP, sigma_min: float) -> "ConsistencyModel":
-        hidden = teacher.net[0].out_features
-        model = cls(hidden=hidden, sigma_min=sigma_min, backbone="x0_from_velocity")
-        model.net.load_state_dict(copy.deepcopy(teacher.state_dict()))
+        """F starts as the teacher's own MLP (weights copied; the teacher is only read)."""
+        with torch.device("meta"):  # no init draws: every weight is overwritten by the teacher's
+            model = cls(hidden=teacher.net[0].out_features, sigma_min=sigma_min, backbone="x0_from_velocity")
+        model.to_empty(device="cpu")
+        model.net.load_state_dict(teacher.state_dict())
         return model
 
     def F(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -85,3 +98,33 @@ def frozen_copy(model: nn.Module) -> nn.Module:
     for p in clone.parameters():
         p.requires_grad_(False)
     return clone
+
+
+def reset_linear_(layer: nn.Linear, generator: torch.Generator) -> None:
+    """``nn.Linear.reset_parameters`` drawn from ``generator``: the same distributions, in the same order."""
+    nn.init.kaiming_uniform_(layer.weight, a=LINEAR_INIT_A, generator=generator)
+    if layer.bias is not None:
+        bound = 1 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+def seeded(build: Callable[[], M], generator: torch.Generator) -> M:
+    """``build()`` with every parameter drawn from ``generator`` and nothing from the global RNG.
+
+    The module is built on the meta device (no memory, no draws), then each ``nn.Linear`` is
+    initialised in registration order, which for these models is the order PyTorch's default
+    init runs in at construction.  So ``seeded(f, torch.Generator().manual_seed(s))`` holds
+    the same weights as ``torch.manual_seed(s); f()``.
+    """
+    with torch.device("meta"):
+        model = build()
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    covered = {id(p) for m in linears for p in m.parameters()}
+    others = [name for name, p in model.named_parameters() if id(p) not in covered]
+    if others:
+        raise TypeError(f"seeded() only knows nn.Linear's initialisation; {type(model).__name__} also has "
+                        f"{', '.join(others)}. Add that layer's default init to cmcore.nets.seeded.")
+    model.to_empty(device="cpu")
+    for layer in linears:
+        reset_linear_(layer, generator)
+    return model

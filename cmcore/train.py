@@ -6,13 +6,37 @@ trainer seeds everything, sets torch's thread count, steps Adam with an
 optional one-cycle schedule, reports each step to ``on_step`` and checks
 ``cancel`` before every step.  A cancelled run raises ``Cancelled`` and returns
 nothing, so no half-trained model can leak out.
+
+Same config -> same weights, even with other runs training in other threads
+(the job manager runs several at once; caches and job keys rely on this):
+
+* Randomness.  Every draw comes from two explicit ``torch.Generator``s, one
+  for parameter initialisation (seeded with ``seed``) and one for data, noise
+  and levels (``seed + 1``).  Torch's process-global RNG is never read or
+  written, so concurrent runs cannot interleave their draws.  A CPU generator
+  seeded with ``s`` yields the same stream as ``torch.manual_seed(s)``, so the
+  weights equal those of the earlier global-seed trainer bit for bit.
+* Threads.  The intra-op thread count changes the last bits of the weights
+  (measured on a 2-core x86 box with torch 2.13 CPU: 300 teacher + 150
+  distillation steps of our recipe with 1, 3 or 4 threads differ from 2
+  threads by up to 2e-5), so it is part of the config and ``fit`` sets it.  In
+  this build (OpenMP) ``torch.set_num_threads`` sets the *calling* thread's
+  count, plus the process default that a thread adopts at its first parallel
+  op; threads that already ran one keep their own.  A fresh worker thread that
+  only called ``set_num_threads`` would re-read that process default at its
+  first op, after a concurrent run may have changed it; so ``fit`` first makes
+  torch initialise the calling thread (``torch.get_num_threads()``), then sets
+  its count, and restores the previous count when it returns.  Each run
+  therefore computes with its own ``threads`` whatever trains beside it (see
+  tests/test_core_train_store.py, the concurrent-runs test).
 """
 from __future__ import annotations
 
 import copy
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 import torch
 from torch import nn
@@ -21,7 +45,7 @@ from . import datasets
 from .config import ConsistencyConfig, TeacherConfig
 from .consistency import consistency_loss, distillation_pair, ema_update, levels_for, training_pair
 from .flow import flow_matching_loss
-from .nets import MLP, ConsistencyModel, frozen_copy
+from .nets import MLP, ConsistencyModel, frozen_copy, seeded
 
 ONECYCLE_WARMUP = 0.15  # share of steps spent warming the learning rate up
 
@@ -59,9 +83,9 @@ class Objective(Protocol):
 class FlowMatchingObjective:
     """Teacher: regress v_theta(x_t, t) on eps - x0; sample with an EMA of the weights."""
 
-    def __init__(self, cfg: TeacherConfig):
+    def __init__(self, cfg: TeacherConfig, init: torch.Generator):
         self.cfg = cfg
-        self.model = MLP(cfg.hidden)
+        self.model = seeded(lambda: MLP(cfg.hidden), init)
         self.averaged = copy.deepcopy(self.model) if cfg.ema > 0 else None
 
     def loss(self, generator: torch.Generator) -> torch.Tensor:
@@ -79,15 +103,15 @@ class FlowMatchingObjective:
 class ConsistencyObjective:
     """Consistency distillation (Alg. 2) or consistency training (Alg. 3) with an EMA target."""
 
-    def __init__(self, cfg: ConsistencyConfig, dataset: str, teacher: nn.Module | None):
+    def __init__(self, cfg: ConsistencyConfig, dataset: str, teacher: nn.Module | None, init: torch.Generator):
         if cfg.mode == "distillation" and teacher is None:
             raise ValueError("Consistency distillation needs a teacher model.")
         self.cfg, self.dataset, self.teacher = cfg, dataset, teacher
         if cfg.init_from_teacher:
             self.model = ConsistencyModel.from_teacher(teacher, cfg.sigma_min)
         else:
-            hidden = teacher.net[0].out_features if teacher is not None else 128
-            self.model = ConsistencyModel(hidden, cfg.sigma_min)
+            hidden = teacher.net[0].out_features if teacher is not None else TeacherConfig().hidden
+            self.model = seeded(lambda: ConsistencyModel(hidden, cfg.sigma_min), init)
         self.target = frozen_copy(self.model).train()
         self.levels = levels_for(cfg.schedule, cfg.n_levels, cfg.sigma_min, cfg.sigma_max, cfg.rho)
 
@@ -115,8 +139,23 @@ def make_scheduler(opt: torch.optim.Optimizer, schedule: str, lr: float, steps: 
     raise ValueError(f"Unknown lr schedule {schedule!r}; choose constant or onecycle.")
 
 
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads in this thread, then restore this thread's count.
+
+    ``get_num_threads`` first: it runs torch's lazy per-thread set-up now, which would
+    otherwise re-read the process default (shared with other threads) at the first op.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def fit(
-    make_objective: Callable[[], Objective],
+    make_objective: Callable[[torch.Generator], Objective],
     *,
     steps: int,
     lr: float,
@@ -127,41 +166,42 @@ def fit(
     cancel: Callable[[], bool] | None = None,
     snapshot_every: int = 0,
 ) -> TrainResult:
-    """The training loop shared by every mode.  Same arguments + seed -> same weights."""
-    torch.set_num_threads(threads)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)  # parameter initialisation
-        objective = make_objective()
-    generator = torch.Generator().manual_seed(seed + 1)  # data, noise and level draws
-    opt = torch.optim.Adam(objective.model.parameters(), lr=lr)
-    scheduler = make_scheduler(opt, lr_schedule, lr, steps)
-    losses: list[float] = []
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        if cancel is not None and cancel():
-            raise Cancelled(f"Training cancelled at step {step - 1} of {steps}.")
-        loss = objective.loss(generator)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if scheduler is not None:
-            scheduler.step()
-        objective.after_step()
-        losses.append(float(loss.detach()))
-        if on_step is not None:
-            snap = objective.result() if snapshot_every and (step % snapshot_every == 0 or step == steps) else None
-            on_step(StepInfo(step, steps, losses[-1], time.perf_counter() - start, snap))
-    return TrainResult(objective.result(), losses, time.perf_counter() - start)
+    """The training loop shared by every mode.  Same arguments + seed -> same weights, whatever else runs.
+
+    ``make_objective(init)`` must draw its parameters from ``init`` only.
+    """
+    with intra_op_threads(threads):
+        objective = make_objective(torch.Generator().manual_seed(seed))  # parameter initialisation
+        generator = torch.Generator().manual_seed(seed + 1)  # data, noise and level draws
+        opt = torch.optim.Adam(objective.model.parameters(), lr=lr)
+        scheduler = make_scheduler(opt, lr_schedule, lr, steps)
+        losses: list[float] = []
+        start = time.perf_counter()
+        for step in range(1, steps + 1):
+            if cancel is not None and cancel():
+                raise Cancelled(f"Training cancelled at step {step - 1} of {steps}.")
+            loss = objective.loss(generator)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            objective.after_step()
+            losses.append(float(loss.detach()))
+            if on_step is not None:
+                snap = objective.result() if snapshot_every and (step % snapshot_every == 0 or step == steps) else None
+                on_step(StepInfo(step, steps, losses[-1], time.perf_counter() - start, snap))
+        return TrainResult(objective.result(), losses, time.perf_counter() - start)
 
 
 def train_teacher(cfg: TeacherConfig, **hooks) -> TrainResult:
     cfg.validate()
-    return fit(lambda: FlowMatchingObjective(cfg), steps=cfg.steps, lr=cfg.lr, lr_schedule=cfg.lr_schedule,
+    return fit(lambda init: FlowMatchingObjective(cfg, init), steps=cfg.steps, lr=cfg.lr, lr_schedule=cfg.lr_schedule,
                seed=cfg.seed, threads=cfg.threads, **hooks)
 
 
 def train_consistency(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = "two_moons",
                       **hooks) -> TrainResult:
     cfg.validate()
-    return fit(lambda: ConsistencyObjective(cfg, dataset, teacher), steps=cfg.steps, lr=cfg.lr,
+    return fit(lambda init: ConsistencyObjective(cfg, dataset, teacher, init), steps=cfg.steps, lr=cfg.lr,
                lr_schedule=cfg.lr_schedule, seed=cfg.seed, threads=cfg.threads, **hooks)

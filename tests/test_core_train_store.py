@@ -3,17 +3,19 @@ import dataclasses
 import json
 import os
 import pickle
+import threading
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from cmcore import config, store, train, zoo
+from cmcore import config, nets, store, train, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.nets import MLP, ConsistencyModel
 
 TINY_T = TeacherConfig(steps=30, batch=128, hidden=32)
 TINY_C = ConsistencyConfig(steps=20, batch=128)
+SAFETY = 120.0  # seconds; only a guard against a hung test, never part of an assertion
 
 
 def state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -44,6 +46,87 @@ def test_training_does_not_touch_the_global_rng():
     state = torch.get_rng_state()
     train.train_teacher(dataclasses.replace(TINY_T, steps=2))
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_training_restores_the_calling_threads_torch_thread_count():
+    before = torch.get_num_threads()
+    train.train_teacher(dataclasses.replace(TINY_T, steps=2, threads=before + 1))
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("build", [lambda: MLP(16), lambda: ConsistencyModel(24, config.SIGMA_MIN)])
+def test_seeded_init_equals_pytorchs_default_init_after_a_global_seed(build):
+    """Why the shipped checkpoints (made when the trainer seeded the global RNG) are still reproduced."""
+    torch.manual_seed(7)
+    default = build()
+    state = torch.get_rng_state()
+    assert state_equal(nets.seeded(build, torch.Generator().manual_seed(7)), default)
+    assert torch.equal(torch.get_rng_state(), state)  # built without touching the global RNG
+
+
+def test_seeded_refuses_a_layer_whose_init_it_does_not_know():
+    with pytest.raises(TypeError, match="LayerNorm|0.weight"):
+        nets.seeded(lambda: torch.nn.Sequential(torch.nn.LayerNorm(4), torch.nn.Linear(4, 2)), torch.Generator())
+
+
+def test_two_runs_training_at_once_match_the_same_runs_trained_one_after_the_other(tiny_teacher):
+    """A teacher (1 torch thread) and a distillation (2 threads) train in two threads at once.
+
+    No timing is involved: a barrier makes every run of this test interleave the same
+    adversarial way.  Both runs set their thread counts, then both build their models (each
+    draws its initial weights), then they alternate optimiser steps; at each meeting the global
+    RNG is reseeded with an unrelated seed.  A draw from torch's global RNG, or one run's thread count leaking into the
+    other (both change these weights' last bits), would make them differ from the sequential runs.
+    """
+    teacher_cfg = TeacherConfig(steps=40, batch=256, hidden=128, threads=1)
+    cm_cfg = ConsistencyConfig(steps=40, batch=256, init_from_teacher=False, threads=2)
+    teacher = tiny_teacher.model
+    sequential = [train.train_teacher(teacher_cfg), train.train_consistency(cm_cfg, teacher)]
+
+    barrier = threading.Barrier(2, timeout=SAFETY)
+    HOSTILE_SEED = 99
+
+    def meet(*_):
+        barrier.wait()
+        torch.manual_seed(HOSTILE_SEED)  # anything drawing from the global RNG now differs from the sequential runs
+
+    def meeting_first(make):
+        def make_objective(init):
+            meet()  # both runs have set their thread counts; neither has built its model yet
+            objective = make(init)
+            meet()
+            return objective
+        return make_objective
+
+    runs = {
+        "teacher": lambda: train.fit(meeting_first(lambda init: train.FlowMatchingObjective(teacher_cfg, init)),
+                                     steps=teacher_cfg.steps, lr=teacher_cfg.lr, lr_schedule=teacher_cfg.lr_schedule,
+                                     seed=teacher_cfg.seed, threads=teacher_cfg.threads, on_step=meet),
+        "distillation": lambda: train.fit(
+            meeting_first(lambda init: train.ConsistencyObjective(cm_cfg, "two_moons", teacher, init)),
+            steps=cm_cfg.steps, lr=cm_cfg.lr, lr_schedule=cm_cfg.lr_schedule, seed=cm_cfg.seed,
+            threads=cm_cfg.threads, on_step=meet),
+    }
+    results, errors = {}, []
+
+    def work(name):
+        try:
+            results[name] = runs[name]()
+        except Exception as exc:  # reported below; a dead thread must not leave the other at the barrier
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(name,), name=name) for name in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(SAFETY)
+    assert not errors and not any(t.is_alive() for t in threads), errors
+    for name, alone in zip(runs, sequential):
+        together = results[name]
+        assert together.losses == alone.losses, name
+        sa, sb = together.model.state_dict(), alone.model.state_dict()
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa), name
 
 
 def test_result_is_frozen_and_finite(tiny_teacher):
@@ -96,8 +179,8 @@ def test_teacher_ema_weights_are_the_average_of_the_online_weights():
     cfg = TeacherConfig(steps=15, batch=64, hidden=16, ema=0.8)
     holder, ema = {}, {}
 
-    def make():
-        obj = train.FlowMatchingObjective(cfg)
+    def make(init):
+        obj = train.FlowMatchingObjective(cfg, init)
         holder["obj"] = obj
         ema.update({k: v.detach().clone().double() for k, v in obj.model.state_dict().items()})
         return obj
@@ -120,7 +203,7 @@ def test_consistency_distillation_trains_the_online_model_from_the_teacher(tiny_
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
     holder = {}
     seen = []
-    res = train.fit(lambda: holder.setdefault("obj", train.ConsistencyObjective(TINY_C, "two_moons", teacher)),
+    res = train.fit(lambda init: holder.setdefault("obj", train.ConsistencyObjective(TINY_C, "two_moons", teacher, init)),
                     steps=TINY_C.steps, lr=TINY_C.lr, lr_schedule=TINY_C.lr_schedule, seed=0, threads=2,
                     on_step=seen.append)
     obj = holder["obj"]

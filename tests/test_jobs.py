@@ -1,4 +1,7 @@
-"""JobManager: queueing, joining, watchers, cancel/failure, progress.  Fake jobs step only when told to."""
+"""JobManager: queueing, joining, watchers, leases, cancel/failure/interrupt, progress.  Fake jobs step only when told to.
+
+Two tests run the dashboard's real training job (cmcore.retrain_job) through the manager.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import jobs, zoo
+from cmcore import jobs, retrain_job, zoo
 from cmcore.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobManager
 from cmcore.train import Cancelled, StepInfo
 
@@ -262,9 +265,9 @@ def test_finished_jobs_are_a_bounded_lru():
 
 
 def test_snapshot_every_gives_a_few_frames_but_at_least_every_250_steps():
-    assert jobs.snapshot_every(30) == jobs.SNAPSHOT_MIN_EVERY
-    assert jobs.snapshot_every(1200) == 100
-    assert jobs.snapshot_every(200_000) == 250
+    assert retrain_job.snapshot_every(30) == retrain_job.SNAPSHOT_MIN_EVERY
+    assert retrain_job.snapshot_every(1200) == 100
+    assert retrain_job.snapshot_every(200_000) == 250
 
 
 def test_real_consistency_job_runs_previews_and_cancels(manager):
@@ -272,8 +275,8 @@ def test_real_consistency_job_runs_previews_and_cancels(manager):
     before = [p.clone() for p in teacher.parameters()]
     cfg = dataclasses.replace(zoo.DEFAULT.consistency, steps=20, batch=64)
     noise = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
-    job = manager.submit("real", jobs.consistency_job(cfg, teacher, "two_moons"), watcher="w",
-                         preview=jobs.one_step_preview(noise))
+    job = manager.submit("real", retrain_job.consistency_job(cfg, teacher, "two_moons"), watcher="w",
+                         preview=retrain_job.one_step_preview(noise))
     assert job.wait(60)
     p = job.progress()
     assert p.state == DONE, p.error
@@ -283,7 +286,7 @@ def test_real_consistency_job_runs_previews_and_cancels(manager):
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))  # the shared teacher is untouched
 
     long_cfg = dataclasses.replace(cfg, steps=100_000)
-    long_job = manager.submit("long", jobs.consistency_job(long_cfg, teacher, "two_moons"), watcher="w")
+    long_job = manager.submit("long", retrain_job.consistency_job(long_cfg, teacher, "two_moons"), watcher="w")
     manager.stop(long_job, "w")
     assert long_job.wait(60)
     assert long_job.state == CANCELLED and long_job.result is None
@@ -292,7 +295,7 @@ def test_real_consistency_job_runs_previews_and_cancels(manager):
 
 def test_consistency_job_rejects_an_absurd_config_before_queueing():
     with pytest.raises(ValueError, match="init_from_teacher"):
-        jobs.consistency_job(dataclasses.replace(zoo.DEFAULT.consistency, mode="training"), None, "two_moons")
+        retrain_job.consistency_job(dataclasses.replace(zoo.DEFAULT.consistency, mode="training"), None, "two_moons")
 
 
 class FakeClock:
@@ -338,3 +341,92 @@ def test_touching_keeps_a_watched_run_alive_and_one_live_watcher_is_enough():
         job.touch("stranger")  # touching by someone who never watched is ignored
     finally:
         m.shutdown()
+
+
+def test_a_queued_job_nobody_polls_any_more_is_cancelled_in_the_queue():
+    clock = FakeClock()
+    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
+    try:
+        blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
+        running = m.submit("blocker", blocker, watcher="x")
+        gone = m.submit("gone", left, watcher="tab-closed")
+        kept = m.submit("kept", waiting, watcher="bob")
+        assert started(blocker)
+        assert [m.queue_position(gone), m.queue_position(kept)] == [1, 2]
+        clock.now = 30.0
+        running.touch("x")
+        kept.touch("bob")
+        clock.now = 61.0  # "tab-closed" was last seen at 0: its lease lapsed while it waited
+        assert kept.progress().queue_position == 1  # a read settles the abandoned job ahead of it
+        assert gone.wait(0) and gone.state == CANCELLED and "nobody" in gone.progress().error
+        assert running.state == RUNNING and m.get("gone") is gone
+        blocker.finish(running)
+        assert started(waiting)
+        waiting.finish(kept)
+        assert left.calls == 0
+    finally:
+        m.shutdown()
+
+
+def test_an_abandoned_queued_job_is_skipped_when_a_slot_frees_up():
+    clock = FakeClock()
+    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
+    try:
+        blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
+        running = m.submit("blocker", blocker, watcher="x")
+        gone = m.submit("gone", left, watcher="tab-closed")
+        kept = m.submit("kept", waiting, watcher="bob")
+        assert started(blocker)
+        clock.now = 30.0
+        running.touch("x")
+        kept.touch("bob")
+        clock.now = 61.0
+        blocker.advance()  # nobody reads anything; the blocker's last step frees the slot
+        assert running.wait(SAFETY) and started(waiting)
+        assert gone.state == CANCELLED and left.calls == 0
+        waiting.finish(kept)
+    finally:
+        m.shutdown()
+
+
+def test_a_key_whose_run_lost_its_watchers_starts_afresh_instead_of_joining_it():
+    clock = FakeClock()
+    m = JobManager(max_running=2, lease_s=60.0, clock=clock)
+    try:
+        work = FakeWork(total=5)
+        job = m.submit("k", work, watcher="tab-closed")
+        assert started(work)
+        clock.now = 61.0
+        again = FakeWork(total=1, result="fresh")
+        new = m.submit("k", again, watcher="bob")
+        assert new is not job
+        assert job.wait(SAFETY) and job.state == CANCELLED
+        assert started(again)
+        again.finish(new)
+        assert m.result("k") == "fresh"
+    finally:
+        m.shutdown()
+
+
+def test_an_interrupt_settles_the_job_frees_its_slot_and_is_not_swallowed(manager):
+    raised, hooked = [], threading.Event()
+
+    def hook(args):
+        raised.append(args.exc_type)
+        hooked.set()
+
+    def interrupted(on_step, cancel):
+        raise KeyboardInterrupt
+
+    previous_hook, threading.excepthook = threading.excepthook, hook
+    try:
+        nxt = FakeWork(total=1, result="next")
+        job = manager.submit("k", interrupted, watcher="w")
+        after = manager.submit("n", nxt, watcher="w")
+        assert job.wait(SAFETY)
+        assert job.state == FAILED and job.result is None and "Interrupted" in job.progress().error
+        assert hooked.wait(SAFETY) and raised == [KeyboardInterrupt]  # it left the worker thread
+        assert started(nxt)
+        nxt.finish(after)
+    finally:
+        threading.excepthook = previous_hook

@@ -1,0 +1,162 @@
+"""The project's shape, checked from the source text (ast; nothing is imported or run).
+
+Rules:
+* the project's own imports form no circle (every ``import``, including those inside functions);
+* ``cmcore`` (the engine) imports neither Streamlit, Altair nor pandas;
+* ``cmcore/jobs.py`` is a generic worker pool: no torch and no other project module;
+* pages import nothing from torch directly (they go through ``ui`` and ``cmcore``);
+* no module in ``ui/`` or ``viz/`` is longer than 300 lines, unless a line of its module
+  docstring starts with ``Longer than 300 lines because`` and gives the reason.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("cmcore", "ui", "viz")  # walked recursively; viz/ only when it exists
+SCRIPTS = ("app.py", "pages/*.py", "bench/*.py")
+ENGINE_FORBIDDEN = {"streamlit", "altair", "pandas"}
+MAX_UI_LINES = 300
+LONG_MODULE_REASON = "Longer than 300 lines because"
+
+
+def project_files(root: Path = ROOT) -> dict[str, Path]:
+    """Module name -> file, for every project module and script (``pages/home.py`` -> ``pages.home``)."""
+    paths = [p for pattern in SCRIPTS for p in sorted(root.glob(pattern))]
+    paths += [p for package in PACKAGES if (root / package).is_dir() for p in sorted((root / package).rglob("*.py"))]
+    files = {}
+    for path in paths:
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        files[".".join(parts)] = path
+    return files
+
+
+def imported_names(path: Path, module: str) -> set[str]:
+    """Every dotted name ``path`` may import, relative imports resolved (``from a import b`` gives a and a.b)."""
+    is_package = path.name == "__init__.py"
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = module if is_package else module.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    package = package.rpartition(".")[0]
+                base = f"{package}.{node.module}" if node.module else package
+            else:
+                base = node.module
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """First component of every absolute import in ``path`` (``from torch import nn`` -> torch)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Project module -> the project modules it imports."""
+    files = project_files(root)
+    return {module: (imported_names(path, module) & files.keys()) - {module} for module, path in files.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle as [a, b, ..., a], or None (depth-first search, three colours)."""
+    state: dict[str, str] = {}  # "open" while on the current path, "done" after
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+# --- The walker itself --------------------------------------------------------------------
+
+def test_the_walker_finds_a_circle_hidden_in_a_function(tmp_path):
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "__init__.py").write_text("")
+    (tmp_path / "ui" / "a.py").write_text("from ui import b\n")
+    (tmp_path / "ui" / "b.py").write_text("import os\n\ndef late():\n    from .c import thing\n")
+    (tmp_path / "ui" / "c.py").write_text("from ui.a import x\n")
+    (tmp_path / "app.py").write_text("import ui.a\n")
+    graph = import_graph(tmp_path)
+    assert graph["app"] == {"ui.a"} and graph["ui.b"] == {"ui.c"}
+    assert find_cycle(graph) == ["ui.a", "ui.b", "ui.c", "ui.a"]
+    (tmp_path / "ui" / "c.py").write_text("import json\n")
+    assert find_cycle(import_graph(tmp_path)) is None
+
+
+def test_the_walker_sees_the_whole_project():
+    graph = import_graph()
+    assert {"app", "pages.home", "cmcore.train", "cmcore.jobs", "ui.compute"} <= graph.keys()
+    assert "cmcore.nets" in graph["cmcore.train"]  # a relative import, resolved
+
+
+# --- The rules ----------------------------------------------------------------------------
+
+def test_the_project_imports_form_no_circle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def test_the_engine_imports_no_streamlit_altair_or_pandas():
+    offenders = {relative(path): sorted(top_level_imports(path) & ENGINE_FORBIDDEN)
+                 for path in sorted((ROOT / "cmcore").rglob("*.py"))}
+    offenders = {path: names for path, names in offenders.items() if names}
+    assert offenders == {}, f"cmcore must stay torch + numpy (presentation and Streamlit live elsewhere): {offenders}"
+
+
+def test_the_job_pool_is_generic():
+    path = ROOT / "cmcore" / "jobs.py"
+    project = {name for name in imported_names(path, "cmcore.jobs") if name.startswith("cmcore")}
+    assert "torch" not in top_level_imports(path) and project == set(), project
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
+def test_pages_do_not_import_torch(path):
+    assert "torch" not in top_level_imports(path), f"{relative(path)} imports torch; go through ui/ or cmcore/"
+
+
+def ui_modules() -> list[Path]:
+    return [p for package in ("ui", "viz") if (ROOT / package).is_dir() for p in sorted((ROOT / package).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", ui_modules(), ids=relative)
+def test_ui_modules_are_short_or_say_why(path):
+    text = path.read_text(encoding="utf-8")
+    lines = len(text.splitlines())
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    reason = any(line.strip().startswith(LONG_MODULE_REASON) for line in docstring.splitlines())
+    assert lines <= MAX_UI_LINES or reason, (
+        f"{relative(path)} has {lines} lines (limit {MAX_UI_LINES}); split it, or start a line of its module "
+        f"docstring with {LONG_MODULE_REASON!r} and the reason.")
