@@ -7,11 +7,13 @@ preview frame.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import evaluate
 from .config import SIGMA_MAX, ConsistencyConfig
 from .consistency import sample_one_step
 from .jobs import CancelFlag, JobFn, OnStep, Preview
@@ -19,6 +21,8 @@ from .train import TrainResult, train_consistency
 
 SNAPSHOT_FRAMES = 12  # preview frames per run (about)
 SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
+TRACK_SPEC = evaluate.EvalSpec(n=500, seeds=(0, 1, 2))  # W2 while training: small, so it costs the trainer little
+TRACK_POINTS = 12  # W2 measurements per run (about): each costs ~0.1-0.3 s of the trainer's time
 
 
 def snapshot_every(total_steps: int) -> int:
@@ -48,3 +52,35 @@ def one_step_preview(noise: torch.Tensor, sigma_max: float = SIGMA_MAX) -> Previ
         return sample_one_step(snapshot, noise, sigma_max).numpy()
 
     return preview
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    step: int
+    score: evaluate.Score  # one-step W2 under TRACK_SPEC
+
+
+@dataclass
+class Tracker:
+    """A job's preview hook that also measures: the one-step samples to draw, the one-step W2 (protocol, at
+    ``TRACK_SPEC``) about ``TRACK_POINTS`` times per run, and the latest snapshot, so a UI can keep the model
+    so far when the run is stopped.  Fields are replaced whole, so another thread may read them at any time.
+    """
+
+    teacher: str  # which teacher the run distils from (for display)
+    cfg: ConsistencyConfig
+    dataset: str
+    noise: torch.Tensor
+    points: tuple[TrackPoint, ...] = ()
+    latest: tuple[int, nn.Module] | None = None
+    _frames: int = field(default=0, repr=False)
+
+    def __call__(self, snapshot: nn.Module) -> np.ndarray:
+        self._frames += 1
+        step = min(self._frames * snapshot_every(self.cfg.steps), self.cfg.steps)
+        self.latest = (step, snapshot)
+        last = self.points[-1].step if self.points else 0
+        if step == self.cfg.steps or step - last >= self.cfg.steps / TRACK_POINTS:
+            score = evaluate.cm_score(snapshot, self.dataset, 1, spec=TRACK_SPEC)
+            self.points = self.points + (TrackPoint(step, score),)
+        return sample_one_step(snapshot, self.noise, self.cfg.sigma_max).numpy()

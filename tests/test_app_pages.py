@@ -236,23 +236,23 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
     import pandas as pd
 
     from viz import charts as C
+    from viz import trajectories as T
 
     rng = np.random.default_rng(0)
     big = rng.normal(size=(20_000, 2))  # far over Altair's 5,000-row limit
     xs = rng.normal(size=(201, 8, 2))
     built = {
         "scatter_panels": C.scatter_panels([C.Panel("a", big, "real", "W2 0.1"), C.Panel("b", big[:10], "teacher")]),
-        "sample_grid": C.sample_grid([("row", [C.Panel(str(i), big, "consistency") for i in range(5)])]),
         "loss_curve": C.loss_curve(pd.DataFrame({"step": np.arange(20_000), "loss": np.exp(-np.arange(20_000) / 5e3)})),
         "error_vs_steps": C.error_vs_steps(pd.DataFrame([{"steps": k, "nfe": k, "solver": "euler", "mean_error": 1 / k,
                                                           "max_error": 2 / k} for k in (1, 2, 5)]), 2),
         "w2_vs_nfe": C.w2_vs_nfe(pd.DataFrame([{"model": "consistency model", "nfe": k, "w2": 0.2} for k in (1, 2)]),
                                  0.1),
-        "self_consistency_chart": C.self_consistency_chart(xs, np.linspace(1, 0, 201), 2, xs[[20, 100], 2], [0.9, 0.5],
+        "self_consistency_chart": T.self_consistency_chart(xs, np.linspace(1, 0, 201), 2, xs[[20, 100], 2], [0.9, 0.5],
                                                            xs[[-1, -1], 2], xs[-1, 2]),
-        "self_consistency_zoom": C.self_consistency_chart(xs, np.linspace(1, 0, 201), 2, xs[[20, 100], 2], [0.9, 0.5],
+        "self_consistency_zoom": T.self_consistency_chart(xs, np.linspace(1, 0, 201), 2, xs[[20, 100], 2], [0.9, 0.5],
                                                           xs[[-1, -1], 2], xs[-1, 2], part="zoom"),
-        "multistep_steps_chart": C.multistep_steps_chart(rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 6, 2)),
+        "multistep_steps_chart": T.multistep_steps_chart(rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 6, 2)),
                                                          [1.0, 0.67, 0.33], big),
     }
     for name, chart in built.items():

@@ -2,7 +2,7 @@
 
 ``live_section`` draws ``progress_fragment`` every ``POLL_SECONDS`` while this
 session's job is queued or running; the fragment shows the loss and, beside it,
-the one-step W2 the run's ``runs.Tracker`` measured at each snapshot (the loss
+the one-step W2 the run's ``retrain_job.Tracker`` measured at each snapshot (the loss
 compares the model with its own EMA copy, so it is not a quality score; W2 is).
 When the run ends, one full rerun makes its model this session's model.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cmcore import jobs, zoo
+from cmcore import jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
 from ui import compute, models, runs
 from viz import charts, words
@@ -45,7 +45,7 @@ def loss_frame(p: jobs.Progress, max_points: int | None = None) -> pd.DataFrame:
     return df
 
 
-def track_frame(tracker: runs.Tracker) -> pd.DataFrame:
+def track_frame(tracker: retrain_job.Tracker) -> pd.DataFrame:
     return pd.DataFrame([{"nfe": pt.step, "w2": pt.score.mean, "sem": pt.score.sem, "model": "consistency model"}
                          for pt in tracker.points])
 
@@ -100,14 +100,14 @@ def progress_fragment() -> None:
                 st.caption("The loss curve (log scale) appears after the first steps.")
         with cols[1]:
             if tracker.points:
-                floor = compute.floor_score(zoo.RECIPES[tracker.teacher].teacher.dataset, runs.TRACK_SPEC)
+                floor = compute.floor_score(zoo.RECIPES[tracker.teacher].teacher.dataset, retrain_job.TRACK_SPEC)
                 st.altair_chart(charts.w2_vs_nfe(track_frame(tracker), floor.mean, floor.sem)
                                 .properties(title="One-step W2 while training (x: step)"), key="retrain_w2_live")
                 last = tracker.points[-1]
-                st.caption(f"At step {last.step:,}: W2 {last.score} on {runs.TRACK_SPEC.describe()} "
+                st.caption(f"At step {last.step:,}: W2 {last.score} on {retrain_job.TRACK_SPEC.describe()} "
                            f"(floor {floor}).")
             else:
-                st.caption(f"W2 of the one-step samples appears at step {runs.snapshot_every(tracker.cfg.steps):,}.")
+                st.caption(f"W2 of the one-step samples appears at step {retrain_job.snapshot_every(tracker.cfg.steps):,}.")
         with cols[2]:
             if p.samples is not None:
                 panel = charts.Panel(f"One-step samples at step {p.samples_step:,}", p.samples, "consistency",
@@ -132,7 +132,7 @@ def live_section() -> None:
     if p.active:
         progress_fragment()
         return
-    tracker: runs.Tracker = job.info
+    tracker: retrain_job.Tracker = job.info
     if p.state == jobs.DONE:
         mid = runs.model_id(tracker.teacher, tracker.cfg)
         if st.session_state.get(_HANDLED) != job.serial:

@@ -2,9 +2,9 @@
 
 Training never runs in a script run.  ``start`` hands a work function to the
 process-wide ``JobManager`` (one per server, in ``st.cache_resource``); a
-``Tracker`` rides along as the job's preview hook and records, at every snapshot,
+``retrain_job.Tracker`` rides along as the job's preview hook and records, at every snapshot,
 the one-step samples, the W2 of those samples under a small protocol spec
-(``TRACK_SPEC``) and the latest snapshot model, so Stop can keep the model so far.
+(``retrain_job.TRACK_SPEC``) and the latest snapshot model, so Stop can keep the model so far.
 
 A finished run's model goes into ``store()`` under a content address: the hash of
 its (teacher, consistency) configs (training is deterministic), or that hash plus
@@ -18,39 +18,25 @@ Nothing here imports another ``ui`` module except ``ui.params``-free helpers, so
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
-import torch
 from torch import nn
 
-from cmcore import evaluate, jobs, zoo
+from cmcore import evaluate, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
-from cmcore.consistency import sample_one_step
-from cmcore.train import TrainResult, train_consistency
 
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
 WATCHER_LEASE_S = 60.0  # a run nobody has polled for this long (tab closed, no Stop) is cancelled
 STORE_SIZE = 64  # models kept by the server (each ~70 kB); least recently used dropped
 SESSION_RUNS = 5  # runs a session remembers (picker, comparison table)
 PREVIEW_POINTS = 1000  # one-step samples redrawn during training
-TRACK_SPEC = evaluate.EvalSpec(n=500, seeds=(0, 1, 2))  # W2 during training: small, so it costs little
-TRACK_POINTS = 12  # W2 measurements per run (about): each costs ~0.1-0.3 s of the trainer's time
-SNAPSHOT_FRAMES = 12  # preview frames per run (about)
-SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
 
 _JOB = "_retrain_job"  # session_state: the Job this session follows
 _RUNS = "_session_runs"  # session_state: model ids of this session's runs, oldest first
 _WATCHER = "_retrain_watcher"
-
-
-def snapshot_every(total_steps: int) -> int:
-    """Steps between snapshots: ~SNAPSHOT_FRAMES frames, never rarer than every 250 steps."""
-    return max(SNAPSHOT_MIN_EVERY, min(SNAPSHOT_MAX_EVERY, -(-total_steps // SNAPSHOT_FRAMES)))
 
 
 # --- Models that runs produced ---------------------------------------------------------------
@@ -117,44 +103,13 @@ def find(model_id_: str) -> RunModel | None:
     return store().get(model_id_)
 
 
-# --- Watching a run while it trains ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TrackPoint:
-    step: int
-    score: evaluate.Score  # one-step W2 under TRACK_SPEC
-
-
-@dataclass
-class Tracker:
-    """The job's preview hook: samples to draw, W2 to plot, the latest model to keep on Stop."""
-
-    teacher: str
-    cfg: ConsistencyConfig
-    noise: torch.Tensor
-    points: tuple[TrackPoint, ...] = ()
-    latest: tuple[int, nn.Module] | None = None
-    floor: evaluate.Score | None = None
-    _step: int = field(default=0, repr=False)
-
-    def __call__(self, snapshot: nn.Module) -> np.ndarray:
-        self._step += snapshot_every(self.cfg.steps)
-        step = min(self._step, self.cfg.steps)
-        self.latest = (step, snapshot)
-        last = self.points[-1].step if self.points else 0
-        if step == self.cfg.steps or step - last >= self.cfg.steps / TRACK_POINTS:
-            score = evaluate.cm_score(snapshot, zoo.RECIPES[self.teacher].teacher.dataset, 1, spec=TRACK_SPEC)
-            self.points = self.points + (TrackPoint(step, score),)  # replaced whole: safe to read from another thread
-        return sample_one_step(snapshot, self.noise, self.cfg.sigma_max).numpy()
-
+# --- Starting and stopping runs ---------------------------------------------------------------------
 
 def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
-    cfg.validate()
-    dataset = zoo.RECIPES[teacher_name].teacher.dataset
+    train = retrain_job.consistency_job(cfg, teacher, zoo.RECIPES[teacher_name].teacher.dataset)
 
-    def run(on_step, cancel) -> TrainResult:
-        result = train_consistency(cfg, teacher if cfg.mode == "distillation" else None, dataset, on_step=on_step,
-                                   cancel=cancel, snapshot_every=snapshot_every(cfg.steps))
+    def run(on_step, cancel):
+        result = train(on_step, cancel)
         store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds))
         return result
 
@@ -177,7 +132,7 @@ def busy() -> bool:
 def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs.Job:
     """Queue a retrain (or join the same one already under way); a session follows one run at a time."""
     noise, _ = evaluate.eval_noise(0, PREVIEW_POINTS)
-    tracker = Tracker(teacher_name, cfg, noise)
+    tracker = retrain_job.Tracker(teacher_name, cfg, zoo.RECIPES[teacher_name].teacher.dataset, noise)
     key = model_id(teacher_name, cfg)
     previous = current_job()
     job = manager().submit(key, _job_fn(teacher_name, cfg, teacher), watcher_id(), preview=tracker,
@@ -193,7 +148,7 @@ def stop(job: jobs.Job, keep: bool) -> str | None:
 
     Returns the id of the kept model, if one was kept.
     """
-    tracker: Tracker = job.info
+    tracker: retrain_job.Tracker = job.info
     kept = None
     if keep and tracker.latest is not None:
         step, snapshot = tracker.latest
@@ -223,9 +178,3 @@ def elapsed_label(seconds: float | None) -> str:
         return "—"
     seconds = max(0, round(seconds))
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
-
-
-def wait_finished(job: jobs.Job, timeout: float) -> bool:
-    """For tests and scripts: block until ``job`` ends (no busy loop)."""
-    deadline = time.monotonic() + timeout
-    return job.wait(max(0.0, deadline - time.monotonic()))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from cmcore.evaluate import Score
 from ui import compute
-from viz import charts
+from viz import legend as legends
 from viz.charts import Panel
 
 PANEL_SIZE = 210  # px per panel: fits a 420 px phone and four columns of the wide layout
@@ -36,7 +36,7 @@ def charts_in_columns(specs: Sequence[dict], per_row: int) -> None:
 
 def legend(roles: Sequence[str]) -> None:
     """What each colour means, for the roles drawn on this part of the page."""
-    st.html(charts.legend_html(roles))
+    st.html(legends.legend_html(roles))
 
 
 def w2(score: Score, floor: Score | None = None) -> str:
