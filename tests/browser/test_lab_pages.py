@@ -1,0 +1,97 @@
+"""The lab pages in headless Chromium: each draws its charts without an exception, at 1400 px and at 420 px
+(no horizontal overflow), and the f_theta page's t slider redraws the chart in the browser alone.
+
+Screenshots of every page at both widths go to ``artifacts/screenshots/lab_*.png``.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import AppPage, _safe_name
+
+pytestmark = pytest.mark.browser
+
+NARROW = {"width": 420, "height": 900}
+# url path, title, charts drawn at the defaults
+LAB_PAGES = [
+    ("lab_w2", "What W2 means", 2),
+]
+NAV = {"lab_w2": "What W2 means"}
+
+
+def expect(locator):
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+def heading(app: AppPage):
+    return app.main().locator("h1").first
+
+
+@pytest.fixture
+def narrow(browser, base_url, request):
+    """A fresh session in a 420 px wide page (a phone held upright)."""
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    wrapped = AppPage(page, base_url)
+    yield wrapped
+    try:
+        wrapped.screenshot(_safe_name(f"lab_{request.node.name}_420"))
+    finally:
+        context.close()
+
+
+def overflow(app: AppPage) -> dict:
+    """How far the document (and Streamlit's scrolling main view) is wider than the window."""
+    return app.page.evaluate("""() => {
+      const main = document.querySelector('[data-testid="stMain"]');
+      return {doc: document.documentElement.scrollWidth, win: window.innerWidth,
+              main: main ? main.scrollWidth : 0, mainClient: main ? main.clientWidth : 0};
+    }""")
+
+
+def assert_fits(app: AppPage) -> None:
+    o = overflow(app)
+    assert o["doc"] <= o["win"], f"the page is wider than the window at {o['win']} px: {o}"
+    assert o["main"] <= o["mainClient"], f"the main view scrolls sideways at {o['win']} px: {o}"
+
+
+def open_lab(app: AppPage, path: str, title: str, n_charts: int, **query) -> list[dict]:
+    app.goto(path, **query)
+    expect(heading(app)).to_have_text(title)
+    drawn = app.assert_charts_drawn(at_least=n_charts)
+    app.assert_no_exception()
+    assert not app.page_errors, app.page_errors
+    return drawn
+
+
+@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES, ids=[p[0] for p in LAB_PAGES])
+def test_lab_page_draws(app, path, title, n_charts):
+    open_lab(app, path, title, n_charts)
+    nav = app.sidebar().get_by_role("link", name=NAV[path], exact=True)
+    expect(nav).to_be_visible()  # listed in the sidebar's Lab section
+    assert_fits(app)
+    app.screenshot(f"lab_{path}_1400")
+
+
+@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES, ids=[p[0] for p in LAB_PAGES])
+def test_lab_page_fits_a_phone(narrow, path, title, n_charts):
+    open_lab(narrow, path, title, n_charts)
+    assert_fits(narrow)
+    for chart in narrow.charts():
+        assert chart["w"] <= NARROW["width"], chart
+
+
+def test_w2_page_sampler_choice_redraws(app):
+    open_lab(app, "lab_w2", "What W2 means", 2)
+    before = app.main().get_by_text(re.compile(r"W2 is the root-mean-square length")).inner_text()
+    app.page.goto(f"{app.base_url}/lab_w2?w2_sampler=teacher_1")
+    app.wait_idle()
+    app.assert_charts_drawn(at_least=2)
+    after = app.main().get_by_text(re.compile(r"W2 is the root-mean-square length")).inner_text()
+    assert after != before and "teacher's one-step sample" in after
+    app.assert_no_exception()

@@ -1,0 +1,67 @@
+"""AppTest for the lab pages: each renders at its defaults, widgets change the numbers, sentences match them.
+
+All tests run in one process, so ``st.cache_data``/``st.cache_resource`` results (the short training run
+with its checkpoints, the protocol's W2) are computed once and shared.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cmcore import lab
+from tests.test_app_pages import charts, no_exception, open_page, view
+
+W2_PAGE = "pages/lab_w2.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def number_after(text: str, prefix: str) -> float:
+    m = re.search(re.escape(prefix) + r"\s*\**\s*(\d+\.\d+)", text)
+    assert m, f"{prefix!r} not found in:\n{text[:3000]}"
+    return float(m.group(1))
+
+
+# --- What W2 means -------------------------------------------------------------------------------
+
+def test_w2_page_defaults_and_sentences_match_the_numbers():
+    at = open_page(W2_PAGE)
+    no_exception(at)
+    assert len(charts(at)) == 2
+    assert at.selectbox(key="w2_sampler").value == "cm_1"
+    assert at.select_slider(key="w2_n").value == 150
+    m, text = metrics(at), view(at)
+    small = float(m["W2 at 150 points"])
+    assert number_after(text, "W2 is the root-mean-square length of these lines:") == small
+    assert f"the matching above reads {small:.3f}" in text
+    floor_small = float(m["Floor at this size"])
+    assert f"score W2 {floor_small:.3f}" in text
+    score, floor = m["Protocol W2 (mean ± sem)"], m["Protocol floor (mean ± sem)"]
+    assert re.fullmatch(r"[\d.]+ ± [\d.]+", score) and re.fullmatch(r"[\d.]+ ± [\d.]+", floor)
+    assert f"scores W2 **{score}** (mean ± standard error over seeds)" in text and f"the floor of **{floor}**" in text
+    assert lab.W2_SAMPLER_NOUNS["cm_1"] in text
+
+
+@pytest.mark.parametrize("key, value", [("w2_sampler", "teacher_1"), ("w2_n", 50), ("w2_seed", 3)])
+def test_w2_page_widgets_change_the_numbers(key, value):
+    at = open_page(W2_PAGE)
+    before = metrics(at)
+    at.get_by_key(key).set_value(value)  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert metrics(at)["W2 at 50 points" if key == "w2_n" else "W2 at 150 points"] != before["W2 at 150 points"]
+    assert at.query_params[key] in (str(value), [str(value)])  # the view is in the link
+
+
+def test_w2_page_floor_sampler_and_link():
+    at = open_page(W2_PAGE, {"w2_sampler": "floor", "w2_n": "100"})
+    no_exception(at)
+    m = metrics(at)
+    assert m["W2 at 100 points"] == m["Floor at this size"]  # the floor sampler is the floor's own matching
+    assert "this is the floor every model is measured against" in view(at)
+    bad = open_page(W2_PAGE, {"w2_n": "7", "w2_sampler": "teacher_9"})
+    assert bad.select_slider(key="w2_n").value == 150 and bad.selectbox(key="w2_sampler").value == "cm_1"
+    assert any("could not be used" in w.value for w in bad.warning)

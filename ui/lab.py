@@ -1,0 +1,67 @@
+"""The lab pages' numbers: ``cmcore.lab`` behind Streamlit's caches, returned as numpy.
+
+Keyed on frozen configs plus plain settings, like ``ui.compute``; models come from ``ui.models`` (shared,
+frozen) and are only called under no_grad inside cmcore.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cmcore import evaluate, lab, zoo
+from cmcore.config import ConsistencyConfig, TeacherConfig
+from cmcore.evaluate import EvalSpec, Score
+from ui import models
+from ui.compute import _np, _one_thread
+from viz import charts, lab_charts
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def spec(builder: str, *args, **kwargs) -> dict:
+    """``viz.lab_charts.<builder>(*args, **kwargs)`` as a cached Vega-Lite dict (draw with ``st.vega_lite_chart``)."""
+    return charts.to_spec(getattr(lab_charts, builder)(*args, **kwargs))
+
+
+# --- What W2 means -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatchingView:
+    generated: np.ndarray  # [n, 2] the sampler's points
+    real: np.ndarray  # [n, 2] the protocol's reference sample
+    perm: np.ndarray  # generated[i] is matched to real[perm[i]]
+    lengths: np.ndarray  # [n] line lengths
+    floor_lengths: np.ndarray  # [n] line lengths of the floor's matching (second real sample vs the reference)
+    stats: lab.LineStats
+    floor: lab.LineStats
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def matching(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sampler: str, n: int, seed: int) -> MatchingView:
+    """The optimal matching of ``n`` points of ``sampler`` to the reference sample of ``seed``, and the floor's."""
+    _one_thread()
+    dataset = teacher_cfg.dataset
+    real = evaluate.eval_reference(dataset, seed, n)
+    gen = lab.sampler_points(sampler, models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
+                             dataset, seed, n)
+    perm, _ = lab.w2_matching(gen, real)
+    floor_perm, _ = lab.w2_matching(evaluate.floor_sample(dataset, seed, n), real)
+    gen, real_np = _np(gen), _np(real)
+    lengths = np.linalg.norm(gen - real_np[perm], axis=1)
+    floor_lengths = np.linalg.norm(_np(evaluate.floor_sample(dataset, seed, n)) - real_np[floor_perm], axis=1)
+    return MatchingView(gen, real_np, perm, lengths, floor_lengths, lab.line_stats(lengths, floor_lengths),
+                        lab.line_stats(floor_lengths, floor_lengths))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def protocol_score(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sampler: str,
+                   spec: EvalSpec = EvalSpec()) -> Score:
+    """The protocol's W2 of ``sampler``: from the stored quality table when there is one, else measured now."""
+    table = zoo.load_quality(teacher_cfg, cm_cfg, spec)
+    stored = lab.score_from_table(sampler, table) if table is not None else None
+    if stored is not None:
+        return stored
+    _one_thread()
+    return lab.sampler_score(sampler, models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
+                             teacher_cfg.dataset, spec)
