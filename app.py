@@ -16,6 +16,7 @@ pages = [
 ]
 lab_pages = [
     st.Page("pages/lab_w2.py", title="What W2 means", icon=":material/join_inner:", url_path="lab_w2"),
+    st.Page("pages/lab_ftheta.py", title="What f_θ does at each t", icon=":material/animation:", url_path="lab_ftheta"),
 ]
 page = st.navigation({"Exercises": pages, "Lab": lab_pages})
 if router.mark_routed(page.url_path):

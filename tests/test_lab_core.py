@@ -105,3 +105,56 @@ def test_w2_sentences_follow_the_numbers():
     floor = lab_words.w2_protocol("a second real sample", spec, 150, 0.17, Score((0.06, 0.061, 0.062), 2000),
                                   Score((0.06, 0.061, 0.062), 2000), True)
     assert "this is the floor" in floor
+
+
+# --- What f_theta does at each t ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_frames(shipped):
+    teacher, _ = shipped
+    x0 = evaluate.eval_reference("two_moons", 0, 16)
+    eps, _ = evaluate.eval_noise(0, 16)
+    ts = torch.tensor([0.2, 0.6, 1.0], dtype=torch.float64)
+    return x0, eps, ts, lab.noised_frames(teacher, x0, eps, ts)
+
+
+def test_frame_times_and_their_checks():
+    ts = lab.frame_times()
+    assert len(ts) == lab.FRAME_COUNT and float(ts[0]) == pytest.approx(lab.FRAME_T_MIN) and float(ts[-1]) == 1.0
+    assert torch.allclose(ts[1:] - ts[:-1], torch.full((lab.FRAME_COUNT - 1,), 0.04, dtype=torch.float64))
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        lab.frame_times(1)
+
+
+def test_frames_hold_x_t_and_the_200_step_endpoint_of_each_frame(shipped, small_frames):
+    from cmcore.flow import interpolate, solve
+
+    teacher, _ = shipped
+    x0, eps, ts, fr = small_frames
+    for f, t in enumerate(ts.tolist()):
+        assert torch.equal(fr.x_t[f], interpolate(x0, eps, torch.full((16, 1), t)))
+        direct = solve(teacher, fr.x_t[f], t, 0.0, evaluate.REFERENCE_ODE_STEPS).endpoint
+        assert torch.allclose(fr.endpoint[f], direct, atol=1e-5), (t, (fr.endpoint[f] - direct).abs().max())
+
+
+def test_jumps_equal_direct_calls(shipped, small_frames):
+    teacher, cm = shipped
+    _, _, ts, fr = small_frames
+    cm_j, tx_j = lab.consistency_jumps(cm, fr), lab.teacher_jumps(teacher, fr)
+    for f, t in enumerate(ts.tolist()):
+        tt = torch.full((16, 1), t)
+        with torch.no_grad():
+            assert torch.allclose(cm_j[f], cm(fr.x_t[f], tt), atol=1e-6)
+            assert torch.allclose(tx_j[f], fr.x_t[f] - t * teacher(fr.x_t[f], tt), atol=1e-6)  # x0 = x_t - t v
+        by_hand = ((cm_j[f] - fr.endpoint[f]) ** 2).sum(dim=1).sqrt().mean()
+        assert float(lab.mean_endpoint_error(cm_j, fr)[f]) == pytest.approx(float(by_hand), rel=1e-6)
+
+
+def test_ftheta_sentence_follows_the_curves():
+    ts = [0.2, 0.6, 1.0]
+    text = lab_words.ftheta_curve(ts, [0.01, 0.02, 0.05], [0.005, 0.4, 1.5])
+    assert "lands 0.050" in text and "1.500" in text and "30.0× further" in text
+    assert "closer of the two for t = 0.60 to 1.00; the teacher's jump for t = 0.20" in text
+    assert "every t shown" in lab_words.ftheta_curve(ts, [0.01, 0.02, 0.05], [0.1, 0.4, 1.5])
+    worse = lab_words.ftheta_curve(ts, [0.5, 0.6, 3.0], [0.1, 0.4, 1.5])
+    assert "teacher's jump is the closer of the two at every t" in worse and "2.0× closer" in worse

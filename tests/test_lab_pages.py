@@ -65,3 +65,49 @@ def test_w2_page_floor_sampler_and_link():
     bad = open_page(W2_PAGE, {"w2_n": "7", "w2_sampler": "teacher_9"})
     assert bad.select_slider(key="w2_n").value == 150 and bad.selectbox(key="w2_sampler").value == "cm_1"
     assert any("could not be used" in w.value for w in bad.warning)
+
+
+# --- What f_theta does at each t ---------------------------------------------------------------------
+
+FTHETA_PAGE = "pages/lab_ftheta.py"
+
+
+def chart_spec(at, i: int = 0) -> dict:
+    """The i-th chart's Vega-Lite spec, with its named datasets (Streamlit ships them as Arrow) as row lists."""
+    import json
+
+    import pyarrow as pa
+
+    proto = charts(at)[i].proto
+    spec = json.loads(proto.spec)
+    spec["datasets"] = {d.name: pa.ipc.open_stream(d.data.data).read_pandas().to_dict("records")
+                        for d in proto.datasets}
+    return spec
+
+
+def test_ftheta_page_has_every_frame_and_a_bound_slider():
+    at = open_page(FTHETA_PAGE)
+    no_exception(at)
+    assert at.get_by_key("ft_n").value == 120  # type: ignore[attr-defined]
+    spec = chart_spec(at)
+    slider = next(p for p in spec["params"] if p["name"] == "t_frame")
+    assert slider["bind"]["input"] == "range" and slider["bind"]["min"] == pytest.approx(lab.FRAME_T_MIN)
+    rows = max(spec["datasets"].values(), key=len)
+    assert len(rows) == lab.FRAME_COUNT * 120  # every frame ships with the page: the slider needs no server
+    assert len({r["t"] for r in rows}) == lab.FRAME_COUNT
+    m, text = metrics(at), view(at)
+    cm, teacher = float(m["f_θ error at t = 1.00"]), float(m["Teacher jump error at t = 1.00"])
+    assert f"the consistency model lands {cm:.3f}" in text and f"x₀ prediction {teacher:.3f}" in text
+    curve = [r for r in min(spec["datasets"].values(), key=len) if r["t"] == 1.0]
+    assert sorted(round(r["error"], 3) for r in curve) == sorted([cm, teacher])  # the chart draws the same numbers
+
+
+@pytest.mark.parametrize("key, value", [("ft_n", 60), ("ft_seed", 5)])
+def test_ftheta_page_widgets_change_the_numbers(key, value):
+    at = open_page(FTHETA_PAGE)
+    before = metrics(at)
+    at.get_by_key(key).set_value(value)  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert metrics(at) != before
+    assert at.query_params[key] in (str(value), [str(value)])

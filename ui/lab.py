@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from cmcore import evaluate, lab, zoo
@@ -65,3 +66,42 @@ def protocol_score(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sample
     _one_thread()
     return lab.sampler_score(sampler, models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
                              teacher_cfg.dataset, spec)
+
+
+# --- What f_theta does at each t -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FrameView:
+    frames: pd.DataFrame  # one row per (t, point): t, point, xt_x, xt_y, cm_x, cm_y, tx_x, tx_y, end_x, end_y
+    curve: pd.DataFrame  # one row per (t, series): t, series, error (mean distance to the endpoint)
+    ts: np.ndarray
+    cm_error: np.ndarray  # [F]
+    teacher_error: np.ndarray  # [F]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ftheta_frames(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int, seed: int) -> FrameView:
+    """``m`` data points noised to every frame time with fixed noise, and where each jump sends them."""
+    _one_thread()
+    teacher = models.teacher(teacher_cfg)
+    x0 = evaluate.eval_reference(teacher_cfg.dataset, seed, m)
+    eps, _ = evaluate.eval_noise(seed, m)
+    fr = lab.noised_frames(teacher, x0, eps, lab.frame_times())
+    cm_j, tx_j = lab.consistency_jumps(models.consistency(teacher_cfg, cm_cfg), fr), lab.teacher_jumps(teacher, fr)
+    f = len(fr.ts)
+    ts = _np(fr.ts).round(4)
+    cols = {"t": np.repeat(ts, m), "point": np.tile(np.arange(m), f)}
+    for name, arr in (("xt", fr.x_t), ("cm", cm_j), ("tx", tx_j), ("end", fr.endpoint)):
+        flat = _np(arr).reshape(f * m, 2)
+        cols[f"{name}_x"], cols[f"{name}_y"] = flat[:, 0], flat[:, 1]
+    cm_err, tx_err = _np(lab.mean_endpoint_error(cm_j, fr)), _np(lab.mean_endpoint_error(tx_j, fr))
+    curve = pd.DataFrame({"t": np.r_[ts, ts], "series": [lab_charts.CM_JUMP] * f + [lab_charts.TEACHER_JUMP] * f,
+                          "error": np.r_[cm_err, tx_err]})
+    return FrameView(pd.DataFrame(cols), curve, ts, cm_err, tx_err)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ftheta_chart(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int, seed: int) -> dict:
+    """The page's Vega-Lite spec, keyed on the settings alone (hashing the frames on every rerun costs more)."""
+    v = ftheta_frames(teacher_cfg, cm_cfg, m, seed)
+    return charts.to_spec(lab_charts.jump_frames_chart(v.frames, v.curve, float(v.ts[-1])))

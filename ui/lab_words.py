@@ -48,3 +48,44 @@ def w2_protocol(noun: str, spec: EvalSpec, n: int, small: float, score: Score, f
     return (f"At the protocol's size ({spec.describe()}), {noun} scores W2 **{score}** (mean ± standard error over "
             f"seeds), {times}the floor of **{floor}**: {says}. {size}")
 
+
+
+# --- What f_theta does at each t ----------------------------------------------------------------------
+
+def _ranges(ts, mask) -> list[tuple[float, float]]:
+    """Runs of consecutive True in ``mask`` as (first t, last t)."""
+    runs, start = [], None
+    for i, on in enumerate(mask):
+        if on and start is None:
+            start = i
+        if start is not None and (not on or i == len(mask) - 1):
+            end = i if on else i - 1
+            runs.append((float(ts[start]), float(ts[end])))
+            start = None
+    return runs
+
+
+def _span(runs: list[tuple[float, float]]) -> str:
+    parts = [f"t = {a:.2f}" if a == b else f"t = {a:.2f} to {b:.2f}" for a, b in runs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def ftheta_curve(ts, cm, teacher) -> str:
+    """What the two error curves say: at t = max, where each jump is closer, how each grows with t."""
+    ts, cm, teacher = list(map(float, ts)), list(map(float, cm)), list(map(float, teacher))
+    last = len(ts) - 1
+    ratio = teacher[last] / cm[last] if cm[last] > 0 else float("inf")
+    head = (f"From t = {ts[last]:.2f} the consistency model lands {cm[last]:.3f} from the ODE endpoint on average "
+            f"and the teacher's one-jump x₀ prediction {teacher[last]:.3f}, "
+            + (f"{ratio:.1f}× further." if ratio > 1 else f"{1 / ratio:.1f}× closer." if ratio < 1 else "the same."))
+    better = [c < t for c, t in zip(cm, teacher)]
+    if all(better):
+        where = f"The consistency model is the closer of the two at every t shown ({ts[0]:.2f} to {ts[last]:.2f})."
+    elif not any(better):
+        where = f"The teacher's jump is the closer of the two at every t shown ({ts[0]:.2f} to {ts[last]:.2f})."
+    else:
+        where = (f"The consistency model is the closer of the two for {_span(_ranges(ts, better))}; the teacher's "
+                 f"jump for {_span(_ranges(ts, [not b for b in better]))}.")
+    trend = (f"Across the frames the teacher's error runs from {min(teacher):.3f} to {max(teacher):.3f} and the "
+             f"consistency model's from {min(cm):.3f} to {max(cm):.3f}.")
+    return f"{head} {where} {trend}"

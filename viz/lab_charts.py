@@ -83,3 +83,63 @@ def line_lengths_chart(lengths: np.ndarray, floor_lengths: np.ndarray, label: st
     rule = (alt.Chart(_frame(pd.DataFrame({"length": [long_threshold]})))
             .mark_rule(color=LONG_LINE, strokeDash=[4, 4]).encode(y="length:Q"))
     return _finish(alt.layer(line, rule, height=220, width="container"))
+
+
+# --- What f_theta does at each t ---------------------------------------------------------------------
+
+T_PARAM = "t_frame"  # the Vega-Lite parameter the t slider drives (no server round trip)
+JUMPS_PARAM = "jump_lines"  # which jumps are drawn as lines from x_t
+CM_JUMP, TEACHER_JUMP, ENDPOINT, X_T = ("consistency model f_θ(x_t, t)", "teacher x₀ = x_t − t·v(x_t, t)",
+                                        "ODE endpoint (200 steps from t)", "x_t (noised data)")
+JUMP_CHOICES = ("consistency model", "teacher x₀", "both", "none")
+
+
+def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float, size: int = LAB_SIZE - 20):
+    """Every frame of a cloud x_t and its jumps in one spec; a slider bound to ``T_PARAM`` picks the frame.
+
+    ``frames``: one row per (t, point) with columns t, xt_x, xt_y, cm_x, cm_y, tx_x, tx_y, end_x, end_y.
+    ``curve``: one row per (t, series) with columns t, series (CM_JUMP / TEACHER_JUMP), error.
+    Below the plane, the mean distance of each jump to the endpoint against t, with a rule at the slider's t.
+    """
+    ts = np.sort(frames["t"].unique())
+    step = float(np.diff(ts).min()) if len(ts) > 1 else 1.0
+    t_param = alt.param(name=T_PARAM, value=float(t_start),
+                        bind=alt.binding_range(min=float(ts[0]), max=float(ts[-1]), step=round(step, 6), name="t  "))
+    jumps = alt.param(name=JUMPS_PARAM, value=JUMP_CHOICES[0],
+                      bind=alt.binding_radio(options=list(JUMP_CHOICES), name="lines from x_t to  "))
+    in_frame = f"abs(datum.t - {T_PARAM}) < {step / 2}"
+    scale = _legend_scale([(X_T, NOISY), (TEACHER_JUMP, PALETTE["teacher_one"]), (CM_JUMP, PALETTE["consistency"]),
+                           (ENDPOINT, PALETTE["endpoint"])])
+    color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=2, labelLimit=170))
+    base = alt.Chart().transform_filter(in_frame)
+
+    def cloud(prefix: str, series: str, **mark) -> alt.Chart:
+        ex, ey = _xy(x=f"{prefix}_x", y=f"{prefix}_y", titles=False)
+        return (base.transform_calculate(series=f"'{series}'").mark_circle(**mark)
+                .encode(ex, ey, color, tooltip=[alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("point:Q")]))
+
+    def lines(prefix: str, choice: str, hue: str) -> alt.Chart:
+        ex, ey = _xy(x="xt_x", y="xt_y", titles=False)
+        return (base.transform_filter(f"{JUMPS_PARAM} == '{choice}' || {JUMPS_PARAM} == 'both'")
+                .mark_rule(color=hue, opacity=0.35, strokeWidth=1)
+                .encode(ex, ey, alt.X2(f"{prefix}_x:Q"), alt.Y2(f"{prefix}_y:Q")))
+
+    plane = alt.layer(
+        lines("tx", "teacher x₀", PALETTE["teacher_one"]), lines("cm", "consistency model", PALETTE["consistency"]),
+        cloud("xt", X_T, size=14, opacity=0.6), cloud("end", ENDPOINT, size=30, opacity=0.9),
+        cloud("tx", TEACHER_JUMP, size=18, opacity=0.85), cloud("cm", CM_JUMP, size=18, opacity=0.95),
+        data=_frame(frames.round(4)), width=size, height=size,
+        title=alt.TitleParams("Where each x_t is sent", subtitle="drag t below the chart: no reload"))
+    curve_color = alt.Color("series:N", scale=scale, title=None, legend=None)
+    xs = alt.X("t:Q", title="t", scale=alt.Scale(domain=[0, 1]))
+    ys = alt.Y("error:Q", title="error (mean)")
+    here = alt.Chart().transform_filter(in_frame)
+    errors = alt.layer(
+        alt.Chart().mark_line(strokeWidth=2).encode(xs, ys, curve_color),
+        here.mark_point(filled=True, size=60).encode(xs, ys, curve_color,
+                                                     tooltip=["series:N", alt.Tooltip("t:Q", format=".2f"),
+                                                              alt.Tooltip("error:Q", format=".3f")]),
+        here.mark_text(align="right", dx=-7, dy=-8, fontSize=11).encode(xs, ys, curve_color,
+                                                                      alt.Text("error:Q", format=".3f")),
+        data=_frame(curve.round(5)), width=size, height=130)
+    return _square(alt.vconcat(plane, errors, spacing=18).add_params(t_param, jumps))

@@ -17,8 +17,9 @@ NARROW = {"width": 420, "height": 900}
 # url path, title, charts drawn at the defaults
 LAB_PAGES = [
     ("lab_w2", "What W2 means", 2),
+    ("lab_ftheta", "What f_θ does at each t", 1),
 ]
-NAV = {"lab_w2": "What W2 means"}
+NAV = {"lab_w2": "What W2 means", "lab_ftheta": "What f_θ does at each t"}
 
 
 def expect(locator):
@@ -95,3 +96,39 @@ def test_w2_page_sampler_choice_redraws(app):
     after = app.main().get_by_text(re.compile(r"W2 is the root-mean-square length")).inner_text()
     assert after != before and "teacher's one-step sample" in after
     app.assert_no_exception()
+
+
+# --- f_theta: the t slider runs in the browser ----------------------------------------------------------
+
+_CHART_TEXT_JS = """() => {
+  const svg = document.querySelector('[data-testid="stVegaLiteChart"] svg.marks');
+  return svg ? Array.from(svg.querySelectorAll('g.role-mark text')).map(t => t.textContent).join('|')
+             + '#' + svg.querySelectorAll('g.role-mark path, g.role-mark line').length
+             + '#' + (svg.querySelector('g.role-mark') || {}).innerHTML.length : '';
+}"""
+
+
+def test_ftheta_slider_redraws_in_the_browser_without_a_rerun(app):
+    sent: list[int] = []
+    app.page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
+    open_lab(app, "lab_ftheta", "What f_θ does at each t", 1)
+    chart = app.main().locator('[data-testid="stVegaLiteChart"]').first
+    slider = chart.locator('.vega-bindings input[type="range"]')
+    expect(slider).to_have_value("1")
+    before_svg, before_sent = app.page.evaluate(_CHART_TEXT_JS), len(sent)
+    assert before_sent > 0, "the counter sees the session's messages (its first run was requested over it)"
+    labels_before = app.page.evaluate("() => document.querySelector('svg.marks').innerHTML")
+    slider.fill("0.2")  # sets the value and fires the input event Vega listens to
+    app.page.wait_for_function(f"(before) => ({_CHART_TEXT_JS})() !== before", arg=before_svg)
+    # Two animation frames: anything the input event queued (a redraw, a message) has gone out by now.
+    app.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert len(sent) == before_sent, f"moving the t slider sent {len(sent) - before_sent} message(s) to the server"
+    state = app.page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+    assert state == "notRunning", state
+    assert app.page.evaluate("() => document.querySelector('svg.marks').innerHTML") != labels_before
+    slider.fill("0.6")
+    app.page.wait_for_function("() => document.querySelector('.vega-bindings input[type=range]').value === '0.6'")
+    assert len(sent) == before_sent
+    app.assert_no_exception()
+    assert not app.page_errors, app.page_errors
+    app.screenshot("lab_ftheta_slider_moved")
