@@ -89,8 +89,8 @@ def line_lengths_chart(lengths: np.ndarray, floor_lengths: np.ndarray, label: st
 
 T_PARAM = "t_frame"  # the Vega-Lite parameter the t slider drives (no server round trip)
 JUMPS_PARAM = "jump_lines"  # which jumps are drawn as lines from x_t
-CM_JUMP, TEACHER_JUMP, ENDPOINT, X_T = ("consistency model f_θ(x_t, t)", "teacher x₀ = x_t − t·v(x_t, t)",
-                                        "ODE endpoint (200 steps from t)", "x_t (noised data)")
+CM_JUMP, TEACHER_JUMP, ENDPOINT, X_T = ("consistency f_θ(x_t, t)", "teacher x_t − t·v(x_t, t)",
+                                        "ODE endpoint (200 steps)", "x_t (noised data)")
 JUMP_CHOICES = ("consistency model", "teacher x₀", "both", "none")
 
 
@@ -110,7 +110,7 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
     in_frame = f"abs(datum.t - {T_PARAM}) < {step / 2}"
     scale = _legend_scale([(X_T, NOISY), (TEACHER_JUMP, PALETTE["teacher_one"]), (CM_JUMP, PALETTE["consistency"]),
                            (ENDPOINT, PALETTE["endpoint"])])
-    color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=2, labelLimit=170))
+    color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=2, labelLimit=160))
     base = alt.Chart().transform_filter(in_frame)
 
     def cloud(prefix: str, series: str, **mark) -> alt.Chart:
