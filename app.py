@@ -16,6 +16,8 @@ pages = [
 ]
 lab_pages = [
     st.Page("pages/lab_w2.py", title="What W2 means", icon=":material/join_inner:", url_path="lab_w2"),
+    st.Page("pages/lab_anatomy.py", title="Anatomy of one distillation step", icon=":material/biotech:",
+            url_path="lab_anatomy"),
     st.Page("pages/lab_ftheta.py", title="What f_θ does at each t", icon=":material/animation:", url_path="lab_ftheta"),
 ]
 page = st.navigation({"Exercises": pages, "Lab": lab_pages})

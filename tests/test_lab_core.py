@@ -158,3 +158,102 @@ def test_ftheta_sentence_follows_the_curves():
     assert "every t shown" in lab_words.ftheta_curve(ts, [0.01, 0.02, 0.05], [0.1, 0.4, 1.5])
     worse = lab_words.ftheta_curve(ts, [0.5, 0.6, 3.0], [0.1, 0.4, 1.5])
     assert "teacher's jump is the closer of the two at every t" in worse and "2.0× closer" in worse
+
+
+# --- Anatomy of one distillation step ------------------------------------------------------------------
+
+TINY = dict(steps=20, batch=32, threads=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(shipped):
+    import dataclasses
+
+    teacher, _ = shipped
+    cfg = dataclasses.replace(zoo.DEFAULT.consistency, **TINY)
+    return cfg, lab.train_with_snapshots(cfg, teacher, "two_moons", every=10)
+
+
+def _same_weights(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_snapshot_run_saves_both_networks_and_trains_as_the_trainer_does(shipped, tiny_run):
+    from cmcore.nets import ConsistencyModel
+    from cmcore.train import train_consistency
+
+    teacher, _ = shipped
+    cfg, run = tiny_run
+    assert run.steps == (0, 10, 20) == lab.snapshot_steps(20, 10)
+    assert math.isnan(run.snapshots[0].loss) and all(s.loss > 0 for s in run.snapshots[1:])
+    start = ConsistencyModel.from_teacher(teacher, cfg.sigma_min)  # init from the teacher: f starts as an Euler jump
+    assert _same_weights(run.at(0).online, start) and _same_weights(run.at(0).target, start)
+    assert _same_weights(run.at(20).online, train_consistency(cfg, teacher, "two_moons").model)  # same loop, seed
+    assert not _same_weights(run.at(10).online, run.at(10).target)  # mu = 0.95: the target lags
+    assert all(not p.requires_grad for s in run.snapshots for p in s.online.parameters())  # frozen copies
+    with pytest.raises(ValueError, match="No checkpoint at step 7"):
+        run.at(7)
+
+
+def test_target_is_the_ema_of_the_online_weights(shipped):
+    import dataclasses
+
+    teacher, _ = shipped
+    copy_cfg = dataclasses.replace(zoo.DEFAULT.consistency, ema_mu=0.0, **TINY)  # theta^- <- theta after each step
+    run = lab.train_with_snapshots(copy_cfg, teacher, "two_moons", every=10)
+    assert all(_same_weights(s.online, s.target) for s in run.snapshots)
+
+
+def test_lab_run_config_only_shortens():
+    cfg = lab.lab_run_config(zoo.DEFAULT.consistency)
+    assert (cfg.steps, cfg.batch, cfg.threads) == (lab.LAB_RUN_STEPS, lab.LAB_RUN_BATCH, lab.LAB_RUN_THREADS)
+    assert cfg.ema_mu == zoo.DEFAULT.consistency.ema_mu and cfg.n_levels == zoo.DEFAULT.consistency.n_levels
+
+
+def test_step_anatomy_rederived(shipped, tiny_run):
+    from cmcore.flow import ode_step
+
+    teacher, _ = shipped
+    cfg, run = tiny_run
+    x0, eps = torch.tensor([0.5, -0.3]), torch.tensor([1.2, 0.4])
+    n = 4
+    a = lab.step_anatomy(teacher, run, x0, eps, n)
+    t_n, t_next = float(run.levels[n - 1]), float(run.levels[n])  # paper's 1-based t_n, t_{n+1}
+    assert (a.t_n, a.t_next) == (t_n, t_next)
+    assert torch.allclose(a.x_next, (1 - t_next) * x0 + t_next * eps)
+    tn, tn1 = torch.full((1, 1), t_n), torch.full((1, 1), t_next)
+    with torch.no_grad():
+        assert torch.allclose(a.x_hat, ode_step(teacher, a.x_next[None], tn1, tn, cfg.teacher_solver)[0])
+        for k, snap in enumerate(run.snapshots):
+            online, target = snap.online(a.x_next[None], tn1)[0], snap.target(a.x_hat[None], tn)[0]
+            assert torch.allclose(a.online[k], online) and torch.allclose(a.target[k], target)
+            c = cfg.huber_c  # pseudo-Huber, Song & Dhariwal 2023 Eq. 9
+            assert float(a.loss[k]) == pytest.approx(math.sqrt(float(((online - target) ** 2).sum()) + c * c) - c,
+                                                     rel=1e-5)
+            assert float(a.gap[k]) == pytest.approx(float((online - target).norm()), rel=1e-6)
+    with pytest.raises(ValueError, match="choose n from 1 to"):
+        lab.step_anatomy(teacher, run, x0, eps, cfg.n_levels)
+
+
+def test_training_mode_pairs_use_the_same_noise():
+    import dataclasses
+
+    cfg = dataclasses.replace(zoo.DEFAULT.consistency, mode="training", init_from_teacher=False)
+    x0, eps = torch.tensor([[0.5, -0.3]]), torch.tensor([[1.2, 0.4]])
+    x_next, x_lower = lab.pair_inputs(None, x0, eps, 0.3, 0.4, cfg)
+    assert torch.allclose(x_next, 0.6 * x0 + 0.4 * eps) and torch.allclose(x_lower, 0.7 * x0 + 0.3 * eps)
+
+
+def test_anatomy_sentence_follows_the_numbers():
+    labels = lab_words.anatomy_labels(6, "distillation", "heun", "pseudo_huber")
+    assert labels.x_next == "x_t₇ = (1−t₇)x₀ + t₇ε" and labels.online.startswith("f_θ(x_t₇, t₇)")
+    assert labels.target.startswith("f_θ⁻(x̂_t₆, t₆)") and "Heun step" in labels.x_hat
+    steps, gap, loss = (0, 50, 100), [0.2, 0.05, 0.01], [0.17, 0.03, 0.005]
+    text = lab_words.anatomy_step(labels, steps, 2, gap, loss, [0.4, 0.1, 0.02], [0.3, 0.1, 0.03], 256)
+    assert "At step 100 of 100" in text and "**0.0100** apart" in text and "20.0× closer than at step 0 (0.2000)" in text
+    assert "5.00e-03" in text and "mean gap is 0.0300 (step 0: 0.3000)" in text and "0.0200 from the true ODE" in text
+    start = lab_words.anatomy_step(labels, steps, 0, gap, loss, [0.4, 0.1, 0.02], [0.3, 0.1, 0.03], 256)
+    assert start.startswith("Before training (step 0)") and "step 0:" not in start
+    apart = lab_words.anatomy_step(labels, steps, 1, [0.1, 0.3, 0.2], loss, [0.4, 0.5, 0.02], [0.3, 0.1, 0.03], 8)
+    assert "3.0× further apart than" in apart and "further than at step 0" in apart

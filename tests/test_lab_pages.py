@@ -111,3 +111,53 @@ def test_ftheta_page_widgets_change_the_numbers(key, value):
     no_exception(at)
     assert metrics(at) != before
     assert at.query_params[key] in (str(value), [str(value)])
+
+
+# --- Anatomy of one distillation step ------------------------------------------------------------------
+
+ANATOMY_PAGE = "pages/lab_anatomy.py"
+
+
+def test_anatomy_page_defaults_and_sentence():
+    at = open_page(ANATOMY_PAGE)  # the first run trains the short snapshot run (cached for the process)
+    no_exception(at)
+    assert len(charts(at)) == 3
+    assert (at.slider(key="an_n").value, at.select_slider(key="an_step").value) == (6, 0)
+    gap = float(metrics(at)["Gap |f_θ − f_θ⁻|"])
+    text = view(at)
+    assert f"Before training (step 0) the online prediction and the target's are **{gap:.4f}** apart" in text
+    legend = str(chart_spec(at, 0))  # each point of the step is named by its formula in the plane's legend
+    for formula in ("x_t₇ = (1−t₇)x₀ + t₇ε", "f_θ(x_t₇, t₇), online", "f_θ⁻(x̂_t₆, t₆), target (EMA)",
+                    "x̂_t₆ = Heun step of the teacher from t₇", "loss: pseudo-Huber d(f_θ, f_θ⁻)"):
+        assert formula in legend, formula
+
+
+def test_anatomy_page_checkpoints_bring_the_predictions_together():
+    at = open_page(ANATOMY_PAGE)
+    gap0 = float(metrics(at)["Gap |f_θ − f_θ⁻|"])
+    last = lab.snapshot_steps()[-1]
+    at.select_slider(key="an_step").set_value(last).run()
+    no_exception(at)
+    gap = float(metrics(at)["Gap |f_θ − f_θ⁻|"])
+    text = view(at)
+    assert f"At step {last} of {last} the online prediction and the target's are **{gap:.4f}** apart" in text
+    word = "closer than" if gap < gap0 else "further apart than"
+    assert f"{word} at step 0 ({gap0:.4f})" in text
+    assert at.query_params["an_step"] in (str(last), [str(last)])
+
+
+@pytest.mark.parametrize("key, value", [("an_n", 2), ("an_point", 17), ("an_noise", 3)])
+def test_anatomy_page_widgets_change_the_numbers(key, value):
+    at = open_page(ANATOMY_PAGE)
+    before = metrics(at)
+    at.get_by_key(key).set_value(value)  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert metrics(at) != before
+
+
+def test_anatomy_page_corrects_a_level_the_model_does_not_have():
+    at = open_page(ANATOMY_PAGE, {"an_n": "15", "an_step": "13"})
+    no_exception(at)
+    assert at.slider(key="an_n").value == 6 and at.select_slider(key="an_step").value == 0
+    assert any("an_n" in w.value and "an_step" in w.value for w in at.warning)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from cmcore import evaluate, lab, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
@@ -105,3 +106,58 @@ def ftheta_chart(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int, 
     """The page's Vega-Lite spec, keyed on the settings alone (hashing the frames on every rerun costs more)."""
     v = ftheta_frames(teacher_cfg, cm_cfg, m, seed)
     return charts.to_spec(lab_charts.jump_frames_chart(v.frames, v.curve, float(v.ts[-1])))
+
+
+# --- Anatomy of one distillation step --------------------------------------------------------------
+
+ANATOMY_POOL = 200  # the data points one can pick: the protocol's reference sample of seed 0, this size
+LEVEL_POINTS = 256  # points behind the mean gap at a level pair
+BACKGROUND_POINTS = 600  # faint real data behind the plane
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def snapshot_run(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig) -> lab.SnapshotRun:
+    """A short run of the selected recipe (``lab.lab_run_config``) with theta and theta^- saved along the way.
+
+    Shared by every session (st.cache_resource): the snapshots are frozen copies and are only ever evaluated.
+    """
+    return lab.train_with_snapshots(lab.lab_run_config(cm_cfg), models.teacher(teacher_cfg), teacher_cfg.dataset)
+
+
+@dataclass(frozen=True)
+class AnatomyView:
+    n: int
+    t_n: float
+    t_next: float
+    x0: np.ndarray
+    x_next: np.ndarray
+    x_hat: np.ndarray
+    endpoint: np.ndarray
+    steps: tuple[int, ...]
+    online: np.ndarray  # [S, 2]
+    target: np.ndarray  # [S, 2]
+    gap: np.ndarray  # [S] |f_theta - f_theta^-| for this point
+    loss: np.ndarray  # [S] d(f_theta, f_theta^-) for this point
+    online_error: np.ndarray  # [S] |f_theta - ODE endpoint| for this point
+    level_gap: np.ndarray  # [S] mean gap over LEVEL_POINTS points at this level pair
+    real: np.ndarray  # background data
+    run_cfg: ConsistencyConfig
+    run_seconds: float
+
+
+def point_noise(noise_seed: int) -> torch.Tensor:
+    """The noise eps [2] of the picked point: its own stream, seeded from the protocol's noise base."""
+    return torch.randn(2, generator=torch.Generator().manual_seed(evaluate.NOISE_SEED_BASE + noise_seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def anatomy(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, point: int, noise_seed: int, n: int) -> AnatomyView:
+    _one_thread()
+    run, teacher, dataset = snapshot_run(teacher_cfg, cm_cfg), models.teacher(teacher_cfg), teacher_cfg.dataset
+    x0 = evaluate.eval_reference(dataset, 0, ANATOMY_POOL)[point]
+    a = lab.step_anatomy(teacher, run, x0, point_noise(noise_seed), n)
+    xs = evaluate.eval_reference(dataset, 1, LEVEL_POINTS)
+    level = lab.level_gaps(teacher, run, xs, evaluate.eval_noise(1, LEVEL_POINTS)[0], n)
+    return AnatomyView(n, a.t_n, a.t_next, _np(a.x0), _np(a.x_next), _np(a.x_hat), _np(a.endpoint), a.steps,
+                       _np(a.online), _np(a.target), _np(a.gap), _np(a.loss), _np(a.online_error), _np(level),
+                       _np(evaluate.eval_reference(dataset, 2, BACKGROUND_POINTS)), run.cfg, run.seconds)

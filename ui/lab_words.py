@@ -4,6 +4,8 @@ A sentence here states only what its arguments support; a page never prints a fi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cmcore.evaluate import EvalSpec, Score, compare
 from cmcore.lab import LONG_LINE_QUANTILE, TOP_SHARE, LineStats
 
@@ -89,3 +91,64 @@ def ftheta_curve(ts, cm, teacher) -> str:
     trend = (f"Across the frames the teacher's error runs from {min(teacher):.3f} to {max(teacher):.3f} and the "
              f"consistency model's from {min(cm):.3f} to {max(cm):.3f}.")
     return f"{head} {where} {trend}"
+
+
+# --- Anatomy of one distillation step ----------------------------------------------------------------
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def level(n: int) -> str:
+    """t_n written with a subscript index: t₆."""
+    return f"t{str(n).translate(_SUB)}"
+
+
+@dataclass(frozen=True)
+class AnatomyLabels:
+    x0: str
+    x_next: str
+    x_hat: str
+    online: str
+    target: str
+    endpoint: str
+    loss: str
+
+
+def anatomy_labels(n: int, mode: str, solver: str, loss_kind: str) -> AnatomyLabels:
+    """Each point of one loss term, labelled with its formula (the paper's symbols, level indices filled in)."""
+    tn, tn1 = level(n), level(n + 1)
+    x_hat = (f"x̂_{tn} = {solver.capitalize()} step of the teacher from {tn1}" if mode == "distillation"
+             else f"x_{tn} = (1−{tn})x₀ + {tn}ε, the same ε")
+    hat = "x̂" if mode == "distillation" else "x"
+    d = "pseudo-Huber" if loss_kind == "pseudo_huber" else "squared L2"
+    return AnatomyLabels(
+        x0="x₀, the data point", x_next=f"x_{tn1} = (1−{tn1})x₀ + {tn1}ε", x_hat=x_hat,
+        online=f"f_θ(x_{tn1}, {tn1}), online", target=f"f_θ⁻({hat}_{tn}, {tn}), target (EMA)",
+        endpoint=f"ODE endpoint from x_{tn1} (200 steps)", loss=f"loss: {d} d(f_θ, f_θ⁻)")
+
+
+def anatomy_symbols(n: int, mode: str) -> AnatomyLabels:
+    """The short symbols written beside each point on the plane (the legend holds the formulas)."""
+    tn, tn1 = level(n), level(n + 1)
+    hat = "x̂" if mode == "distillation" else "x"
+    return AnatomyLabels(x0="x₀", x_next=f"x_{tn1}", x_hat=f"{hat}_{tn}", online="f_θ", target="f_θ⁻",
+                         endpoint="ODE end", loss="d")
+
+
+def anatomy_step(labels: AnatomyLabels, steps, i: int, gap, loss, online_error, level_gap, points: int) -> str:
+    """What checkpoint ``i`` shows, against step 0: the gap (the loss), where the online prediction sits."""
+    s, g0, gi = int(steps[i]), float(gap[0]), float(gap[i])
+    change = ("the same as" if gi == g0 else f"{g0 / gi:.1f}× closer than" if gi < g0
+              else f"{gi / g0:.1f}× further apart than")
+    head = (f"At step {s:,} of {int(steps[-1]):,} the online prediction and the target's are **{gi:.4f}** apart, "
+            f"so this point adds {float(loss[i]):.2e} to the loss; that is {change} at step 0 ({g0:.4f})."
+            if i > 0 else
+            f"Before training (step 0) the online prediction and the target's are **{g0:.4f}** apart, so this point "
+            f"adds {float(loss[0]):.2e} to the loss.")
+    lv = (f" Over {points} points at this level pair the mean gap is {float(level_gap[i]):.4f}"
+          + (f" (step 0: {float(level_gap[0]):.4f})." if i > 0 else "."))
+    e0, ei = float(online_error[0]), float(online_error[i])
+    where = (f" The online prediction is {ei:.4f} from the true ODE endpoint" +
+             (f" ({'closer than' if ei < e0 else 'further than' if ei > e0 else 'as far as'} at step 0, {e0:.4f})."
+              if i > 0 else "."))
+    return head + lv + where

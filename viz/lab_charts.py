@@ -17,7 +17,9 @@ from viz.charts import DOMAIN, PALETTE, TRAJECTORY_COLOR, _finish, _frame, _xy, 
 
 LAB_SIZE = 330  # px, square plot area: with axis labels it fits a 420 px screen (~388 px of content)
 SECOND_REAL = "#bfdbfe"  # a second, independent real sample (light blue: real data, another draw)
-LONG_LINE = "#f472b6"  # a matched line longer than the floor's long-line threshold (pink)
+COST = "#f472b6"  # a distance being paid for: a long matched line (W2), the loss gap (distillation) (pink)
+LONG_LINE = COST  # a matched line longer than the floor's long-line threshold
+TARGET = "#ddd6fe"  # the target network f_theta^- (light violet: the consistency model's slow EMA copy)
 LINE = PALETTE["arrow"]  # a matched pair
 NOISY = TRAJECTORY_COLOR  # x_t, the noised input of a network (slate, as the trajectories not chosen)
 # Which colour draws each W2 sampler (keys of cmcore.lab.W2_SAMPLERS).
@@ -143,3 +145,99 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
                                                                       alt.Text("error:Q", format=".3f")),
         data=_frame(curve.round(5)), width=size, height=130)
     return _square(alt.vconcat(plane, errors, spacing=18).add_params(t_param, jumps))
+
+
+# --- Anatomy of one distillation step ------------------------------------------------------------------
+
+def _window(dx: Sequence[float], dy: Sequence[float], x: str = "x", y: str = "y") -> tuple[alt.X, alt.Y]:
+    """Position channels on a zoomed window that clip (not clamp) what lies outside: a path leaving the window
+    is cut at its edge instead of being bent along it."""
+    return (alt.X(f"{x}:Q", title=None, scale=alt.Scale(domain=list(dx), nice=False)),
+            alt.Y(f"{y}:Q", title=None, scale=alt.Scale(domain=list(dy), nice=False)))
+
+
+def _points(rows: list[tuple[str, np.ndarray]]) -> pd.DataFrame:
+    return pd.DataFrame([{"series": name, "x": float(p[0]), "y": float(p[1])} for name, p in rows])
+
+
+def _segments(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    df = pd.DataFrame([{"segment": name, "x": float(a[0]), "y": float(a[1]), "x2": float(b[0]), "y2": float(b[1])}
+                       for name, a, b in rows])
+    df["angle"] = (90 - np.degrees(np.arctan2(df["y2"] - df["y"], df["x2"] - df["x"]))) % 360
+    return df
+
+
+def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]], arrows: list[tuple[str, str, int, int]],
+                  domain: tuple[Sequence[float], Sequence[float]] | None = None, title: str = "", subtitle: str = "",
+                  trails: list[tuple[str, np.ndarray]] = (), size: int = LAB_SIZE) -> alt.LayerChart:
+    """One step of the loss on the plane: named points, arrows between them, a symbol beside each.
+
+    ``marks``: (label, colour, point [2], symbol); the label (a formula) is the legend entry, the symbol (may be
+    "") is written beside the point.  ``arrows``: (colour, "solid"/"dashed"/"dotted", from index, to index).
+    ``trails``: (colour, points [S, 2]) paths through successive checkpoints.  ``real``: faint data behind.
+    ``domain``: (x range, y range), square; default the shared DOMAIN.
+    """
+    dx, dy = domain if domain is not None else (DOMAIN, DOMAIN)
+    ex, ey = _window(dx, dy)
+    dashes = {"solid": [1, 0], "dashed": [5, 3], "dotted": [1, 3]}
+    scale = _legend_scale([(label, color) for label, color, _, _ in marks])
+    color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=1, labelLimit=size))
+    layers = []
+    real = np.asarray(real).reshape(-1, 2)
+    inside = ((real[:, 0] >= dx[0]) & (real[:, 0] <= dx[1]) & (real[:, 1] >= dy[0]) & (real[:, 1] <= dy[1]))
+    if inside.any():  # only the data inside the window: less to ship
+        layers.append(alt.Chart(_frame(pd.DataFrame({"x": real[inside, 0], "y": real[inside, 1]}).round(4)))
+                      .mark_circle(size=7, opacity=0.25, color=PALETTE["real"], clip=True).encode(ex, ey))
+    for hue, path in trails:
+        df = pd.DataFrame({"x": path[:, 0], "y": path[:, 1], "order": np.arange(len(path))})
+        layers.append(alt.Chart(_frame(df.round(5))).mark_line(color=hue, opacity=0.55, strokeWidth=1.2, clip=True,
+                                                              point=alt.OverlayMarkDef(size=12, color=hue))
+                      .encode(ex, ey, alt.Order("order:Q")))
+    for hue, dash, a, b in arrows:
+        seg = _frame(_segments([("", marks[a][2], marks[b][2])]).round(5))
+        layers.append(alt.Chart(seg).mark_rule(color=hue, strokeWidth=2, strokeDash=dashes[dash], opacity=0.9, clip=True)
+                      .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q")))
+        hx, hy = _window(dx, dy, x="x2", y="y2")
+        layers.append(alt.Chart(seg).mark_point(shape="triangle-up", filled=True, size=55, color=hue, clip=True)
+                      .encode(hx, hy, angle=alt.Angle("angle:Q", scale=None)))
+    pts = _points([(label, p) for label, _, p, _ in marks])
+    layers.append(alt.Chart(_frame(pts.round(5))).mark_point(filled=True, size=95, opacity=1, stroke="#0e1117",
+                                                             strokeWidth=0.8, clip=True)
+                  .encode(ex, ey, color, tooltip=["series:N", alt.Tooltip("x:Q", format=".4f"),
+                                                 alt.Tooltip("y:Q", format=".4f")]))
+    text = pd.DataFrame([{"series": label, "symbol": sym, "x": float(p[0]), "y": float(p[1])}
+                         for label, _, p, sym in marks if sym])
+    if len(text):  # symbols sit inside the window: left of points in its right half, right of the others
+        mid = (dx[0] + dx[1]) / 2
+        text["dx"] = np.where(text["x"] > mid, -9, 9)
+        text["dy"] = -9 + 18 * (np.arange(len(text)) % 2)  # alternate above/below: neighbours do not overprint
+        text["align"] = np.where(text["x"] > mid, "right", "left")
+        for align in ("left", "right"):
+            part = text[text["align"] == align]
+            if len(part):
+                layers.append(alt.Chart(_frame(part.round(5))).mark_text(align=align, fontSize=12, fontWeight="bold")
+                              .encode(ex, ey, alt.Text("symbol:N"), alt.Color("series:N", scale=scale, legend=None),
+                                      xOffset=alt.XOffset("dx:Q", scale=None),
+                                      yOffset=alt.YOffset("dy:Q", scale=None)))
+    return _square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle or " ")))
+
+
+def anatomy_gaps(df: pd.DataFrame, current: int, colors: dict[str, str], dashed: Sequence[str] = ()) -> alt.LayerChart:
+    """Distances against the training step (log y), one line per series, a rule at the checkpoint shown.
+
+    ``df``: columns step, series, value; ``colors``: series -> colour (the legend's order).
+    """
+    scale = _legend_scale(list(colors.items()))
+    dash = alt.Scale(domain=list(colors), range=[[5, 3] if s in dashed else [1, 0] for s in colors])
+    base = alt.Chart(_frame(df.assign(value=df["value"].clip(lower=1e-5)).round(6))).encode(
+        alt.X("step:Q", title="training step"),
+        alt.Y("value:Q", title="distance (log)", scale=alt.Scale(type="log")),
+        alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=1, labelLimit=300)),
+        alt.StrokeDash("series:N", scale=dash, legend=None),
+        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")])
+    rule = (alt.Chart(_frame(pd.DataFrame({"step": [current]})))
+            .mark_rule(color=PALETTE["arrow"], strokeDash=[2, 3], opacity=0.7).encode(x="step:Q"))
+    chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=28), rule, height=200,
+                      width="container")
+    chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")  # the height is the plot's, legend below
+    return _finish(chart)

@@ -18,8 +18,10 @@ NARROW = {"width": 420, "height": 900}
 LAB_PAGES = [
     ("lab_w2", "What W2 means", 2),
     ("lab_ftheta", "What f_θ does at each t", 1),
+    ("lab_anatomy", "Anatomy of one distillation step", 3),
 ]
-NAV = {"lab_w2": "What W2 means", "lab_ftheta": "What f_θ does at each t"}
+NAV = {"lab_w2": "What W2 means", "lab_ftheta": "What f_θ does at each t",
+       "lab_anatomy": "Anatomy of one distillation step"}
 
 
 def expect(locator):
@@ -134,3 +136,20 @@ def test_ftheta_slider_redraws_in_the_browser_without_a_rerun(app):
     app.assert_no_exception()
     assert not app.page_errors, app.page_errors
     app.screenshot("lab_ftheta_slider_moved")
+
+
+# --- Anatomy: stepping through checkpoints ------------------------------------------------------------------
+
+def test_anatomy_checkpoint_slider_moves_the_predictions(app):
+    open_lab(app, "lab_anatomy", "Anatomy of one distillation step", 3)
+    gap = app.main().locator('[data-testid="stMetric"]').filter(has_text="Gap").locator('[data-testid="stMetricValue"]')
+    first = gap.inner_text()
+    slider = app.main().get_by_role("slider", name="Checkpoint (training step)")
+    slider.focus()
+    slider.press("End")  # the last checkpoint
+    expect(gap).not_to_have_text(first)
+    app.wait_idle()
+    expect(app.main().get_by_text(re.compile(r"At step [\d,]+ of [\d,]+ the online prediction"))).to_be_visible()
+    app.assert_charts_drawn(at_least=3)
+    app.assert_no_exception()
+    assert "an_step" in app.query()
