@@ -19,6 +19,8 @@ lab_pages = [
     st.Page("pages/lab_anatomy.py", title="Anatomy of one distillation step", icon=":material/biotech:",
             url_path="lab_anatomy"),
     st.Page("pages/lab_ftheta.py", title="What f_θ does at each t", icon=":material/animation:", url_path="lab_ftheta"),
+    st.Page("pages/lab_consistency_map.py", title="Where is the model consistent?", icon=":material/grid_on:",
+            url_path="lab_consistency_map"),
 ]
 page = st.navigation({"Exercises": pages, "Lab": lab_pages})
 if router.mark_routed(page.url_path):

@@ -257,3 +257,49 @@ def test_anatomy_sentence_follows_the_numbers():
     assert start.startswith("Before training (step 0)") and "step 0:" not in start
     apart = lab_words.anatomy_step(labels, steps, 1, [0.1, 0.3, 0.2], loss, [0.4, 0.5, 0.02], [0.3, 0.1, 0.03], 8)
     assert "3.0× further apart than" in apart and "further than at step 0" in apart
+
+
+# --- Where is the model consistent? --------------------------------------------------------------------
+
+def test_grid_points_are_cell_centres():
+    pts, size = lab.grid_points(4, (-2.0, 2.0))
+    assert size == 1.0 and pts.shape == (16, 2)
+    assert pts[0].tolist() == [-1.5, -1.5] and pts[1].tolist() == [-0.5, -1.5] and pts[4].tolist() == [-1.5, -0.5]
+    with pytest.raises(ValueError, match="at least 2 cells"):
+        lab.grid_points(1, (-1.0, 1.0))
+
+
+def test_ode_map_and_its_errors_rederived(shipped):
+    from cmcore.flow import solve
+
+    teacher, cm = shipped
+    m = lab.ode_map(teacher, 0.5, g=6, domain=(-3.0, 3.0), keep=5)
+    direct = solve(teacher, m.x_t, 0.5, 0.0, evaluate.REFERENCE_ODE_STEPS)
+    assert torch.equal(m.endpoint, direct.endpoint) and torch.equal(m.path[0], m.x_t)
+    assert torch.equal(m.path[-1], m.endpoint) and m.path.shape == (5, 36, 2)
+    jumps, err = lab.map_jumps(cm, m)
+    with torch.no_grad():
+        assert torch.allclose(jumps, cm(m.x_t, torch.full((36, 1), 0.5)))
+    assert torch.allclose(err, ((jumps - m.endpoint) ** 2).sum(dim=1).sqrt())
+    with pytest.raises(ValueError, match="must lie in"):
+        lab.ode_map(teacher, 0.0)
+
+
+def test_visited_cells_by_hand():
+    pts = torch.tensor([[-1.9, -1.9], [1.5, -1.5], [1.6, -1.2], [5.0, 0.0]])  # the last lies outside the window
+    hit = lab.visited_cells(pts, g=4, domain=(-2.0, 2.0))
+    assert hit.nonzero().flatten().tolist() == [0, 3]  # row 0: x-cells 0 and 3
+
+
+def test_consistency_map_sentences_follow_the_numbers():
+    cur, early = np.array([0.01, 0.02, 0.5, 0.6]), np.array([0.2, 0.04, 0.7, 0.5])
+    text = lab_words.consistency_map(0.5, cur, early, [True, True, False, False], "model A", "model B")
+    assert "lands in 2 of 4 cells" in text and "**0.015**" in text and "**0.120**" in text and "8.0× larger" in text
+    assert "100% and 50% of those cells are within 0.05" in text
+    assert "the means are 0.550 and 0.600: the consistency property is learned where" in text
+    assert "no noised data point" in lab_words.consistency_map(0.5, cur, early, [False] * 4, "A", "B")
+    over = lab_words.consistency_over_t([0.5, 1.0], [0.05, 0.06], [0.1, 1.2], [0.4, 1.8], "A", "B")
+    assert "A is the more consistent at every t shown" in over and "0.060, against 1.200" in over
+    assert "reaches 1.800 (at t = 1.00)" in over
+    mixed = lab_words.consistency_over_t([0.5, 1.0], [0.05, 2.0], [0.1, 1.2], [0.4, 1.8], "A", "B")
+    assert "A is the more consistent at 1 of 2 times" in mixed

@@ -161,3 +161,38 @@ def test_anatomy_page_corrects_a_level_the_model_does_not_have():
     no_exception(at)
     assert at.slider(key="an_n").value == 6 and at.select_slider(key="an_step").value == 0
     assert any("an_n" in w.value and "an_step" in w.value for w in at.warning)
+
+
+# --- Where is the model consistent? --------------------------------------------------------------------
+
+MAP_PAGE = "pages/lab_consistency_map.py"
+
+
+def test_consistency_map_page_defaults_and_sentences():
+    at = open_page(MAP_PAGE)
+    no_exception(at)
+    assert len(charts(at)) == 3
+    assert (at.select_slider(key="map_t").value, at.select_slider(key="map_step").value) == (0.5, 25)
+    m, text = metrics(at), view(at)
+    cur, early = m["Selected model: mean error where data lands"], m["Step 25: mean error where data lands"]
+    assert f"the selected model is **{cur}** and that of the step-25 checkpoint **{early}**" in text
+    spec = chart_spec(at, 0)
+    hover = [p for p in spec.get("params", []) + [p for layer in spec["layer"] for p in layer.get("params", [])]
+             if p["name"] == "hover_cell"]
+    assert hover and hover[0]["select"]["on"] == "pointerover"  # hovering is drawn by Vega, not by a rerun
+    cells = next(rows for rows in spec["datasets"].values() if rows and "error" in rows[0])
+    assert len(cells) == lab.MAP_GRID ** 2
+
+
+@pytest.mark.parametrize("key, value", [("map_t", 0.9), ("map_step", 100)])
+def test_consistency_map_page_widgets_change_the_numbers(key, value):
+    at = open_page(MAP_PAGE)
+    before = metrics(at)
+    at.select_slider(key=key).set_value(value).run()
+    no_exception(at)
+    after = metrics(at)
+    assert after != before
+    if key == "map_t":  # the selected model's side moves with t; the checkpoint name stays
+        assert "At t = 0.90" in view(at)
+    else:
+        assert "Step 100: mean error where data lands" in after and "short run, step 100" in str(chart_spec(at, 2))

@@ -161,3 +161,91 @@ def anatomy(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, point: int, n
     return AnatomyView(n, a.t_n, a.t_next, _np(a.x0), _np(a.x_next), _np(a.x_hat), _np(a.endpoint), a.steps,
                        _np(a.online), _np(a.target), _np(a.gap), _np(a.loss), _np(a.online_error), _np(level),
                        _np(evaluate.eval_reference(dataset, 2, BACKGROUND_POINTS)), run.cfg, run.seconds)
+
+
+# --- Where is the model consistent? ------------------------------------------------------------------
+
+MAP_DATA_POINTS = 500  # data noised to t: which cells training actually visits
+CURVE_POINTS = 200  # noised data points per t of the error curve
+CURVE_FRAMES = 13  # t = 0.04, 0.12, ..., 1.00
+
+
+@dataclass(frozen=True)
+class MapSide:
+    """One model on the map: its jumps and errors per cell."""
+
+    cells: pd.DataFrame  # cell, x0, x1, y0, y1, x, y, jx, jy, ex, ey, error
+    error: np.ndarray  # [G*G]
+
+
+@dataclass(frozen=True)
+class MapView:
+    t: float
+    current: MapSide
+    early: MapSide
+    paths: pd.DataFrame  # cell, order, x, y
+    noised: np.ndarray  # [MAP_DATA_POINTS, 2] data noised to t
+    visited: np.ndarray  # bool [G*G]: cells holding noised data
+
+
+def _side(m: lab.OdeMap, model) -> MapSide:
+    jumps, err = lab.map_jumps(model, m)
+    c, half = _np(m.x_t), m.cell / 2
+    j, e = _np(jumps), _np(m.endpoint)
+    cells = pd.DataFrame({"cell": np.arange(len(c)), "x0": c[:, 0] - half, "x1": c[:, 0] + half, "y0": c[:, 1] - half,
+                          "y1": c[:, 1] + half, "x": c[:, 0], "y": c[:, 1], "jx": j[:, 0], "jy": j[:, 1],
+                          "ex": e[:, 0], "ey": e[:, 1], "error": _np(err)})
+    return MapSide(cells, _np(err))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def consistency_map(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, t: float, step: int) -> MapView:
+    """The selected model and the short run's checkpoint at ``step`` over a grid of x_t at time ``t``."""
+    _one_thread()
+    teacher = models.teacher(teacher_cfg)
+    m = lab.ode_map(teacher, t, domain=charts.DOMAIN)
+    early = snapshot_run(teacher_cfg, cm_cfg).at(step).online
+    k, n = m.path.shape[:2]
+    p = _np(m.path)
+    paths = pd.DataFrame({"cell": np.tile(np.arange(n), k), "order": np.repeat(np.arange(k), n),
+                          "x": p[:, :, 0].ravel(), "y": p[:, :, 1].ravel()})
+    x0 = evaluate.eval_reference(teacher_cfg.dataset, 0, MAP_DATA_POINTS)
+    noised = (1 - t) * x0 + t * evaluate.eval_noise(0, MAP_DATA_POINTS)[0]
+    return MapView(t, _side(m, models.consistency(teacher_cfg, cm_cfg)), _side(m, early), paths, _np(noised),
+                   _np(lab.visited_cells(noised, domain=charts.DOMAIN)).astype(bool))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def curve_frames(teacher_cfg: TeacherConfig) -> lab.NoisedFrames:
+    """Data noised to every t of the curve and the teacher's 200-step endpoints (the costly part, per teacher)."""
+    _one_thread()
+    x0 = evaluate.eval_reference(teacher_cfg.dataset, 0, CURVE_POINTS)
+    return lab.noised_frames(models.teacher(teacher_cfg), x0, evaluate.eval_noise(0, CURVE_POINTS)[0],
+                             lab.frame_times(CURVE_FRAMES))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def consistency_curve(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, step: int) -> dict[str, np.ndarray]:
+    """Mean |f(x_t, t) − ODE endpoint| on noised data per t: the selected model, the checkpoint, the teacher's jump.
+
+    Returns {"t": [F], "current": [F], "early": [F], "teacher": [F]}.
+    """
+    _one_thread()
+    teacher, fr = models.teacher(teacher_cfg), curve_frames(teacher_cfg)
+    early = snapshot_run(teacher_cfg, cm_cfg).at(step).online
+    err = lambda jumps: _np(lab.mean_endpoint_error(jumps, fr))  # noqa: E731
+    return {"t": _np(fr.ts).round(4), "current": err(lab.consistency_jumps(models.consistency(teacher_cfg, cm_cfg), fr)),
+            "early": err(lab.consistency_jumps(early, fr)), "teacher": err(lab.teacher_jumps(teacher, fr))}
+
+
+MAP_HOVER_NOTE = "hover a cell: its ODE path (green) to the end (red), the model's jump (violet)"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def map_chart(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, t: float, step: int, which: str,
+              title: str) -> dict:
+    """The heat map of ``which`` ("current" or "early") as a Vega-Lite spec, both panels on one colour scale."""
+    v = consistency_map(teacher_cfg, cm_cfg, t, step)
+    top = float(max(np.quantile(v.current.error, 0.99), np.quantile(v.early.error, 0.99)))
+    side = v.current if which == "current" else v.early
+    return charts.to_spec(lab_charts.consistency_heatmap(side.cells, v.paths, v.noised, top, title, MAP_HOVER_NOTE))

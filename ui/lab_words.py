@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from cmcore.evaluate import EvalSpec, Score, compare
-from cmcore.lab import LONG_LINE_QUANTILE, TOP_SHARE, LineStats
+from cmcore.lab import CONSISTENT_WITHIN, LONG_LINE_QUANTILE, TOP_SHARE, LineStats
 
 DOMINATED = 0.5  # the longest lines (TOP_SHARE of them) "drive" W2 when they carry more than half of its square
 
@@ -152,3 +154,47 @@ def anatomy_step(labels: AnatomyLabels, steps, i: int, gap, loss, online_error, 
              (f" ({'closer than' if ei < e0 else 'further than' if ei > e0 else 'as far as'} at step 0, {e0:.4f})."
               if i > 0 else "."))
     return head + lv + where
+
+
+# --- Where is the model consistent? ------------------------------------------------------------------
+
+def _times(a: float, b: float) -> str:
+    """'3.9× larger' / '2.0× smaller' / 'the same': a against b."""
+    if a == b or b == 0:
+        return "the same" if a == b else "larger"
+    return f"{a / b:.1f}× larger" if a > b else f"{b / a:.1f}× smaller"
+
+
+def consistency_map(t: float, current, early, visited, current_name: str, early_name: str,
+                    within: float = CONSISTENT_WITHIN) -> str:
+    """Where on the plane each model is consistent: on the cells noised data reaches, and off them."""
+    current, early, visited = np.asarray(current), np.asarray(early), np.asarray(visited, dtype=bool)
+    k, total = int(visited.sum()), len(visited)
+    if k == 0:
+        return f"At t = {t:.2f} no noised data point falls inside the window, so the map shows only untrained ground."
+    on_c, on_e = float(current[visited].mean()), float(early[visited].mean())
+    text = (f"At t = {t:.2f} noised data lands in {k} of {total} cells (white dots). There the mean consistency "
+            f"error of {current_name} is **{on_c:.3f}** and that of {early_name} **{on_e:.3f}** ({_times(on_e, on_c)}); "
+            f"{float((current[visited] < within).mean()):.0%} and {float((early[visited] < within).mean()):.0%} of "
+            f"those cells are within {within:g}.")
+    if k < total:
+        off_c, off_e = float(current[~visited].mean()), float(early[~visited].mean())
+        text += (f" On the {total - k} cells where none of them falls the means are {off_c:.3f} and {off_e:.3f}"
+                 + (": the consistency property is learned where the data's noised copies go, not everywhere."
+                    if off_c > on_c and off_e > on_e else "."))
+    return text
+
+
+def consistency_over_t(ts, current, early, teacher, current_name: str, early_name: str) -> str:
+    """How the two models' mean errors on noised data compare across t, with the teacher's jump for scale."""
+    ts, pairs = list(map(float, ts)), list(zip(map(float, current), map(float, early)))
+    better = [c < e for c, e in pairs]
+    count = sum(better)
+    who = (f"{current_name} is the more consistent at every t shown" if count == len(ts) else
+           f"{early_name} is the more consistent at every t shown" if count == 0 else
+           f"{current_name} is the more consistent at {count} of {len(ts)} times")
+    worst_c, worst_e = max(c for c, _ in pairs), max(e for _, e in pairs)
+    top = int(np.argmax(teacher))
+    return (f"On noised data, {who}. The largest mean error of {current_name} is {worst_c:.3f}, against "
+            f"{worst_e:.3f} for {early_name}; the teacher's one-jump x₀ prediction reaches {float(teacher[top]):.3f} "
+            f"(at t = {ts[top]:.2f}).")

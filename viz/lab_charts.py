@@ -222,22 +222,81 @@ def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]
     return _square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle or " ")))
 
 
-def anatomy_gaps(df: pd.DataFrame, current: int, colors: dict[str, str], dashed: Sequence[str] = ()) -> alt.LayerChart:
-    """Distances against the training step (log y), one line per series, a rule at the checkpoint shown.
+def lines_against(df: pd.DataFrame, x: str, x_title: str, y_title: str, current: float, colors: dict[str, str],
+                  dashed: Sequence[str] = (), x_domain: Sequence[float] | None = None) -> alt.LayerChart:
+    """Values against ``x`` on a log y axis, one line per series, a dotted rule at ``x = current``.
 
-    ``df``: columns step, series, value; ``colors``: series -> colour (the legend's order).
+    ``df``: columns ``x``, series, value; ``colors``: series -> colour, in legend order; ``dashed``: series
+    drawn dashed.  Full width; the height is the plot's, with the legend below.
     """
     scale = _legend_scale(list(colors.items()))
     dash = alt.Scale(domain=list(colors), range=[[5, 3] if s in dashed else [1, 0] for s in colors])
     base = alt.Chart(_frame(df.assign(value=df["value"].clip(lower=1e-5)).round(6))).encode(
-        alt.X("step:Q", title="training step"),
-        alt.Y("value:Q", title="distance (log)", scale=alt.Scale(type="log")),
+        alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(domain=list(x_domain)) if x_domain else alt.Undefined),
+        alt.Y("value:Q", title=y_title, scale=alt.Scale(type="log")),
         alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=1, labelLimit=300)),
         alt.StrokeDash("series:N", scale=dash, legend=None),
-        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")])
-    rule = (alt.Chart(_frame(pd.DataFrame({"step": [current]})))
-            .mark_rule(color=PALETTE["arrow"], strokeDash=[2, 3], opacity=0.7).encode(x="step:Q"))
-    chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=28), rule, height=200,
+        tooltip=["series:N", alt.Tooltip(f"{x}:Q"), alt.Tooltip("value:Q", format=".4f")])
+    rule = (alt.Chart(_frame(pd.DataFrame({x: [current]})))
+            .mark_rule(color=PALETTE["arrow"], strokeDash=[2, 3], opacity=0.7).encode(alt.X(f"{x}:Q")))
+    chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=26), rule, height=200,
                       width="container")
     chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")  # the height is the plot's, legend below
     return _finish(chart)
+
+
+def anatomy_gaps(df: pd.DataFrame, current: int, colors: dict[str, str], dashed: Sequence[str] = ()) -> alt.LayerChart:
+    """Distances (``df``: step, series, value) against the training step, a rule at the checkpoint shown."""
+    return lines_against(df, "step", "training step", "distance (log)", current, colors, dashed)
+
+
+# --- Where is the model consistent? --------------------------------------------------------------------
+
+HOVER = "hover_cell"  # the point selection that follows the pointer over the map (field "cell")
+ERROR_SCHEME = "viridis"  # consistency error, low (dark) to high (yellow), log scale
+ERROR_FLOOR = 1e-3  # errors are drawn clipped below this (log colour scale)
+
+
+def consistency_heatmap(cells: pd.DataFrame, paths: pd.DataFrame, noised: np.ndarray, error_max: float,
+                        title: str, subtitle: str, size: int = LAB_SIZE) -> alt.LayerChart:
+    """|f(x_t, t) − ODE endpoint| over a grid of x_t, with the ODE path and the jump of the cell under the pointer.
+
+    ``cells``: one row per cell with cell, x0, x1, y0, y1 (bounds), x, y (centre), jx, jy (the jump f(x_t, t)),
+    ex, ey (the ODE endpoint), error.  ``paths``: cell, order, x, y (each cell's ODE path from x_t to its end).
+    ``noised``: data noised to t, drawn as white dots.  Colour: log error on [ERROR_FLOOR, error_max].
+    """
+    hover = alt.selection_point(name=HOVER, fields=["cell"], on="pointerover", clear="pointerout", empty=False,
+                                nearest=False)
+    ex, ey = _xy(titles=False)
+    cells = cells.assign(error=cells["error"].clip(lower=ERROR_FLOOR))
+    src = _frame(cells.round(5))
+    heat = (alt.Chart(src).mark_rect(stroke=None).encode(
+        alt.X("x0:Q", title=None, scale=alt.Scale(domain=list(DOMAIN), nice=False), axis=alt.Axis(values=[-4, -2, 0, 2, 4])),
+        alt.X2("x1:Q"),
+        alt.Y("y0:Q", title=None, scale=alt.Scale(domain=list(DOMAIN), nice=False), axis=alt.Axis(values=[-4, -2, 0, 2, 4])),
+        alt.Y2("y1:Q"),
+        alt.Color("error:Q", title="|f − ODE end|", scale=alt.Scale(type="log", scheme=ERROR_SCHEME,
+                                                                     domain=[ERROR_FLOOR, max(error_max, 2 * ERROR_FLOOR)],
+                                                                     clamp=True),
+                  legend=alt.Legend(orient="bottom", gradientLength=size - 60, format=".3~f")),
+        tooltip=[alt.Tooltip("error:Q", format=".4f", title="consistency error"), alt.Tooltip("x:Q", format=".2f"),
+                 alt.Tooltip("y:Q", format=".2f")]).add_params(hover))
+    dots = (alt.Chart(_frame(pd.DataFrame({"x": noised[:, 0], "y": noised[:, 1]}).round(4)))
+            .mark_circle(size=6, color="#ffffff", opacity=0.45).encode(ex, ey))
+    chosen = alt.Chart(src).transform_filter(hover)
+    path = alt.Chart(_frame(paths.round(4))).transform_filter(hover).encode(ex, ey, alt.Order("order:Q"))
+    halo = path.mark_line(color="#0e1117", strokeWidth=5.5, opacity=0.8)  # keeps the green path visible on the map
+    jx, jy = _xy(x="jx", y="jy", titles=False)
+    nx, ny = _xy(x="ex", y="ey", titles=False)
+    layers = [heat, dots, halo, path.mark_line(color=PALETTE["teacher"], strokeWidth=2.5),
+              chosen.mark_rule(color=PALETTE["consistency"], strokeWidth=2.5, strokeDash=[5, 3])
+              .encode(ex, ey, alt.X2("jx:Q"), alt.Y2("jy:Q")),
+              chosen.mark_circle(size=70, color="#ffffff").encode(ex, ey),
+              chosen.mark_point(shape="cross", filled=True, size=140, color=PALETTE["endpoint"]).encode(nx, ny),
+              chosen.mark_circle(size=80, color=PALETTE["consistency"], stroke="#ffffff", strokeWidth=1).encode(jx, jy)]
+    return _square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle)))
+
+
+def consistency_curve(df: pd.DataFrame, t_now: float, colors: dict[str, str], dashed: Sequence[str] = ()):
+    """Mean consistency error (``df``: t, series, value) against t, a rule at the map's t."""
+    return lines_against(df, "t", "t", "mean |f − ODE end| (log)", t_now, colors, dashed, (0, 1))

@@ -19,9 +19,10 @@ LAB_PAGES = [
     ("lab_w2", "What W2 means", 2),
     ("lab_ftheta", "What f_θ does at each t", 1),
     ("lab_anatomy", "Anatomy of one distillation step", 3),
+    ("lab_consistency_map", "Where is the model consistent?", 3),
 ]
 NAV = {"lab_w2": "What W2 means", "lab_ftheta": "What f_θ does at each t",
-       "lab_anatomy": "Anatomy of one distillation step"}
+       "lab_anatomy": "Anatomy of one distillation step", "lab_consistency_map": "Where is the model consistent?"}
 
 
 def expect(locator):
@@ -153,3 +154,29 @@ def test_anatomy_checkpoint_slider_moves_the_predictions(app):
     app.assert_charts_drawn(at_least=3)
     app.assert_no_exception()
     assert "an_step" in app.query()
+
+
+# --- Consistency map: hovering draws a cell's ODE path and jump ------------------------------------------------
+
+_MAP_MARKS_JS = """() => {
+  const svg = document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')[0];
+  return svg ? Array.from(svg.querySelectorAll('g.role-mark path, g.role-mark line'))
+      .filter(e => { const d = e.getAttribute('d'); return e.tagName !== 'path' || (d && d !== 'M0,0Z'); }).length : 0;
+}"""
+
+
+def test_consistency_map_hover_shows_the_path_and_jump(app):
+    sent: list[int] = []
+    app.page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(1)))
+    open_lab(app, "lab_consistency_map", "Where is the model consistent?", 3)
+    before, before_sent = app.page.evaluate(_MAP_MARKS_JS), len(sent)
+    plot = app.main().locator('[data-testid="stVegaLiteChart"] svg.marks').first
+    box = plot.locator("g.mark-rect").first.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.55)
+    app.page.wait_for_function(f"(before) => ({_MAP_MARKS_JS})() > before", arg=before)  # path, jump, endpoint
+    assert len(sent) == before_sent  # drawn by Vega in the browser, no rerun
+    app.screenshot("lab_consistency_map_hover", full_page=False)
+    app.page.mouse.move(box["x"] + box["width"] + 200, box["y"] - 50)  # leave the map: the overlay goes away
+    app.page.wait_for_function(f"(before) => ({_MAP_MARKS_JS})() === before", arg=before)
+    app.assert_no_exception()
+    assert not app.page_errors, app.page_errors
