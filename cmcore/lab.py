@@ -345,6 +345,7 @@ def level_gaps(teacher: nn.Module, run: SnapshotRun, x0: torch.Tensor, eps: torc
 
 # --- Where is the model consistent? --------------------------------------------------------------------
 
+MAP_DOMAIN = (-4.5, 4.5)  # the dashboard's shared square window (viz.charts.DOMAIN)
 MAP_GRID = 24  # cells per side of the consistency map
 MAP_PATH_POINTS = 12  # points kept along each cell's ODE path (for hovering)
 CONSISTENT_WITHIN = 0.05  # a cell counts as consistent when |f(x_t, t) - ODE endpoint| is below this
@@ -373,7 +374,7 @@ class OdeMap:
 
 
 @torch.no_grad()
-def ode_map(teacher: nn.Module, t: float, g: int = MAP_GRID, domain: tuple[float, float] = (-4.5, 4.5),
+def ode_map(teacher: nn.Module, t: float, g: int = MAP_GRID, domain: tuple[float, float] = MAP_DOMAIN,
             n_steps: int = evaluate.REFERENCE_ODE_STEPS, keep: int = MAP_PATH_POINTS) -> OdeMap:
     if not 0 < t <= 1:
         raise ValueError(f"The map's time must lie in (0, 1]; got t={t}.")
@@ -390,7 +391,7 @@ def map_jumps(model: nn.Module, m: OdeMap) -> tuple[torch.Tensor, torch.Tensor]:
     return jumps, endpoint_error(jumps, m.endpoint)
 
 
-def visited_cells(points: torch.Tensor, g: int = MAP_GRID, domain: tuple[float, float] = (-4.5, 4.5)) -> torch.Tensor:
+def visited_cells(points: torch.Tensor, g: int = MAP_GRID, domain: tuple[float, float] = MAP_DOMAIN) -> torch.Tensor:
     """bool [G*G]: the cells that hold at least one of ``points`` (where noised data actually lands)."""
     lo, hi = domain
     ij = ((points - lo) / (hi - lo) * g).floor().long()

@@ -17,10 +17,10 @@ spec = params.bind(Spec("lab_anatomy", [
 st.session_state["an_n"] = min(st.session_state["an_n"], last_n)  # another model may have fewer levels
 
 st.title("Anatomy of one distillation step")
-st.markdown("One term of the loss, taken apart: a data point x₀ is noised to level tₙ₊₁, the teacher takes one ODE "
-            "step down to tₙ, and the consistency model is asked for the same answer from both places: the online "
-            "network f_θ at the higher level, its slow copy f_θ⁻ (the target) at the lower one. The loss is the gap. "
-            "Step through the checkpoints of a short training run and watch the two predictions meet.")
+st.markdown("One term of the loss, taken apart: a data point x₀ is noised to level tₙ₊₁, the teacher takes "
+            "one ODE step down to tₙ, and the consistency model is asked for the same answer from both places: the "
+            "online network f_θ at the higher level, its slow copy f_θ⁻ (the target) at the lower one. The loss is "
+            "the gap. Step through the checkpoints of a short training run and watch the two predictions meet.")
 p = {k: spec[k] for k in ("an_point", "an_noise", "an_n", "an_step")}
 with st.container(border=True):
     c = st.columns(4)
@@ -46,13 +46,13 @@ near = [(lab_, hue, pt, sym) for (lab_, hue, pt, _), sym in zip(marks[3:], (S.on
 everything = zoom_domain(np.array([m[2] for m in marks]), pad=0.15, min_span=1.0)
 meeting = zoom_domain(np.array([v.online[i], v.target[i], v.endpoint]), pad=0.35, min_span=0.02)
 left, right = st.columns(2)
-left.vega_lite_chart(lab.spec("anatomy_plane", v.real, marks, arrows, everything,
-                              f"The step from t = {v.t_next:.3f} to {v.t_n:.3f}",
-                              "dotted: noising · green: teacher step · dashed: the two predictions"), width="content")
-right.vega_lite_chart(lab.spec("anatomy_plane", v.real[:0], near, [(COST, "solid", 0, 1)], meeting,
-                               "Where the predictions meet (zoomed)", f"trails: θ and θ⁻ from step 0 to {step}",
-                               [(PALETTE["consistency"], v.online[:i + 1]), (TARGET, v.target[:i + 1])]),
-                      width="content")
+left.vega_lite_chart(lab.chart_spec(
+    "anatomy_plane", v.real, marks, arrows, everything, f"The step from t = {v.t_next:.3f} to {v.t_n:.3f}",
+    "dotted: noising · green: teacher step · dashed: the two predictions"), width="content")
+right.vega_lite_chart(lab.chart_spec(
+    "anatomy_plane", v.real[:0], near, [(COST, "solid", 0, 1)], meeting, "Where the predictions meet (zoomed)",
+    f"trails: θ and θ⁻ from step 0 to {step}", [(PALETTE["consistency"], v.online[:i + 1]),
+                                                (TARGET, v.target[:i + 1])]), width="content")
 c = st.columns(3)
 c[0].metric("Gap |f_θ − f_θ⁻|", f"{v.gap[i]:.4f}", f"{v.gap[i] - v.gap[0]:+.4f} since step 0" if i else None,
             delta_color="inverse")
@@ -63,8 +63,8 @@ series = {"gap |f_θ − f_θ⁻|, this point": (PALETTE["consistency"], v.gap),
           f"mean gap, {lab.LEVEL_POINTS} points at this level": (TARGET, v.level_gap),
           "|f_θ − ODE endpoint|, this point": (PALETTE["endpoint"], v.online_error)}
 df = pd.concat([pd.DataFrame({"step": v.steps, "series": k, "value": val}) for k, (_, val) in series.items()])
-st.vega_lite_chart(lab.spec("anatomy_gaps", df, step, {k: c for k, (c, _) in series.items()},
-                            [f"mean gap, {lab.LEVEL_POINTS} points at this level"]), width="stretch")
+st.vega_lite_chart(lab.chart_spec("anatomy_gaps", df, step, {k: c for k, (c, _) in series.items()},
+                                  [f"mean gap, {lab.LEVEL_POINTS} points at this level"]), width="stretch")
 st.caption(f"Checkpoints from a short run of the selected recipe made for this page ({v.run_cfg.steps} steps, batch "
            f"{v.run_cfg.batch}, {v.run_seconds:.1f} s), not the shipped model. After every step the target moves "
            f"toward the online weights, θ⁻ ← μθ⁻ + (1−μ)θ with μ = {v.run_cfg.ema_mu:g}.")

@@ -40,11 +40,12 @@ c[1].metric(f"Step {step}: mean error where data lands", f"{v.early.error[on].me
 st.markdown(lab_words.consistency_map(t, v.current.error, v.early.error, on, current_name, early_name))
 
 st.markdown("#### Consistency error against t")
-series = {"selected model": ("current", PALETTE["consistency"]), f"short run, step {step}": ("early", PALETTE["consistency"]),
+early_series = f"short run, step {step}"
+series = {"selected model": ("current", PALETTE["consistency"]), early_series: ("early", PALETTE["consistency"]),
           "teacher jump x_t − t·v": ("teacher", PALETTE["teacher_one"])}
 df = pd.concat([pd.DataFrame({"t": curve["t"], "series": k, "value": curve[key]}) for k, (key, _) in series.items()])
-st.vega_lite_chart(lab.spec("consistency_curve", df, t, {k: c for k, (_, c) in series.items()},
-                            [f"short run, step {step}"]), width="stretch")
+st.vega_lite_chart(lab.chart_spec("consistency_curve", df, t, {k: c for k, (_, c) in series.items()},
+                                  [early_series]), width="stretch")
 st.markdown(lab_words.consistency_over_t(curve["t"], curve["current"], curve["early"], curve["teacher"],
                                          current_name, early_name))
 st.caption(f"Mean over {lab.CURVE_POINTS} data points noised with fixed noise; ODE endpoint: 200 Euler steps of the "

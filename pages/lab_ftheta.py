@@ -9,6 +9,8 @@ from ui.params import Param, Spec
 spec = params.bind(Spec("lab_ftheta", [
     Param("ft_n", 120, "choice", choices=(60, 120, 240)), Param("ft_seed", 0, lo=0, hi=9999)]))
 
+params.restore_empty(spec)  # a deselected point count falls back to its default (before the widgets run)
+
 st.title("What f_θ does at each t")
 st.markdown(
     "Take real points x₀, fix one noise draw ε per point and slide the noise level: "
@@ -19,7 +21,6 @@ with st.container(border=True):
     c = st.columns(2)
     c[0].segmented_control("Points", spec["ft_n"].choices, key="ft_n")
     c[1].number_input("Data and noise seed", int(spec["ft_seed"].lo), int(spec["ft_seed"].hi), key="ft_seed")
-params.restore_empty(spec)
 params.sync(spec)
 sel = models.selection()
 m, seed = st.session_state["ft_n"], st.session_state["ft_seed"]

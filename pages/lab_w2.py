@@ -28,8 +28,8 @@ label, noun = W2_SAMPLERS[name], W2_SAMPLER_NOUNS[name]
 m = lab.matching(sel.teacher_cfg, sel.cm_cfg, name, n, seed)
 
 left, right = st.columns([3, 2])
-left.vega_lite_chart(lab.spec("matching_chart", m.generated, m.real, m.perm, m.stats.long_threshold, label,
-                              SAMPLER_COLORS[name]), width="content")
+left.vega_lite_chart(lab.chart_spec("matching_chart", m.generated, m.real, m.perm, m.stats.long_threshold,
+                                    label, SAMPLER_COLORS[name]), width="content")
 with right:
     c = st.columns(2)
     c[0].metric(f"W2 at {n} points", f"{m.stats.w2:.3f}")
@@ -38,8 +38,8 @@ with right:
     st.markdown(lab_words.w2_floor(n, m.floor))
 
 st.markdown("#### Every line's length, shortest to longest")
-st.vega_lite_chart(lab.spec("line_lengths_chart", m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
-                            m.stats.long_threshold), width="stretch")
+st.vega_lite_chart(lab.chart_spec("line_lengths_chart", m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
+                                  m.stats.long_threshold), width="stretch")
 st.caption("W2² is the mean of the squared lengths, so the right end of a curve weighs most. Dashed: the long-line "
            "threshold.")
 

@@ -127,7 +127,8 @@ def test_anatomy_page_defaults_and_sentence():
     text = view(at)
     assert f"Before training (step 0) the online prediction and the target's are **{gap:.4f}** apart" in text
     legend = str(chart_spec(at, 0))  # each point of the step is named by its formula in the plane's legend
-    for formula in ("x_t₇ = (1−t₇)x₀ + t₇ε", "f_θ(x_t₇, t₇), online", "f_θ⁻(x̂_t₆, t₆), target (EMA)",
+    for formula in ("x_t₇ = (1−t₇)x₀ + t₇ε", "f_θ(x_t₇, t₇), online",
+                    "f_θ⁻(x̂_t₆, t₆), target (EMA)",
                     "x̂_t₆ = Heun step of the teacher from t₇", "loss: pseudo-Huber d(f_θ, f_θ⁻)"):
         assert formula in legend, formula
 

@@ -21,7 +21,7 @@ from viz import charts, lab_charts
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def spec(builder: str, *args, **kwargs) -> dict:
+def chart_spec(builder: str, *args, **kwargs) -> dict:
     """``viz.lab_charts.<builder>(*args, **kwargs)`` as a cached Vega-Lite dict (draw with ``st.vega_lite_chart``)."""
     return charts.to_spec(getattr(lab_charts, builder)(*args, **kwargs))
 
@@ -234,7 +234,8 @@ def consistency_curve(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, ste
     teacher, fr = models.teacher(teacher_cfg), curve_frames(teacher_cfg)
     early = snapshot_run(teacher_cfg, cm_cfg).at(step).online
     err = lambda jumps: _np(lab.mean_endpoint_error(jumps, fr))  # noqa: E731
-    return {"t": _np(fr.ts).round(4), "current": err(lab.consistency_jumps(models.consistency(teacher_cfg, cm_cfg), fr)),
+    current = models.consistency(teacher_cfg, cm_cfg)
+    return {"t": _np(fr.ts).round(4), "current": err(lab.consistency_jumps(current, fr)),
             "early": err(lab.consistency_jumps(early, fr)), "teacher": err(lab.teacher_jumps(teacher, fr))}
 
 

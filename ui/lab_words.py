@@ -21,8 +21,8 @@ def w2_lines(noun: str, n: int, s: LineStats) -> str:
     top = (f"The longest {TOP_SHARE:.0%} of the lines carry {s.top_share:.0%} of the squared total, so a few far-off "
            "points drive this number more than the typical line does."
            if s.top_share > DOMINATED else
-           f"The longest {TOP_SHARE:.0%} of the lines carry {s.top_share:.0%} of the squared total: the cost is spread over "
-           "many lines rather than driven by a few far-off points.")
+           f"The longest {TOP_SHARE:.0%} of the lines carry {s.top_share:.0%} of the squared total: the cost is spread "
+           "over many lines rather than driven by a few far-off points.")
     return (f"Each of the {n} points of **{noun}** is joined to one real point, and the pairing makes the "
             f"sum of squared line lengths as small as it can be. W2 is the root-mean-square length of these "
             f"lines: **{s.w2:.3f}**. The typical (median) line is {s.median:.3f} long, and {s.long_share:.0%} of "
@@ -174,7 +174,8 @@ def consistency_map(t: float, current, early, visited, current_name: str, early_
         return f"At t = {t:.2f} no noised data point falls inside the window, so the map shows only untrained ground."
     on_c, on_e = float(current[visited].mean()), float(early[visited].mean())
     text = (f"At t = {t:.2f} noised data lands in {k} of {total} cells (white dots). There the mean consistency "
-            f"error of {current_name} is **{on_c:.3f}** and that of {early_name} **{on_e:.3f}** ({_times(on_e, on_c)}); "
+            f"error of {current_name} is **{on_c:.3f}** and that of {early_name} **{on_e:.3f}** "
+            f"({_times(on_e, on_c)}); "
             f"{float((current[visited] < within).mean()):.0%} and {float((early[visited] < within).mean()):.0%} of "
             f"those cells are within {within:g}.")
     if k < total:

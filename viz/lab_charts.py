@@ -167,7 +167,8 @@ def _segments(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> pd.DataFrame:
     return df
 
 
-def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]], arrows: list[tuple[str, str, int, int]],
+def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]],
+                  arrows: list[tuple[str, str, int, int]],
                   domain: tuple[Sequence[float], Sequence[float]] | None = None, title: str = "", subtitle: str = "",
                   trails: list[tuple[str, np.ndarray]] = (), size: int = LAB_SIZE) -> alt.LayerChart:
     """One step of the loss on the plane: named points, arrows between them, a symbol beside each.
@@ -195,7 +196,8 @@ def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]
                       .encode(ex, ey, alt.Order("order:Q")))
     for hue, dash, a, b in arrows:
         seg = _frame(_segments([("", marks[a][2], marks[b][2])]).round(5))
-        layers.append(alt.Chart(seg).mark_rule(color=hue, strokeWidth=2, strokeDash=dashes[dash], opacity=0.9, clip=True)
+        layers.append(alt.Chart(seg)
+                      .mark_rule(color=hue, strokeWidth=2, strokeDash=dashes[dash], opacity=0.9, clip=True)
                       .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q")))
         hx, hy = _window(dx, dy, x="x2", y="y2")
         layers.append(alt.Chart(seg).mark_point(shape="triangle-up", filled=True, size=55, color=hue, clip=True)
@@ -270,14 +272,12 @@ def consistency_heatmap(cells: pd.DataFrame, paths: pd.DataFrame, noised: np.nda
     ex, ey = _xy(titles=False)
     cells = cells.assign(error=cells["error"].clip(lower=ERROR_FLOOR))
     src = _frame(cells.round(5))
+    bx, by = _xy(x="x0", y="y0", titles=False)
+    top = max(error_max, 2 * ERROR_FLOOR)
+    errors = alt.Scale(type="log", scheme=ERROR_SCHEME, domain=[ERROR_FLOOR, top], clamp=True)
     heat = (alt.Chart(src).mark_rect(stroke=None).encode(
-        alt.X("x0:Q", title=None, scale=alt.Scale(domain=list(DOMAIN), nice=False), axis=alt.Axis(values=[-4, -2, 0, 2, 4])),
-        alt.X2("x1:Q"),
-        alt.Y("y0:Q", title=None, scale=alt.Scale(domain=list(DOMAIN), nice=False), axis=alt.Axis(values=[-4, -2, 0, 2, 4])),
-        alt.Y2("y1:Q"),
-        alt.Color("error:Q", title="|f − ODE end|", scale=alt.Scale(type="log", scheme=ERROR_SCHEME,
-                                                                     domain=[ERROR_FLOOR, max(error_max, 2 * ERROR_FLOOR)],
-                                                                     clamp=True),
+        bx, alt.X2("x1:Q"), by, alt.Y2("y1:Q"),
+        alt.Color("error:Q", title="|f − ODE end|", scale=errors,
                   legend=alt.Legend(orient="bottom", gradientLength=size - 60, format=".3~f")),
         tooltip=[alt.Tooltip("error:Q", format=".4f", title="consistency error"), alt.Tooltip("x:Q", format=".2f"),
                  alt.Tooltip("y:Q", format=".2f")]).add_params(hover))
