@@ -13,7 +13,15 @@ pages = [
     st.Page("pages/3_distillation.py", title="3. Consistency distillation", icon=":material/model_training:", url_path="distillation"),
     st.Page("pages/4_multistep.py", title="4. Multi-step consistency", icon=":material/stairs:", url_path="multistep"),
 ]
-page = st.navigation(pages)
+lab_pages = [
+    st.Page("pages/lab_w2.py", title="What W2 means", icon=":material/join_inner:", url_path="lab_w2"),
+    st.Page("pages/lab_anatomy.py", title="Anatomy of one distillation step", icon=":material/biotech:",
+            url_path="lab_anatomy"),
+    st.Page("pages/lab_ftheta.py", title="What f_θ does at each t", icon=":material/animation:", url_path="lab_ftheta"),
+    st.Page("pages/lab_consistency_map.py", title="Where is the model consistent?", icon=":material/grid_on:",
+            url_path="lab_consistency_map"),
+]
+page = st.navigation({"Exercises": pages, "Lab": lab_pages})
 if router.mark_routed(page.url_path):
     params.leave_page()
 try:
