@@ -14,7 +14,10 @@ pages = [
     st.Page("pages/3_distillation.py", title="3. Consistency distillation", icon=":material/model_training:", url_path="distillation"),
     st.Page("pages/4_multistep.py", title="4. Multi-step consistency", icon=":material/stairs:", url_path="multistep"),
 ]
-page = st.navigation(pages)
+lab_pages = [
+    st.Page("pages/lab_param.py", title="Parameterisations", icon=":material/tune:", url_path="lab_param"),
+]
+page = st.navigation({"Exercises": pages, "Lab": lab_pages})
 if router.mark_routed(page.url_path):
     params.leave_page()
 try:
