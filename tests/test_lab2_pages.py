@@ -47,3 +47,33 @@ def test_param_page_link_sets_sigma_data():
     at = open_page("pages/lab_param.py", {"lp_sigma": "0.25"})
     no_exception(at)
     assert at.select_slider(key="lp_sigma").value == 0.25
+
+
+def test_export_page_offers_every_download_and_a_link():
+    at = open_page("pages/lab_export.py", {"ex_n": "500"})
+    no_exception(at)
+    assert len(charts(at)) == 1
+    keys = {b.key for b in at.download_button}
+    assert {"ex_csv", "ex_paths_csv", "ex_chart_png", "ex_chart_svg", "ex_teacher", "ex_cm"} <= keys
+    assert any("ex_n=500" in c.value for c in at.code)  # the link carries the widgets
+    at.segmented_control(key="ex_sampler").set_value("teacher").run()
+    no_exception(at)
+    assert at.query_params["ex_sampler"] in ("teacher", ["teacher"])
+
+
+def test_export_page_loads_an_uploaded_checkpoint_back():
+    from cmcore import zoo
+
+    at = open_page("pages/lab_export.py", {"ex_n": "500"})
+    data = zoo.consistency_path(zoo.DEFAULT.teacher, zoo.DEFAULT.consistency).read_bytes()
+    at.file_uploader(key="ex_upload").set_value(("cm.safetensors", data, "application/octet-stream")).run()
+    no_exception(at)
+    assert any("Loaded a **consistency** model" in s.value for s in at.success)
+    assert len(charts(at)) == 2 and "against a floor of" in text(at)
+
+
+def test_export_page_refuses_junk_with_a_message():
+    at = open_page("pages/lab_export.py", {"ex_n": "500"})
+    at.file_uploader(key="ex_upload").set_value(("junk.safetensors", b"\x80\x04junk", "application/octet-stream")).run()
+    assert not at.exception
+    assert any("junk.safetensors cannot be loaded" in e.value for e in at.error)

@@ -4,6 +4,9 @@ Studies are read from the JSON files ``python -m cmcore.lab_cli`` writes; nothin
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -16,7 +19,7 @@ from cmcore.flow import solve
 from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, OTStudy, ParamStudy, load_ot_consistency,
                               load_ot_teacher)
 from cmcore.parameterisation import Parameterisation
-from ui import models
+from ui import export, models
 from viz import charts, lab_charts
 
 CURVE_POINTS = 200  # samples of t for the coefficient curves
@@ -131,3 +134,47 @@ def pairing_table(study: OTStudy) -> pd.DataFrame:
     return pd.DataFrame([{"batch": r["batch"], "solver": r["solver"],
                           "assignments per step": f"{r['blocks']} × {r['batch'] // r['blocks']}",
                           "ms per step": round(r["ms"], 1)} for r in study.pairing])
+
+
+# --- Export ---------------------------------------------------------------------------------------
+
+PREVIEW_SPEC = evaluate.EvalSpec(1000, (0, 1, 2))  # an uploaded model's W2: small protocol spec
+PREVIEW_TEACHER_STEPS = 50  # an uploaded teacher is previewed with this many Euler steps
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def selection_paths(teacher_cfg, n: int, seed: int, steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """Euler paths of the selected teacher from evaluation noise ``seed``: (xs [steps+1, n, 2], ts)."""
+    torch.set_num_threads(1)
+    z, _ = evaluate.eval_noise(seed, n)
+    traj = solve(models.teacher(teacher_cfg), z, 1.0, 0.0, steps, "euler")
+    return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    kind: str
+    summary: str  # the config, one line
+    sampler: str  # how the points were drawn
+    points: np.ndarray
+    score: evaluate.Score
+    floor: evaluate.Score
+
+
+@st.cache_data(show_spinner="Scoring the uploaded model ...", max_entries=4)
+def upload_preview(data: bytes, name: str) -> UploadPreview:
+    """Load uploaded checkpoint bytes (``export.UploadError`` if unusable), sample it and score it."""
+    torch.set_num_threads(1)
+    ckpt = export.read_checkpoint(data, name)
+    dataset = (ckpt.config if ckpt.kind == "teacher" else ckpt.teacher_config or zoo.DEFAULT.teacher).dataset
+    if ckpt.kind == "teacher":
+        sampler = f"{PREVIEW_TEACHER_STEPS} Euler steps"
+        score = evaluate.teacher_score(ckpt.model, dataset, PREVIEW_TEACHER_STEPS, spec=PREVIEW_SPEC)
+        points = evaluate.teacher_samples(ckpt.model, 0, PREVIEW_SPEC.n, PREVIEW_TEACHER_STEPS)
+    else:
+        sampler = "1 consistency step"
+        score = evaluate.cm_score(ckpt.model, dataset, 1, spec=PREVIEW_SPEC)
+        points = evaluate.cm_samples(ckpt.model, 0, PREVIEW_SPEC.n, 1)
+    summary = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(ckpt.config).items())
+    return UploadPreview(ckpt.kind, summary, sampler, points.numpy().astype(np.float64), score,
+                         evaluate.floor_score(dataset, PREVIEW_SPEC))
