@@ -93,6 +93,19 @@ def ot_findings(study) -> list[str]:
                   if ind_match and ind_match > 1 else
                   f"more than {max(ind.teacher) - 1} calls (even {_steps(max(ind.teacher))} score "
                   f"{ind.teacher[max(ind.teacher)]})." if ind_match is None else "none."))
+    more = max(k for k in ot.consistency)
+    if more > 1:
+        m = compare(ot.consistency[more], ot.consistency[1])
+        ref = compare(ind.consistency[more], ind.consistency[1])
+        out.append(f"With {more} consistency steps instead of 1, the OT teacher's consistency model scores "
+                   f"{ot.consistency[more]} against {ot.consistency[1]} ("
+                   + ("better" if m.lower else "worse" if m.higher else "no measurable change")
+                   + f"); the independent teacher's goes from {ind.consistency[1]} to {ind.consistency[more]} ("
+                   + ("better" if ref.lower else "worse" if ref.higher else "no measurable change") + ")."
+                   + (" Multi-step sampling re-noises with fresh, independent noise, x_τ = (1 − τ) x̂₀ + τ z, and "
+                      "distillation also builds its inputs from independent noise; an OT-coupled teacher was "
+                      "trained on paired points, whose in-between distributions are not the ones these inputs "
+                      "come from." if m.higher and not ref.higher else ""))
     best_name, best = min(((f"{k}-step OT teacher", s) for k, s in ot.teacher.items()), key=lambda p: p[1].mean)
     above = compare(best, study.floor)
     out.append(f"The best OT score, the {best_name} ({best}), is "

@@ -3,7 +3,7 @@ means for consistency distillation."""
 import streamlit as st
 
 from cmcore.lab_words import ot_findings, pairing_findings
-from ui import studies
+from ui import export, studies
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -32,6 +32,9 @@ for col, name, label in zip(cols, names, labels):
     straight = study.couplings[name].straightness
     col.vega_lite_chart(studies.chart("trajectory_chart", trajectory_frame(xs, ts), f"Teacher: {label}",
                                       f"1-step endpoint error {straight:.3f}"), width="content")
+    with col:
+        export.csv_button("Paths (CSV)", lambda xs=xs, ts=ts: export.trajectories_csv(xs, ts),
+                          f"paths-{name}-seed{st.session_state['lo_seed']}.csv", f"lo_csv_{name}")
 st.caption(f"{studies.TRAJECTORY_STEPS} Euler steps from the same noise (grey circles) to the data (green "
            "diamonds). The subtitle is the mean distance between where one Euler step lands and the 200-step "
            "endpoint (2,000 points): a straight path makes it small.")
@@ -40,10 +43,10 @@ st.markdown("#### One network call each")
 panels = []
 for name, label in zip(names, labels):
     table = study.couplings[name].table
-    panels += [Panel(f"1 Euler step: {label}", studies.one_step(name, "teacher", SAMPLE_POINTS, 0), "teacher_one",
-                     f"W2 {table.teacher[1]}"),
-               Panel(f"Consistency, 1 step: {label}", studies.one_step(name, "consistency", SAMPLE_POINTS, 0),
-                     "consistency", f"W2 {table.consistency[1]}")]
+    panels += [Panel(label, studies.one_step(name, "teacher", SAMPLE_POINTS, 0), "teacher_one",
+                     f"1 Euler step: W2 {table.teacher[1]}"),
+               Panel(label, studies.one_step(name, "consistency", SAMPLE_POINTS, 0), "consistency",
+                     f"consistency, 1 step: W2 {table.consistency[1]}")]
 cols = st.columns(4)
 for i, panel in enumerate(panels):
     cols[i].vega_lite_chart(studies.chart("scatter", panel), width="content")

@@ -77,3 +77,16 @@ def test_export_page_refuses_junk_with_a_message():
     at.file_uploader(key="ex_upload").set_value(("junk.safetensors", b"\x80\x04junk", "application/octet-stream")).run()
     assert not at.exception
     assert any("junk.safetensors cannot be loaded" in e.value for e in at.error)
+
+
+def test_ot_page_draws_both_couplings_and_says_when_distillation_pays_off():
+    at = open_page("pages/lab_ot.py", {"lo_paths": "8"})
+    no_exception(at)
+    assert len(charts(at)) == 7  # 2 path panels, 4 one-step panels, W2 against NFE
+    body = text(at)
+    assert "Distilling the OT teacher" in body and "floor" in body and "pairing took" in body
+    assert len(at.dataframe) == 2 and "NFE 50" in at.dataframe[0].value.columns
+    before = [c.proto.spec for c in charts(at)][:2]
+    at.number_input(key="lo_seed").set_value(3).run()
+    no_exception(at)
+    assert [c.proto.spec for c in charts(at)][:2] != before  # new noise, new paths

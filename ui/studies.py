@@ -127,7 +127,8 @@ def w2_table(study: OTStudy) -> pd.DataFrame:
         for role, scores in (("teacher", c.table.teacher), ("consistency model", c.table.consistency)):
             if scores:
                 rows[f"{role}, {c.label}"] = {f"NFE {k}": str(s) for k, s in scores.items()}
-    return pd.DataFrame(rows).T.fillna("")
+    table = pd.DataFrame(rows).T.fillna("")
+    return table[sorted(table.columns, key=lambda c: int(c.split()[1]))]
 
 
 def pairing_table(study: OTStudy) -> pd.DataFrame:

@@ -8,6 +8,8 @@ pytestmark = pytest.mark.browser
 
 LAB_PAGES = [  # url path, heading, charts drawn at the defaults
     ("lab_param", "Parameterisations", 5),
+    ("lab_ot", "Straight paths", 7),
+    ("lab_export", "Export", 1),
 ]
 PHONE = {"width": 420, "height": 900}
 NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= window.innerWidth"
@@ -46,3 +48,33 @@ def test_param_slider_moves_the_curves(app):
     app.assert_charts_drawn(at_least=5)
     expect(app.main()).to_contain_text("paper's form (σ_data = 2)")
     assert app.query().get("lp_sigma") == ["2.0"]
+
+
+def test_export_chart_toolbar_offers_png_and_the_page_offers_svg(app):
+    """The caption's claim: Streamlit's chart toolbar has "Download as PNG"; SVG comes from the page's button."""
+    from playwright.sync_api import expect
+
+    app.goto("lab_export", ex_n="500")
+    app.assert_charts_drawn(at_least=1)
+    app.main().locator('[data-testid="stVegaLiteChart"]').first.hover()
+    expect(app.page.get_by_role("button", name="Download as PNG").first).to_be_visible()
+    with app.page.expect_download() as dl:
+        app.main().get_by_role("button", name="SVG").click()
+    assert dl.value.suggested_filename.endswith(".svg")
+    with open(dl.value.path(), "rb") as f:
+        assert b"<svg" in f.read(200)
+
+
+def test_export_upload_round_trip_in_the_browser(app, tmp_path):
+    from playwright.sync_api import expect
+
+    app.goto("lab_export", ex_n="500")
+    with app.page.expect_download() as dl:
+        app.main().get_by_role("button", name="Consistency model (.safetensors)").click()
+    saved = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(saved)
+    app.main().locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(saved))
+    expect(app.main()).to_contain_text("Loaded a consistency model", timeout=60_000)
+    app.wait_idle()
+    app.assert_charts_drawn(at_least=2)
+    app.assert_no_exception()
