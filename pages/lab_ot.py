@@ -67,6 +67,9 @@ for line in ot_findings(study):
 
 st.markdown("#### The price of pairing")
 st.dataframe(studies.pairing_table(study), width="stretch", hide_index=True)
+st.caption("Median wall-clock milliseconds per training step for the assignment alone (two-moons batch against "
+           "Gaussian noise), measured on the 2-core machine that trained the teachers while other jobs shared it: "
+           "absolute times move with the load, the ratios between rows much less.")
 for line in pairing_findings(study):
     st.markdown(f"- {line}")
 sync(spec)

@@ -108,6 +108,7 @@ def test_findings_when_distillation_pays_off():
                    {1: (0.15, 0.005), 2: (0.14, 0.005), 4: (0.14, 0.005)})
     text = "\n".join(ot_findings(study))
     assert "the OT teacher is better than the independent teacher" in text
+    assert "Its paths are straighter: one Euler step lands on average 0.200" in text
     assert "still pays off at one step" in text
     assert "needs 5 Euler steps" in text and "saves 4 network calls" in text
     assert "For the independent teacher the same saving is 49 calls" in text
