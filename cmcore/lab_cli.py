@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     o = sub.add_parser("train-ot", help="train the minibatch-OT teachers and a consistency model; write checkpoints")
     o.add_argument("--exact-only", action="store_true", help="skip the cheaper 4-block teacher")
     o.set_defaults(fn=cmd_train_ot)
-    b = sub.add_parser("ot-bench", help="W2 table of both couplings + pairing cost; writes bench/lab_ot.json, LAB_OT.md")
+    b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes bench/lab_ot.json and LAB_OT.md")
     b.add_argument("--out", default=str(OT_STUDY_PATH))
     b.add_argument("--md", default=str(OT_TABLE_PATH))
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")

@@ -156,7 +156,8 @@ class ParamStudy:
         except FileNotFoundError:
             raise FileNotFoundError(f"{path} is missing; run `python -m cmcore.lab_cli param` to rebuild it.") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path} is unreadable ({exc}); run `python -m cmcore.lab_cli param` to rebuild it.") from None
+            raise ValueError(f"{path} is unreadable ({exc}); run `python -m cmcore.lab_cli param` "
+                             "to rebuild it.") from None
 
 
 def save_json(data: dict, path: Path) -> Path:
@@ -171,8 +172,8 @@ def save_json(data: dict, path: Path) -> Path:
 
 OT_STUDY_PATH = BENCH_DIR / "lab_ot.json"
 OT_TABLE_PATH = BENCH_DIR / "LAB_OT.md"
-LAB_THREADS = 1  # one torch thread: fastest for these tiny MLPs on a shared machine (2 spin-waiting threads were 10x slower)
-OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 assignment per step
+LAB_THREADS = 1  # one torch thread: fastest for tiny MLPs on a shared machine (2 spin-waiting threads: ~10x slower)
+OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
 OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
 OT_CONSISTENCY = dataclasses.replace(zoo.DEFAULT.consistency, threads=LAB_THREADS)  # the shipped distillation recipe
 OT_TEACHER_STEPS = (1, 2, 5, 10, 20, 50)  # Euler steps scored (the reference: 1, 2, 5, 50)
@@ -336,7 +337,8 @@ class OTStudy:
         try:
             return OTStudy.from_json(json.loads(Path(path).read_text()))
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path} is missing; run `python -m cmcore.lab_cli ot-bench` to rebuild it.") from None
+            raise FileNotFoundError(f"{path} is missing; run `python -m cmcore.lab_cli ot-bench` "
+                                    "to rebuild it.") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path} is unreadable ({exc}); run `python -m cmcore.lab_cli ot-bench`.") from None
 

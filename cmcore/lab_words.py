@@ -36,9 +36,9 @@ def param_findings(scores: dict[Parameterisation, Score], floor: Score, init_w2:
         worst = max(songs, key=lambda p: songs[p].mean)
         spread = compare(songs[worst], songs[best])
         if best != worst:
-            out.append(f"Across σ_data from {min(p.sigma_data for p in songs):g} to {max(p.sigma_data for p in songs):g}, "
-                       f"the best setting was {best.sigma_data:g} (W2 {songs[best]}) and the worst {worst.sigma_data:g} "
-                       f"(W2 {songs[worst]}): "
+            lo, hi = min(p.sigma_data for p in songs), max(p.sigma_data for p in songs)
+            out.append(f"Across σ_data from {lo:g} to {hi:g}, the best setting was {best.sigma_data:g} "
+                       f"(W2 {songs[best]}) and the worst {worst.sigma_data:g} (W2 {songs[worst]}): "
                        + ("σ_data matters here." if not spread.same else
                           "inside the noise, so σ_data made no measurable difference on runs this short."))
         vs = compare(songs[best], lesson)
@@ -91,7 +91,7 @@ def ot_findings(study) -> list[str]:
                    f"single step ({ot.consistency[1]}): distillation saves {match - 1} network call"
                    f"{'s' if match > 2 else ''} per sample.")
     ind_match = next((k for k in sorted(ind.teacher) if not compare(ind.teacher[k], ind.consistency[1]).higher), None)
-    out.append(f"For the independent teacher the same saving is "
+    out.append("For the independent teacher the same saving is "
                + (f"{ind_match - 1} calls (it needs {_steps(ind_match)}, W2 {ind.teacher[ind_match]})."
                   if ind_match and ind_match > 1 else
                   f"more than {max(ind.teacher) - 1} calls (even {_steps(max(ind.teacher))} score "
@@ -105,7 +105,8 @@ def ot_findings(study) -> list[str]:
                    + ("better" if m.lower else "worse" if m.higher else "no measurable change")
                    + f"); the independent teacher's goes from {ind.consistency[1]} to {ind.consistency[more]} ("
                    + ("better" if ref.lower else "worse" if ref.higher else "no measurable change") + ")."
-                   + (" Multi-step sampling re-noises with fresh, independent noise, x_τ = (1 − τ) x̂₀ + τ z, and "
+                   + (" Multi-step sampling re-noises with fresh, independent noise, x_τ = (1 − τ) x̂₀ + τ z, "
+                      "and "
                       "distillation also builds its inputs from independent noise; an OT-coupled teacher was "
                       "trained on paired points, whose in-between distributions are not the ones these inputs "
                       "come from." if m.higher and not ref.higher else ""))

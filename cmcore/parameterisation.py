@@ -50,7 +50,8 @@ class Parameterisation:
             raise ValueError(f"Parameterisation.form={self.form!r} is unknown; choose one of {', '.join(FORMS)}.")
         lo, hi = SIGMA_DATA_RANGE
         if not (lo <= self.sigma_data <= hi) or math.isnan(self.sigma_data):
-            raise ValueError(f"Parameterisation.sigma_data={self.sigma_data!r} is out of range; use a value in [{lo}, {hi}].")
+            raise ValueError(f"Parameterisation.sigma_data={self.sigma_data!r} is out of range; "
+                             f"use a value in [{lo}, {hi}].")
         return self
 
     @property

@@ -17,7 +17,8 @@ from cmcore.lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TEACHER, Couplin
                               ot_teacher_path, pairing_gain, save_ot_teacher)
 from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore.nets import MLP
-from cmcore.ot_coupling import OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing, squared_cost
+from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
+                                squared_cost)
 
 
 def brute_force(cost: np.ndarray) -> float:
@@ -93,7 +94,8 @@ def _table(teacher: dict, cm: dict) -> QualityTable:
 
 
 def _study(ot_teacher: dict, ot_cm: dict) -> OTStudy:
-    ind = _table({1: (1.95, 0.01), 2: (1.2, 0.01), 5: (0.5, 0.01), 10: (0.3, 0.01), 20: (0.19, 0.01), 50: (0.14, 0.005)},
+    ind = _table({1: (1.95, 0.01), 2: (1.2, 0.01), 5: (0.5, 0.01), 10: (0.3, 0.01), 20: (0.19, 0.01),
+                  50: (0.14, 0.005)},
                  {1: (0.163, 0.005), 2: (0.15, 0.005), 4: (0.13, 0.005)})
     return OTStudy(EvalSpec(2000, (0, 1, 2)), Score((0.06, 0.061, 0.059), 2000),
                    {"independent": CouplingResult("independent", ind, 1.5, 22.0, 0.0),

@@ -27,7 +27,8 @@ def charts(at: AppTest) -> list:
 
 
 def text(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "caption", "info", "success", "warning") for e in getattr(at, kind))
+    kinds = ("markdown", "caption", "info", "success", "warning")
+    return "\n".join(e.value for kind in kinds for e in getattr(at, kind))
 
 
 def test_param_page_draws_curves_scores_and_findings():

@@ -116,7 +116,8 @@ def w2_frame(study: OTStudy) -> pd.DataFrame:
     for name in COUPLINGS:
         c = study.couplings[name]
         for role, scores in (("teacher (Euler ODE)", c.table.teacher), ("consistency model", c.table.consistency)):
-            rows += [{"role": role, "coupling": c.label, "nfe": k, "w2": s.mean, "sem": s.sem} for k, s in scores.items()]
+            rows += [{"role": role, "coupling": c.label, "nfe": k, "w2": s.mean, "sem": s.sem}
+                     for k, s in scores.items()]
     return pd.DataFrame(rows)
 
 

@@ -126,7 +126,8 @@ def coupling_w2_chart(df: pd.DataFrame, floor: float, floor_sem: float, coupling
     fl = _frame(pd.DataFrame({"lo": [floor - floor_sem], "hi": [floor + floor_sem], "w2": [floor],
                               "label": [f"floor {floor:.3f}: two real samples"]}))
     layers = [
-        alt.Chart(fl).mark_rect(color=PALETTE["real"], opacity=0.25).encode(alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q")),
+        alt.Chart(fl).mark_rect(color=PALETTE["real"], opacity=0.25).encode(alt.Y("lo:Q", scale=y_scale),
+                                                                            alt.Y2("hi:Q")),
         alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(
             alt.Y("w2:Q", scale=y_scale), tooltip=[alt.Tooltip("label:N", title="floor")]),
         base.mark_line(strokeWidth=2).encode(dash),
