@@ -11,7 +11,7 @@ import torch
 
 from . import zoo
 from .lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TABLE_PATH, OT_TEACHER, OT_TEACHER_BLOCKS, PARAM_SEEDS,
-                        PARAM_SIGMA_DATA, PARAM_STEPS, PARAM_STUDY_PATH, OTStudy, ot_markdown, param_variants,
+                        PARAM_SIGMA_DATA, PARAM_STARTS, PARAM_STEPS, OTStudy, ot_markdown, param_variants,
                         run_param_study, run_ot_study, save_json, save_ot_consistency, save_ot_teacher,
                         train_ot_teacher)
 from .lab_words import ot_findings, pairing_findings
@@ -22,11 +22,12 @@ def cmd_param(args) -> int:
     torch.set_num_threads(args.threads)
     recipe = zoo.DEFAULT
     teacher = zoo.load_teacher(recipe.teacher).model
-    cfg = dataclasses.replace(recipe.consistency, threads=args.threads)
-    print(f"parameterisation study: {args.steps} steps x seeds {args.seeds} x sigma_data {args.sigma_data}")
+    cfg = dataclasses.replace(recipe.consistency, threads=args.threads, init_from_teacher=args.start == "teacher")
+    print(f"parameterisation study ({args.start} start): {args.steps} steps x seeds {args.seeds} "
+          f"x sigma_data {args.sigma_data}")
     data = run_param_study(teacher, recipe.teacher, cfg, param_variants(tuple(args.sigma_data)), tuple(args.seeds),
                            args.steps)
-    print(f"wrote {save_json(data, Path(args.out))}")
+    print(f"wrote {save_json(data, Path(args.out or PARAM_STARTS[args.start]))}")
     return 0
 
 
@@ -75,7 +76,9 @@ def main(argv=None) -> int:
     q.add_argument("--seeds", type=int, nargs="+", default=list(PARAM_SEEDS))
     q.add_argument("--sigma-data", type=float, nargs="+", default=list(PARAM_SIGMA_DATA))
     q.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these tiny MLPs)")
-    q.add_argument("--out", default=str(PARAM_STUDY_PATH))
+    q.add_argument("--start", choices=list(PARAM_STARTS), default="teacher",
+                   help="the network starts from the teacher (the shipped recipe) or at random")
+    q.add_argument("--out", default=None, help="default: bench/lab_param.json (teacher), lab_param_random.json")
     q.set_defaults(fn=cmd_param)
     o = sub.add_parser("train-ot", help="train the minibatch-OT teachers and a consistency model; write checkpoints")
     o.add_argument("--exact-only", action="store_true", help="skip the cheaper 4-block teacher")

@@ -30,6 +30,10 @@ from .train import ConsistencyObjective, StepInfo, TrainResult, fit
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 PARAM_STUDY_PATH = BENCH_DIR / "lab_param.json"
+PARAM_STARTS = {  # where the network starts -> the study's file
+    "teacher": PARAM_STUDY_PATH,  # the shipped recipe: F = x - t v_teacher (the lesson's form is then one Euler jump)
+    "random": BENCH_DIR / "lab_param_random.json",  # a freshly initialised network, as the lesson trains it
+}
 PARAM_STEPS = 400  # a short run: the shipped recipe's 1,200 steps cut to a third
 PARAM_SEEDS = (0, 1, 2)  # training seeds: the spread of a W2 here is the spread over training runs
 PARAM_SIGMA_DATA = (0.25, 0.5, 1.0, 2.0)  # the paper's form at these sigma_data (0.5 is the paper's value)

@@ -45,13 +45,13 @@ def param_findings(scores: dict[Parameterisation, Score], floor: Score, init_w2:
         out.append(f"Best σ_data against the lesson: {vs.says(best.name, LESSON.name)}.")
     best_all = min(scores, key=lambda p: scores[p].mean)
     above = compare(scores[best_all], floor)
-    out.append(f"The lowest mean, {best_all.name} (W2 {scores[best_all]}), is "
+    out.append(f"The lowest mean (W2 {scores[best_all]}, {best_all.name}) is "
                + (f"{scores[best_all].mean - floor.mean:.3f} above the floor of {floor} (two real samples), so "
                   f"{steps} steps leave room to improve." if above.higher else
                   f"indistinguishable from the floor of {floor}: as good as a real sample."))
     if LESSON in init_w2 and chosen in init_w2 and chosen != LESSON:
         out.append(f"Before any training {LESSON.name} scored W2 {init_w2[LESSON]:.3f} and {chosen.name} "
-                   f"{init_w2[chosen]:.3f}, from the same network weights.")
+                   f"{init_w2[chosen]:.3f}, from the same starting weights.")
     return out
 
 
@@ -142,3 +142,10 @@ def pairing_findings(study) -> list[str]:
     out.append(f"Pairing shrinks the mean squared distance between a data point and its noise to "
                f"{study.pairing_gain:.0%} of what independent draws give (one batch of 512).")
     return out
+
+
+def start_finding(param: Parameterisation, from_teacher: Score, at_random: Score, steps: int) -> str:
+    """Where the network starts, for one form: the shipped recipe's teacher start against a random one."""
+    c = compare(from_teacher, at_random)
+    return (f"For {param.name}, {steps} steps from the teacher's weights give W2 {from_teacher} and {steps} steps "
+            f"from random weights {at_random}: {c.says('starting from the teacher', 'starting at random')}.")

@@ -1,13 +1,17 @@
 """Lab: the lesson's c_skip/c_out against the paper's, and what the choice does to a short distillation run."""
 import streamlit as st
 
+from cmcore.config import SIGMA_MIN
 from cmcore.lab_train import PARAM_SIGMA_DATA
-from cmcore.lab_words import coefficients_at_noise, param_findings
+from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.parameterisation import LESSON, Parameterisation
 from ui import studies
-from ui.params import Param, Spec, bind, sync
+from ui.params import Param, Spec, bind, restore_empty, sync
 
-spec = bind(Spec("lab_param", [Param("lp_sigma", 0.5, "choice", choices=PARAM_SIGMA_DATA)]))
+STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}
+spec = bind(Spec("lab_param", [Param("lp_sigma", 0.5, "choice", choices=PARAM_SIGMA_DATA),
+                               Param("lp_start", "teacher", "choice", choices=tuple(STARTS))]))
+restore_empty(spec)  # a segmented control clicked twice is empty: fall back to its default
 
 st.title("Parameterisations")
 st.markdown("A consistency model is written f(x_t, t) = c_skip(t) x_t + c_out(t) F(x_t, t), with c_skip = 1 and "
@@ -19,17 +23,17 @@ st.latex(r"\text{paper: } c_{skip} = \frac{\sigma_{data}^2}{(t-\sigma_{min})^2+\
 st.latex(r"c_{out} = \frac{\sigma_{data}\,(t-\sigma_{min})}{\sqrt{\sigma_{data}^2+t^2}}")
 sigma_data = st.select_slider("σ_data of the paper's form", PARAM_SIGMA_DATA, key="lp_sigma")
 chosen = Parameterisation("song", sigma_data)
-study = studies.param_study()
-sigma_min = study.config.sigma_min
 
-curves = studies.coefficient_frame((LESSON, chosen), sigma_min)
+curves = studies.coefficient_frame((LESSON, chosen), SIGMA_MIN)
 cols = st.columns(2)
 for col, name in zip(cols, ("c_skip", "c_out")):
     col.vega_lite_chart(studies.chart("coefficient_chart", curves, name, (LESSON.label, chosen.label)),
                         width="stretch")
-st.markdown(coefficients_at_noise(chosen, sigma_min))
+st.markdown(coefficients_at_noise(chosen, SIGMA_MIN))
 
 st.markdown("#### What it does to training (measured)")
+st.segmented_control("The network starts", tuple(STARTS), format_func=STARTS.get, key="lp_start")
+study = studies.param_study(st.session_state["lp_start"])
 cfg = study.config
 start = "from the teacher" if cfg.init_from_teacher else "at random"
 st.caption(f"Consistency distillation from the shipped teacher with the shipped recipe cut to {cfg.steps} steps "
@@ -57,4 +61,9 @@ if not measured:
 for line in param_findings(studies.scores(study), study.floor, studies.init_w2(study), cfg.steps,
                            chosen if measured else LESSON):
     st.markdown(f"- {line}")
+both = {start: studies.param_study(start) for start in STARTS}
+shown_form = chosen if measured else LESSON
+if all(shown_form in s.variants for s in both.values()) and len({s.config.steps for s in both.values()}) == 1:
+    st.markdown("- " + start_finding(shown_form, both["teacher"].score(shown_form), both["random"].score(shown_form),
+                                     cfg.steps))
 sync(spec)

@@ -44,10 +44,14 @@ def test_param_page_draws_curves_scores_and_findings():
     assert at.query_params["lp_sigma"] in ("2.0", ["2.0"])
 
 
-def test_param_page_link_sets_sigma_data():
-    at = open_page("pages/lab_param.py", {"lp_sigma": "0.25"})
+def test_param_page_link_sets_sigma_data_and_the_start():
+    at = open_page("pages/lab_param.py", {"lp_sigma": "0.25", "lp_start": "random"})
     no_exception(at)
     assert at.select_slider(key="lp_sigma").value == 0.25
+    assert "network started at random" in text(at) and "starting from the teacher" in text(at)
+    at.segmented_control(key="lp_start").set_value("teacher").run()
+    no_exception(at)
+    assert "network started from the teacher" in text(at)
 
 
 def test_export_page_offers_every_download_and_a_link():

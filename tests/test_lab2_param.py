@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from cmcore.evaluate import Score
-from cmcore.lab_train import PARAM_STUDY_PATH, ParamStudy, window_means
-from cmcore.lab_words import coefficients_at_noise, param_findings
+from cmcore.lab_train import PARAM_STARTS, ParamStudy, window_means
+from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
 
@@ -75,13 +75,22 @@ def test_findings_name_the_better_form_and_the_floor():
     assert "above the floor" in lines[3]
 
 
+def test_start_finding_uses_the_comparison_rule():
+    text = start_finding(LESSON, _s(0.22, 0.221, 0.222), _s(0.40, 0.38, 0.42), 400)
+    assert "starting from the teacher is better than starting at random" in text and "400 steps" in text
+    text = start_finding(LESSON, _s(0.22, 0.25, 0.19), _s(0.23, 0.26, 0.20), 400)
+    assert "indistinguishable" in text
+
+
 def test_coefficients_at_noise_states_the_formula_values():
     text = coefficients_at_noise(Parameterisation("song", 1.0), SIGMA_MIN)
     assert f"{float(song_c_skip(1.0, SIGMA_MIN, 1.0)):.3f}" in text and "0.002" in text and "0.998" in text
 
 
-def test_stored_study_is_complete():
-    study = ParamStudy.load(PARAM_STUDY_PATH)
+@pytest.mark.parametrize("start", list(PARAM_STARTS))
+def test_stored_study_is_complete(start):
+    study = ParamStudy.load(PARAM_STARTS[start])
+    assert study.config.init_from_teacher == (start == "teacher")
     assert LESSON in study.variants and len(study.variants) >= 2
     for p in study.variants:
         assert len(study.runs_of(p)) >= 2 and study.score(p).sem >= 0

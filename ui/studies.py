@@ -16,7 +16,7 @@ from torch import nn
 
 from cmcore import evaluate, zoo
 from cmcore.flow import solve
-from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, OTStudy, ParamStudy, load_ot_consistency,
+from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency,
                               load_ot_teacher)
 from cmcore.parameterisation import Parameterisation
 from ui import export, models
@@ -32,9 +32,9 @@ def chart(builder: str, *args, **kwargs) -> dict:
     return charts.to_spec(getattr(lab_charts, builder)(*args, **kwargs))
 
 
-@st.cache_data(show_spinner=False, max_entries=1)
-def param_study() -> ParamStudy:
-    return ParamStudy.load()
+@st.cache_data(show_spinner=False, max_entries=2)
+def param_study(start: str = "teacher") -> ParamStudy:
+    return ParamStudy.load(PARAM_STARTS[start])
 
 
 def coefficient_frame(params: tuple[Parameterisation, ...], sigma_min: float) -> pd.DataFrame:
