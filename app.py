@@ -20,6 +20,9 @@ lab_pages = [
     st.Page("pages/lab_ftheta.py", title="What f_θ does at each t", icon=":material/animation:", url_path="lab_ftheta"),
     st.Page("pages/lab_consistency_map.py", title="Where is the model consistent?", icon=":material/grid_on:",
             url_path="lab_consistency_map"),
+    st.Page("pages/lab_param.py", title="Parameterisations", icon=":material/tune:", url_path="lab_param"),
+    st.Page("pages/lab_ot.py", title="Straight paths (OT teacher)", icon=":material/trending_flat:", url_path="lab_ot"),
+    st.Page("pages/lab_export.py", title="Export", icon=":material/ios_share:", url_path="lab_export"),
 ]
 page = st.navigation({"Exercises": pages, "Lab": lab_pages})
 if router.mark_routed(page.url_path):

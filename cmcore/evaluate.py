@@ -5,7 +5,6 @@ number the benchmark and the tests compute.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 

@@ -57,19 +57,6 @@ def sampler_points(name: str, teacher: nn.Module, cm: nn.Module, dataset: str, s
     return evaluate.floor_sample(dataset, seed, n)
 
 
-def sampler_score(name: str, teacher: nn.Module, cm: nn.Module, dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
-    """The protocol's W2 (one value per seed) of sampler ``name``."""
-    return evaluate.score(lambda s, n: sampler_points(name, teacher, cm, dataset, s, n), dataset, spec)
-
-
-def score_from_table(name: str, table: QualityTable) -> Score | None:
-    """Sampler ``name``'s score read from a stored quality table (None when the table lacks it)."""
-    _check_sampler(name)
-    if name in TEACHER_SAMPLER_STEPS:
-        return table.teacher.get(TEACHER_SAMPLER_STEPS[name])
-    return table.consistency.get(1) if name == "cm_1" else table.floor
-
-
 def w2_matching(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> tuple[np.ndarray, float]:
     """The optimal matching behind the exact W2 of two equal-size sets: (perm, W2).
 

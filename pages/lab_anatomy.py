@@ -4,12 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from cmcore.lab import snapshot_steps
-from ui import lab, lab_words, models, params
+from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
 from viz.charts import PALETTE, zoom_domain
 from viz.lab_charts import COST, NOISY, TARGET
 
-sel = models.selection()
+sel = models.current()
 last_n = sel.cm_cfg.n_levels - 1  # level pairs (t_n, t_{n+1}), n = 1 .. N-1
 spec = params.bind(Spec("lab_anatomy", [
     Param("an_point", 0, lo=0, hi=lab.ANATOMY_POOL - 1), Param("an_noise", 0, lo=0, hi=9999),
@@ -32,7 +32,7 @@ params.sync(spec)
 point, noise, n, step = (st.session_state[k] for k in ("an_point", "an_noise", "an_n", "an_step"))
 with st.spinner("Training a short run of this recipe once for the server, saving θ and θ⁻ every "
                 f"{snapshot_steps()[1]} steps (a few seconds on two free cores) ..."):
-    v = lab.anatomy(sel.teacher_cfg, sel.cm_cfg, point, noise, n)
+    v = lab.anatomy(sel, point, noise, n)
 i = v.steps.index(step)
 L = lab_words.anatomy_labels(n, v.run_cfg.mode, v.run_cfg.teacher_solver, v.run_cfg.loss)
 S = lab_words.anatomy_symbols(n, v.run_cfg.mode)
@@ -46,10 +46,10 @@ near = [(lab_, hue, pt, sym) for (lab_, hue, pt, _), sym in zip(marks[3:], (S.on
 everything = zoom_domain(np.array([m[2] for m in marks]), pad=0.15, min_span=1.0)
 meeting = zoom_domain(np.array([v.online[i], v.target[i], v.endpoint]), pad=0.35, min_span=0.02)
 left, right = st.columns(2)
-left.vega_lite_chart(lab.chart_spec(
+left.vega_lite_chart(compute.chart_spec(
     "anatomy_plane", v.real, marks, arrows, everything, f"The step from t = {v.t_next:.3f} to {v.t_n:.3f}",
     "dotted: noising · green: teacher step · dashed: the two predictions"), width="content")
-right.vega_lite_chart(lab.chart_spec(
+right.vega_lite_chart(compute.chart_spec(
     "anatomy_plane", v.real[:0], near, [(COST, "solid", 0, 1)], meeting, "Where the predictions meet (zoomed)",
     f"trails: θ and θ⁻ from step 0 to {step}", [(PALETTE["consistency"], v.online[:i + 1]),
                                                 (TARGET, v.target[:i + 1])]), width="content")
@@ -63,7 +63,7 @@ series = {"gap |f_θ − f_θ⁻|, this point": (PALETTE["consistency"], v.gap),
           f"mean gap, {lab.LEVEL_POINTS} points at this level": (TARGET, v.level_gap),
           "|f_θ − ODE endpoint|, this point": (PALETTE["endpoint"], v.online_error)}
 df = pd.concat([pd.DataFrame({"step": v.steps, "series": k, "value": val}) for k, (_, val) in series.items()])
-st.vega_lite_chart(lab.chart_spec("anatomy_gaps", df, step, {k: c for k, (c, _) in series.items()},
+st.vega_lite_chart(compute.chart_spec("anatomy_gaps", df, step, {k: c for k, (c, _) in series.items()},
                                   [f"mean gap, {lab.LEVEL_POINTS} points at this level"]), width="stretch")
 st.caption(f"Checkpoints from a short run of the selected recipe made for this page ({v.run_cfg.steps} steps, batch "
            f"{v.run_cfg.batch}, {v.run_seconds:.1f} s), not the shipped model. After every step the target moves "

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from cmcore.lab import snapshot_steps
-from ui import lab, lab_words, models, params
+from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
 from viz.charts import PALETTE
 
@@ -22,16 +22,16 @@ with st.container(border=True):
     c[0].select_slider("t of the map", spec["map_t"].choices, key="map_t")
     c[1].select_slider("Early checkpoint (training step)", spec["map_step"].choices, key="map_step")
 params.sync(spec)
-sel = models.selection()
+sel = models.current()
 t, step = st.session_state["map_t"], st.session_state["map_step"]
 current_name, early_name = "the selected model", f"the step-{step} checkpoint"
 with st.spinner("Solving the teacher's ODE from every cell (and training the short run once, if it is not ready) ..."):
-    v = lab.consistency_map(sel.teacher_cfg, sel.cm_cfg, t, step)
-    curve = lab.consistency_curve(sel.teacher_cfg, sel.cm_cfg, step)
+    v = lab.consistency_map(sel, t, step)
+    curve = lab.consistency_curve(sel, step)
 left, right = st.columns(2)
-left.vega_lite_chart(lab.map_chart(sel.teacher_cfg, sel.cm_cfg, t, step, "current", f"{sel.label}, t = {t:g}"),
+left.vega_lite_chart(lab.map_chart(sel, t, step, "current", f"{sel.label}, t = {t:g}"),
                      width="content")
-right.vega_lite_chart(lab.map_chart(sel.teacher_cfg, sel.cm_cfg, t, step, "early", f"Short run, step {step}, "
+right.vega_lite_chart(lab.map_chart(sel, t, step, "early", f"Short run, step {step}, "
                                     f"t = {t:g}"), width="content")
 on = v.visited
 c = st.columns(2)
@@ -44,7 +44,7 @@ early_series = f"short run, step {step}"
 series = {"selected model": ("current", PALETTE["consistency"]), early_series: ("early", PALETTE["consistency"]),
           "teacher jump x_t − t·v": ("teacher", PALETTE["teacher_one"])}
 df = pd.concat([pd.DataFrame({"t": curve["t"], "series": k, "value": curve[key]}) for k, (key, _) in series.items()])
-st.vega_lite_chart(lab.chart_spec("consistency_curve", df, t, {k: c for k, (_, c) in series.items()},
+st.vega_lite_chart(compute.chart_spec("consistency_curve", df, t, {k: c for k, (_, c) in series.items()},
                                   [early_series]), width="stretch")
 st.markdown(lab_words.consistency_over_t(curve["t"], curve["current"], curve["early"], curve["teacher"],
                                          current_name, early_name))

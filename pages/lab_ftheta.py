@@ -22,14 +22,14 @@ with st.container(border=True):
     c[0].segmented_control("Points", spec["ft_n"].choices, key="ft_n")
     c[1].number_input("Data and noise seed", int(spec["ft_seed"].lo), int(spec["ft_seed"].hi), key="ft_seed")
 params.sync(spec)
-sel = models.selection()
+sel = models.current()
 m, seed = st.session_state["ft_n"], st.session_state["ft_seed"]
 with st.spinner(f"Solving the teacher's ODE from every point of every frame ({FRAME_COUNT} frames × {m} points × "
                 f"{REFERENCE_ODE_STEPS} steps), once ..."):
-    v = lab.ftheta_frames(sel.teacher_cfg, sel.cm_cfg, m, seed)
+    v = lab.ftheta_frames(sel, m, seed)
 
 left, right = st.columns([3, 2])
-left.vega_lite_chart(lab.ftheta_chart(sel.teacher_cfg, sel.cm_cfg, m, seed), width="content")
+left.vega_lite_chart(lab.ftheta_chart(sel, m, seed), width="content")
 with right:
     c = st.columns(2)
     c[0].metric(f"f_θ error at t = {v.ts[-1]:.2f}", f"{v.cm_error[-1]:.3f}")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from cmcore.evaluate import EvalSpec
 from cmcore.lab import W2_SAMPLER_NOUNS, W2_SAMPLERS
-from ui import lab, lab_words, models, params
+from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
 from viz.lab_charts import SAMPLER_COLORS
 
@@ -22,13 +22,13 @@ with st.container(border=True):
     c[1].select_slider("Points per sample", spec["w2_n"].choices, key="w2_n")
     c[2].number_input("Seed", int(spec["w2_seed"].lo), int(spec["w2_seed"].hi), key="w2_seed")
 params.sync(spec)
-sel = models.selection()
+sel = models.current()
 name, n, seed = st.session_state["w2_sampler"], st.session_state["w2_n"], st.session_state["w2_seed"]
 label, noun = W2_SAMPLERS[name], W2_SAMPLER_NOUNS[name]
-m = lab.matching(sel.teacher_cfg, sel.cm_cfg, name, n, seed)
+m = lab.matching(sel, name, n, seed)
 
 left, right = st.columns([3, 2])
-left.vega_lite_chart(lab.chart_spec("matching_chart", m.generated, m.real, m.perm, m.stats.long_threshold,
+left.vega_lite_chart(compute.chart_spec("matching_chart", m.generated, m.real, m.perm, m.stats.long_threshold,
                                     label, SAMPLER_COLORS[name]), width="content")
 with right:
     c = st.columns(2)
@@ -38,7 +38,7 @@ with right:
     st.markdown(lab_words.w2_floor(n, m.floor))
 
 st.markdown("#### Every line's length, shortest to longest")
-st.vega_lite_chart(lab.chart_spec("line_lengths_chart", m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
+st.vega_lite_chart(compute.chart_spec("line_lengths_chart", m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
                                   m.stats.long_threshold), width="stretch")
 st.caption("W2² is the mean of the squared lengths, so the right end of a curve weighs most. Dashed: the long-line "
            "threshold.")
@@ -46,8 +46,8 @@ st.caption("W2² is the mean of the squared lengths, so the right end of a curve
 st.markdown("#### The same sampler under the protocol")
 protocol = EvalSpec()
 with st.spinner(f"Measuring W2 at the protocol's size ({protocol.describe()}), once per model ..."):
-    score = lab.protocol_score(sel.teacher_cfg, sel.cm_cfg, name, protocol)
-    floor = lab.protocol_score(sel.teacher_cfg, sel.cm_cfg, "floor", protocol)
+    score = lab.protocol_score(sel, name, protocol)
+    floor = lab.protocol_score(sel, "floor", protocol)
 c = st.columns(2)
 c[0].metric("Protocol W2 (mean ± sem)", score.fmt())
 c[1].metric("Protocol floor (mean ± sem)", floor.fmt())

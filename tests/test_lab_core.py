@@ -77,16 +77,6 @@ def test_samplers_draw_through_the_protocol(shipped):
         lab.sampler_points("teacher_7", teacher, cm, "two_moons", 4, 100)
 
 
-def test_sampler_score_is_the_protocol_score(shipped):
-    teacher, cm = shipped
-    spec = EvalSpec(200, (0, 1))
-    assert lab.sampler_score("floor", teacher, cm, "two_moons", spec) == evaluate.floor_score("two_moons", spec)
-    assert lab.sampler_score("cm_1", teacher, cm, "two_moons", spec) == evaluate.cm_score(cm, "two_moons", 1, spec=spec)
-    table = evaluate.QualityTable({1: Score((1.0,), 9), 50: Score((0.2,), 9)}, {1: Score((0.3,), 9)},
-                                  Score((0.1,), 9))
-    assert [lab.score_from_table(k, table).mean for k in lab.W2_SAMPLERS] == [1.0, 0.2, 0.3, 0.1]
-
-
 def test_w2_sentences_follow_the_numbers():
     spread = lab.LineStats(w2=0.4, median=0.31, long_threshold=0.28, long_share=0.57, top_share=0.36)
     text = lab_words.w2_lines("the model's sample", 150, spread)

@@ -16,14 +16,11 @@ from cmcore import evaluate, lab, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.evaluate import EvalSpec, Score
 from ui import models
+from ui.models import Selection
+from ui import compute
 from ui.compute import _np, _one_thread
 from viz import charts, lab_charts
 
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def chart_spec(builder: str, *args, **kwargs) -> dict:
-    """``viz.lab_charts.<builder>(*args, **kwargs)`` as a cached Vega-Lite dict (draw with ``st.vega_lite_chart``)."""
-    return charts.to_spec(getattr(lab_charts, builder)(*args, **kwargs))
 
 
 # --- What W2 means -------------------------------------------------------------------------------
@@ -40,12 +37,12 @@ class MatchingView:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def matching(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sampler: str, n: int, seed: int) -> MatchingView:
+def matching(sel: Selection, sampler: str, n: int, seed: int) -> MatchingView:
     """The optimal matching of ``n`` points of ``sampler`` to the reference sample of ``seed``, and the floor's."""
     _one_thread()
-    dataset = teacher_cfg.dataset
+    dataset = sel.teacher_cfg.dataset
     real = evaluate.eval_reference(dataset, seed, n)
-    gen = lab.sampler_points(sampler, models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
+    gen = lab.sampler_points(sampler, models.teacher(sel.teacher_cfg), models.consistency(sel),
                              dataset, seed, n)
     perm, _ = lab.w2_matching(gen, real)
     floor_perm, _ = lab.w2_matching(evaluate.floor_sample(dataset, seed, n), real)
@@ -56,17 +53,13 @@ def matching(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sampler: str
                         lab.line_stats(floor_lengths, floor_lengths))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def protocol_score(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, sampler: str,
-                   spec: EvalSpec = EvalSpec()) -> Score:
-    """The protocol's W2 of ``sampler``: from the stored quality table when there is one, else measured now."""
-    table = zoo.load_quality(teacher_cfg, cm_cfg, spec)
-    stored = lab.score_from_table(sampler, table) if table is not None else None
-    if stored is not None:
-        return stored
-    _one_thread()
-    return lab.sampler_score(sampler, models.teacher(teacher_cfg), models.consistency(teacher_cfg, cm_cfg),
-                             teacher_cfg.dataset, spec)
+def protocol_score(sel: Selection, sampler: str, spec: EvalSpec = EvalSpec()) -> Score:
+    """The protocol's W2 of ``sampler``, through the app's one set of shared score caches (``ui.compute``)."""
+    if sampler in lab.TEACHER_SAMPLER_STEPS:
+        return compute.teacher_score(sel.teacher_cfg, lab.TEACHER_SAMPLER_STEPS[sampler], spec)
+    if sampler == "cm_1":
+        return compute.cm_score(sel, 1, spec)
+    return compute.floor_score(sel.teacher_cfg.dataset, spec)
 
 
 # --- What f_theta does at each t -------------------------------------------------------------------
@@ -81,14 +74,14 @@ class FrameView:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def ftheta_frames(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int, seed: int) -> FrameView:
+def ftheta_frames(sel: Selection, m: int, seed: int) -> FrameView:
     """``m`` data points noised to every frame time with fixed noise, and where each jump sends them."""
     _one_thread()
-    teacher = models.teacher(teacher_cfg)
-    x0 = evaluate.eval_reference(teacher_cfg.dataset, seed, m)
+    teacher = models.teacher(sel.teacher_cfg)
+    x0 = evaluate.eval_reference(sel.teacher_cfg.dataset, seed, m)
     eps, _ = evaluate.eval_noise(seed, m)
     fr = lab.noised_frames(teacher, x0, eps, lab.frame_times())
-    cm_j, tx_j = lab.consistency_jumps(models.consistency(teacher_cfg, cm_cfg), fr), lab.teacher_jumps(teacher, fr)
+    cm_j, tx_j = lab.consistency_jumps(models.consistency(sel), fr), lab.teacher_jumps(teacher, fr)
     f = len(fr.ts)
     ts = _np(fr.ts).round(4)
     cols = {"t": np.repeat(ts, m), "point": np.tile(np.arange(m), f)}
@@ -102,9 +95,9 @@ def ftheta_frames(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int,
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def ftheta_chart(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, m: int, seed: int) -> dict:
+def ftheta_chart(sel: Selection, m: int, seed: int) -> dict:
     """The page's Vega-Lite spec, keyed on the settings alone (hashing the frames on every rerun costs more)."""
-    v = ftheta_frames(teacher_cfg, cm_cfg, m, seed)
+    v = ftheta_frames(sel, m, seed)
     return charts.to_spec(lab_charts.jump_frames_chart(v.frames, v.curve, float(v.ts[-1])))
 
 
@@ -116,12 +109,12 @@ BACKGROUND_POINTS = 600  # faint real data behind the plane
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def snapshot_run(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig) -> lab.SnapshotRun:
+def snapshot_run(sel: Selection) -> lab.SnapshotRun:
     """A short run of the selected recipe (``lab.lab_run_config``) with theta and theta^- saved along the way.
 
     Shared by every session (st.cache_resource): the snapshots are frozen copies and are only ever evaluated.
     """
-    return lab.train_with_snapshots(lab.lab_run_config(cm_cfg), models.teacher(teacher_cfg), teacher_cfg.dataset)
+    return lab.train_with_snapshots(lab.lab_run_config(sel.cm_cfg), models.teacher(sel.teacher_cfg), sel.teacher_cfg.dataset)
 
 
 @dataclass(frozen=True)
@@ -151,9 +144,9 @@ def point_noise(noise_seed: int) -> torch.Tensor:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def anatomy(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, point: int, noise_seed: int, n: int) -> AnatomyView:
+def anatomy(sel: Selection, point: int, noise_seed: int, n: int) -> AnatomyView:
     _one_thread()
-    run, teacher, dataset = snapshot_run(teacher_cfg, cm_cfg), models.teacher(teacher_cfg), teacher_cfg.dataset
+    run, teacher, dataset = snapshot_run(sel), models.teacher(sel.teacher_cfg), sel.teacher_cfg.dataset
     x0 = evaluate.eval_reference(dataset, 0, ANATOMY_POOL)[point]
     a = lab.step_anatomy(teacher, run, x0, point_noise(noise_seed), n)
     xs = evaluate.eval_reference(dataset, 1, LEVEL_POINTS)
@@ -199,19 +192,19 @@ def _side(m: lab.OdeMap, model) -> MapSide:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def consistency_map(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, t: float, step: int) -> MapView:
+def consistency_map(sel: Selection, t: float, step: int) -> MapView:
     """The selected model and the short run's checkpoint at ``step`` over a grid of x_t at time ``t``."""
     _one_thread()
-    teacher = models.teacher(teacher_cfg)
+    teacher = models.teacher(sel.teacher_cfg)
     m = lab.ode_map(teacher, t, domain=charts.DOMAIN)
-    early = snapshot_run(teacher_cfg, cm_cfg).at(step).online
+    early = snapshot_run(sel).at(step).online
     k, n = m.path.shape[:2]
     p = _np(m.path)
     paths = pd.DataFrame({"cell": np.tile(np.arange(n), k), "order": np.repeat(np.arange(k), n),
                           "x": p[:, :, 0].ravel(), "y": p[:, :, 1].ravel()})
-    x0 = evaluate.eval_reference(teacher_cfg.dataset, 0, MAP_DATA_POINTS)
+    x0 = evaluate.eval_reference(sel.teacher_cfg.dataset, 0, MAP_DATA_POINTS)
     noised = (1 - t) * x0 + t * evaluate.eval_noise(0, MAP_DATA_POINTS)[0]
-    return MapView(t, _side(m, models.consistency(teacher_cfg, cm_cfg)), _side(m, early), paths, _np(noised),
+    return MapView(t, _side(m, models.consistency(sel)), _side(m, early), paths, _np(noised),
                    _np(lab.visited_cells(noised, domain=charts.DOMAIN)).astype(bool))
 
 
@@ -225,16 +218,16 @@ def curve_frames(teacher_cfg: TeacherConfig) -> lab.NoisedFrames:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def consistency_curve(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, step: int) -> dict[str, np.ndarray]:
+def consistency_curve(sel: Selection, step: int) -> dict[str, np.ndarray]:
     """Mean |f(x_t, t) − ODE endpoint| on noised data per t: the selected model, the checkpoint, the teacher's jump.
 
     Returns {"t": [F], "current": [F], "early": [F], "teacher": [F]}.
     """
     _one_thread()
-    teacher, fr = models.teacher(teacher_cfg), curve_frames(teacher_cfg)
-    early = snapshot_run(teacher_cfg, cm_cfg).at(step).online
+    teacher, fr = models.teacher(sel.teacher_cfg), curve_frames(sel.teacher_cfg)
+    early = snapshot_run(sel).at(step).online
     err = lambda jumps: _np(lab.mean_endpoint_error(jumps, fr))  # noqa: E731
-    current = models.consistency(teacher_cfg, cm_cfg)
+    current = models.consistency(sel)
     return {"t": _np(fr.ts).round(4), "current": err(lab.consistency_jumps(current, fr)),
             "early": err(lab.consistency_jumps(early, fr)), "teacher": err(lab.teacher_jumps(teacher, fr))}
 
@@ -243,10 +236,10 @@ MAP_HOVER_NOTE = "hover a cell: its ODE path (green) to the end (red), the model
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def map_chart(teacher_cfg: TeacherConfig, cm_cfg: ConsistencyConfig, t: float, step: int, which: str,
+def map_chart(sel: Selection, t: float, step: int, which: str,
               title: str) -> dict:
     """The heat map of ``which`` ("current" or "early") as a Vega-Lite spec, both panels on one colour scale."""
-    v = consistency_map(teacher_cfg, cm_cfg, t, step)
+    v = consistency_map(sel, t, step)
     top = float(max(np.quantile(v.current.error, 0.99), np.quantile(v.early.error, 0.99)))
     side = v.current if which == "current" else v.early
     return charts.to_spec(lab_charts.consistency_heatmap(side.cells, v.paths, v.noised, top, title, MAP_HOVER_NOTE))

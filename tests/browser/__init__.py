@@ -1,0 +1,1 @@
+"""Browser tests (a package, so test file names may repeat those in tests/)."""

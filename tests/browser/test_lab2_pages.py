@@ -1,0 +1,80 @@
+"""The lab pages of issue 9 (items 5, 8, 9) in headless Chromium: each loads, draws its charts, raises
+nothing, and fits a 420 px phone screen without horizontal overflow."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LAB_PAGES = [  # url path, heading, charts drawn at the defaults
+    ("lab_param", "Parameterisations", 5),
+    ("lab_ot", "Straight paths", 7),
+    ("lab_export", "Export", 1),
+]
+PHONE = {"width": 420, "height": 900}
+NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def heading(app):
+    return app.main().locator("h1").first
+
+
+@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES)
+def test_lab_page_draws(app, path, title, n_charts):
+    from playwright.sync_api import expect
+
+    app.goto(path)
+    expect(heading(app)).to_contain_text(title)
+    app.assert_charts_drawn(at_least=n_charts)
+    app.assert_no_exception()
+    assert not app.page_errors, app.page_errors
+
+
+@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES)
+def test_lab_page_fits_a_phone(app, path, title, n_charts):
+    app.page.set_viewport_size(PHONE)
+    app.goto(path)
+    app.assert_charts_drawn(at_least=n_charts)
+    app.assert_no_exception()
+    app.page.wait_for_function(NO_OVERFLOW_JS, timeout=10_000)  # a condition, not a sleep: Vega re-fits after load
+    assert app.page.evaluate(NO_OVERFLOW_JS), app.page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def test_param_slider_moves_the_curves(app):
+    from playwright.sync_api import expect
+
+    app.goto("lab_param", lp_sigma="2.0")
+    app.assert_charts_drawn(at_least=5)
+    expect(app.main()).to_contain_text("paper's form (σ_data = 2)")
+    assert app.query().get("lp_sigma") == ["2.0"]
+
+
+def test_export_chart_toolbar_offers_png_and_the_page_offers_svg(app):
+    """The caption's claim: Streamlit's chart toolbar has "Download as PNG"; SVG comes from the page's button."""
+    from playwright.sync_api import expect
+
+    app.goto("lab_export", ex_n="500")
+    app.assert_charts_drawn(at_least=1)
+    app.main().locator('[data-testid="stVegaLiteChart"]').first.hover()
+    expect(app.page.get_by_role("button", name="Download as PNG").first).to_be_visible()
+    with app.page.expect_download() as dl:
+        app.main().get_by_role("button", name="SVG").click()
+    assert dl.value.suggested_filename.endswith(".svg")
+    with open(dl.value.path(), "rb") as f:
+        assert b"<svg" in f.read(200)
+
+
+def test_export_upload_round_trip_in_the_browser(app, tmp_path):
+    from playwright.sync_api import expect
+
+    app.goto("lab_export", ex_n="500")
+    with app.page.expect_download() as dl:
+        app.main().get_by_role("button", name="Consistency model (.safetensors)").click()
+    saved = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(saved)
+    app.main().locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(saved))
+    expect(app.main()).to_contain_text("Loaded a consistency model", timeout=60_000)
+    app.wait_idle()
+    app.assert_charts_drawn(at_least=2)
+    app.assert_no_exception()
