@@ -15,7 +15,6 @@ from torch import nn
 from . import evaluate
 from .config import ConsistencyConfig
 from .consistency import distance
-from .evaluate import EvalSpec, QualityTable, Score
 from .flow import interpolate, ode_step, solve, x0_prediction
 from .metrics import endpoint_error
 from .nets import frozen_copy
@@ -239,10 +238,10 @@ def train_with_snapshots(cfg: ConsistencyConfig, teacher: nn.Module | None, data
     """
     cfg.validate()
     teacher = teacher if cfg.mode == "distillation" else None
-    make = lambda: SnapshotObjective(cfg, dataset, teacher)  # noqa: E731
-    with torch.random.fork_rng():
-        torch.manual_seed(cfg.seed)  # as ``fit`` seeds the initialisation
-        start = make()
+    def make(init: torch.Generator) -> SnapshotObjective:
+        return SnapshotObjective(cfg, dataset, teacher, init)
+
+    start = make(torch.Generator().manual_seed(cfg.seed))  # as ``fit`` seeds the initialisation
     snaps = [Snapshot(0, *_pair(start.result()), float("nan"))]
 
     def on_step(info: StepInfo) -> None:

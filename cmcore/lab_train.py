@@ -46,8 +46,9 @@ LOSS_POINTS = 80  # loss curve stored as this many window means
 class ParamDistillationObjective(ConsistencyObjective):
     """``ConsistencyObjective`` whose online and target models use ``param``'s c_skip/c_out."""
 
-    def __init__(self, cfg: ConsistencyConfig, dataset: str, teacher: nn.Module | None, param: Parameterisation):
-        super().__init__(cfg, dataset, teacher)
+    def __init__(self, cfg: ConsistencyConfig, dataset: str, teacher: nn.Module | None, param: Parameterisation,
+                 init: torch.Generator):
+        super().__init__(cfg, dataset, teacher, init)
         self.model = ScaledConsistencyModel.wrap(self.model, param)
         self.target = frozen_copy(self.model).train()
 
@@ -56,7 +57,7 @@ def train_param(cfg: ConsistencyConfig, param: Parameterisation, teacher: nn.Mod
                 dataset: str = "two_moons", **hooks) -> TrainResult:
     cfg.validate()
     param.validate()
-    return fit(lambda: ParamDistillationObjective(cfg, dataset, teacher, param), steps=cfg.steps, lr=cfg.lr,
+    return fit(lambda init: ParamDistillationObjective(cfg, dataset, teacher, param, init), steps=cfg.steps, lr=cfg.lr,
                lr_schedule=cfg.lr_schedule, seed=cfg.seed, threads=cfg.threads, **hooks)
 
 
@@ -94,9 +95,8 @@ def run_param_study(teacher: nn.Module, teacher_cfg: TeacherConfig, cm_cfg: Cons
 
             start = time.perf_counter()
             res = train_param(cfg, param, teacher, dataset, on_step=on_step, snapshot_every=CURVE_EVERY)
-            with torch.random.fork_rng():  # the weights ``fit`` started from (it seeds the same way)
-                torch.manual_seed(seed)
-                init = ParamDistillationObjective(cfg, dataset, teacher, param).model
+            # the weights ``fit`` started from (it seeds the initialisation the same way)
+            init = ParamDistillationObjective(cfg, dataset, teacher, param, torch.Generator().manual_seed(seed)).model
             runs.append({"form": param.form, "sigma_data": param.sigma_data, "seed": seed,
                          "w2": list(cm_score(res.model, dataset, 1, spec=run_spec(seed)).values),
                          "w2_init": cm_score(frozen_copy(init), dataset, 1, spec=CURVE_SPEC).mean,
@@ -192,8 +192,8 @@ def train_ot_teacher(cfg: OTTeacherConfig, **hooks) -> tuple[TrainResult, float]
     cfg.validate()
     made: list[OTFlowMatchingObjective] = []
 
-    def make() -> OTFlowMatchingObjective:
-        made.append(OTFlowMatchingObjective(cfg))
+    def make(init: torch.Generator) -> OTFlowMatchingObjective:
+        made.append(OTFlowMatchingObjective(cfg, init))
         return made[-1]
 
     res = fit(make, steps=cfg.steps, lr=cfg.lr, lr_schedule=cfg.lr_schedule, seed=cfg.seed, threads=cfg.threads,

@@ -111,8 +111,8 @@ class OTTeacherConfig(TeacherConfig):
 class OTFlowMatchingObjective(FlowMatchingObjective):
     """The teacher's objective with minibatch OT pairing; ``pairing_seconds`` adds up the solver's time."""
 
-    def __init__(self, cfg: OTTeacherConfig):
-        super().__init__(cfg)
+    def __init__(self, cfg: OTTeacherConfig, init: torch.Generator):
+        super().__init__(cfg, init)
         self.pairing_seconds = 0.0
 
     def _pair(self, x0: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:

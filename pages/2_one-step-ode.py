@@ -97,8 +97,8 @@ teach.what_happened(
     f"One step from noise missed the 200-step endpoint by {e1:.2f} on average (worst {m1:.2f}); {k} steps cut "
     f"that to {ek:.3f}. On the {CURVE_POINTS}-point curve, getting the mean error under 0.1 took {need}. Heun, "
     f"which spends two network calls per step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
-    + (f"; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "
-       f"own error of about that size." if best_heun.steps < he.steps.max() else ".")
+    + ("; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "
+       "own error of about that size." if best_heun.steps < he.steps.max() else ".")
     + " Every extra step is one more network evaluation: accuracy costs compute.")
 teach.takeaway("A solver needs many small steps because the averaged velocity field bends. A consistency model "
                "skips the solver: it is trained to output the endpoint itself, so one evaluation can be accurate.")

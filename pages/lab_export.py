@@ -2,7 +2,7 @@
 view as a link) and bring a model back in through an upload."""
 import streamlit as st
 
-from ui import compute, export, models, studies
+from ui import compute, export, models, params, studies
 from ui.params import Param, Spec, bind, restore_empty, sync
 from viz.charts import Panel
 
@@ -20,30 +20,31 @@ st.markdown(f"Take the numbers, the models and the pictures with you. Everything
 
 st.markdown("#### Samples as CSV")
 c = st.columns([2, 1, 2, 1])
-c[0].segmented_control("Sampler", tuple(SAMPLERS), format_func=SAMPLERS.get, key="ex_sampler")
-c[1].number_input("Steps", 1, 100, key="ex_steps")
-c[2].segmented_control("Points", (500, 1000, 2000), key="ex_n")
-c[3].number_input("Noise seed", 0, 9999, key="ex_seed")
+params.segmented(spec, "ex_sampler", "Sampler", c[0], format_func=SAMPLERS.get)
+params.number(spec, "ex_steps", "Steps", c[1])
+params.segmented(spec, "ex_n", "Points", c[2])
+params.number(spec, "ex_seed", "Noise seed", c[3])
 sampler, steps, n, seed = (st.session_state[k] for k in ("ex_sampler", "ex_steps", "ex_n", "ex_seed"))
 if sampler == "consistency":
     samples = compute.cm_points(sel, steps, n, seed)
 else:
     samples = compute.teacher_points(sel.teacher_cfg, steps, n, seed)
+role = "consistency" if sampler == "consistency" else "teacher_one" if steps == 1 else "teacher"
 name = f"{sampler}-{steps}step-{n}pts-seed{seed}"
 chart = compute.chart_spec("scatter_panels", [Panel(f"{SAMPLERS[sampler]}, {steps} step{'s' * (steps > 1)}",
-                                                    samples.points, sampler, f"{n:,} points, noise seed {seed}")],
+                                                    samples, role, f"{n:,} points, noise seed {seed}")],
                            size=260)
 st.vega_lite_chart(chart, width="content")
 c = st.columns(3)
 with c[0]:
-    export.csv_button("Samples (CSV)", lambda: export.points_csv(samples.points, sampler=sampler, steps=steps),
+    export.csv_button("Samples (CSV)", lambda: export.points_csv(samples, sampler=sampler, steps=steps),
                       f"{name}.csv", "ex_csv")
 with c[1]:
     export.csv_button(f"Teacher paths (CSV, {st.session_state['ex_paths']})",
                       lambda: export.trajectories_csv(*studies.selection_paths(sel.teacher_cfg,
                                                                                st.session_state["ex_paths"], seed)),
                       f"teacher-paths-seed{seed}.csv", "ex_paths_csv")
-c[2].number_input("Paths in the CSV", 1, 500, key="ex_paths")
+params.number(spec, "ex_paths", "Paths in the CSV", c[2])
 st.caption(f"Samples: one row per point (x, y). Paths: the teacher's {studies.TRAJECTORY_STEPS}-step Euler ODE "
            "from the same noise seed, one row per path and step (path, step, t, x, y), t from 1 (noise) to 0.")
 

@@ -3,7 +3,7 @@ means for consistency distillation."""
 import streamlit as st
 
 from cmcore.lab_words import ot_findings, pairing_findings
-from ui import compute, export, studies
+from ui import compute, export, params, studies
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -24,8 +24,8 @@ labels = [study.couplings[n].label for n in names]
 
 st.markdown("#### Paths of the two teachers")
 c = st.columns([2, 1])
-c[0].slider("Paths drawn", 4, 64, key="lo_paths")
-c[1].number_input("Noise seed", 0, 9999, key="lo_seed")
+params.slider(spec, "lo_paths", "Paths drawn", c[0])
+params.number(spec, "lo_seed", "Noise seed", c[1])
 cols = st.columns(2)
 for col, name, label in zip(cols, names, labels):
     xs, ts = studies.trajectories(name, st.session_state["lo_paths"], st.session_state["lo_seed"])

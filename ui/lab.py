@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import evaluate, lab, zoo
+from cmcore import evaluate, lab
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.evaluate import EvalSpec, Score
 from ui import models
