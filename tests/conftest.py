@@ -1,6 +1,14 @@
 """Shared fixtures: the shipped models' quality table, and app.py kept in charge of AppTest runs."""
+import os
+import tempfile
+
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
+
+from cmcore.runstore import RUN_DIR_ENV
+
+# Runs the tests train are stored in a folder of this test session, never in the repo's .runs/.
+os.environ.setdefault(RUN_DIR_ENV, tempfile.mkdtemp(prefix="cmcore-runs-"))
 
 
 @pytest.fixture(autouse=True)

@@ -235,3 +235,33 @@ def test_distillation_story_follows_the_numbers():
     assert "does worse than" in bad and "μ = 0.999" in bad and "random weights" in bad and "closer" not in bad
     tie = words.distillation_story(s(0.15), s(1.2), s(1.21, 0.05), s(0.06), ours)
     assert "indistinguishable at this sample size" in tie
+
+
+def test_a_link_to_a_run_survives_a_restart_and_an_evicted_run_can_be_trained_again():
+    at = open_page()
+    at.number_input(key="cd_steps").set_value(20)
+    at.number_input(key="cd_seed").set_value(13)
+    retrain_button(at).click()
+    at.run()
+    job = run_until_settled(at)
+    mid = job.key
+    runs.store()._items.clear()  # what a server restart does to memory; the disk store keeps the run
+    other = AppTest.from_file("../app.py", default_timeout=RUN_TIMEOUT)
+    other.query_params["model"] = mid
+    other.run()
+    assert not other.exception and other.sidebar.selectbox(key="_model_picker").value == mid
+
+    runs.store()._items.clear()
+    (runs.store().disk.root / f"{mid}.safetensors").unlink()  # evicted: only its card is left
+    gone = AppTest.from_file("../app.py", default_timeout=RUN_TIMEOUT)
+    gone.query_params["model"] = mid
+    gone.run()
+    assert "no longer held" in texts(gone.warning)
+    assert gone.sidebar.selectbox(key="_model_picker").value == "ours"
+    gone.button(key="_retrain_gone").click()
+    gone.run()
+    assert not gone.exception, [e.value for e in gone.exception]
+    again = gone.session_state["_retrain_job"]
+    assert again.key == mid and again.info.cfg.steps == 20 and again.info.cfg.seed == 13
+    assert dict(gone.query_params).get("cd_seed") == "13"  # page 3, its form filled with the run's settings
+    assert again.wait(JOB_TIMEOUT) and runs.find(mid) is not None

@@ -209,7 +209,7 @@ def test_bad_link_values_are_corrected_with_a_note(query, key, expected, bad):
     assert not at.exception
     assert at.get_by_key(key).value == expected  # type: ignore[attr-defined]
     notes = " ".join(w.value for w in at.warning)
-    assert "corrected" in notes and f"`{bad}`" in notes
+    assert "corrected" in notes and (f"`{bad}`" in notes or f"“{bad}”" in notes)
 
 
 def test_bad_multistep_list_is_corrected():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import zoo
+from cmcore import runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from ui import runs
 
@@ -24,6 +24,7 @@ _PICKER = "_model_picker"  # widget key of the sidebar select box
 _PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
 _CURRENT = "_model_current"  # this run's Selection, set by resolve()
+_GONE = "_model_gone"  # a linked run whose weights this server no longer holds (its card is still known)
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,17 @@ def shipped(name: str) -> Selection:
     return Selection(name, name, recipe.consistency, SHIPPED_LABELS[name])
 
 
-def run_label(run: runs.RunModel) -> str:
-    """How a run is named in the picker and tables: what it changed, how far it trained."""
+def run_label_of(run) -> str:
+    """A run's settings by name: its preset's, or its id (``run``: a RunModel or a runstore.Card)."""
     from cmcore.presets import PRESETS
 
-    name = next((p.label for p in PRESETS.values() if p.cfg == run.cfg and p.teacher == run.teacher), None)
-    name = name or f"custom settings ({run.model_id[4:12]})"
+    return next((p.label for p in PRESETS.values() if p.cfg == run.cfg and p.teacher == run.teacher),
+                f"custom settings ({run.model_id[4:12]})")
+
+
+def run_label(run: runs.RunModel) -> str:
+    """How a run is named in the picker and tables: what it changed, how far it trained."""
+    name = run_label_of(run)
     steps = f"{run.steps_done:,} of {run.cfg.steps:,} steps" if run.partial else f"{run.cfg.steps:,} steps"
     return f"Retrained: {name}, {steps}"
 
@@ -93,6 +99,7 @@ def resolve() -> Selection:
     sel, note = _lookup(name)
     if note:
         st.warning(f"Link setting `model`: {note}; showing the shipped defaults.", icon=":material/link_off:")
+        st.session_state[_GONE] = name if runs.card(name) is not None else None
     options = {"ours": shipped("ours"), "lesson": shipped("lesson"), **{r.model_id: of_run(r) for r in runs.session_runs()}}
     options.setdefault(sel.model_id, sel)
     if st.session_state.get(_PICKER_SHOWN) != sel.model_id or st.session_state.get(_PICKER) not in options:
@@ -104,7 +111,25 @@ def resolve() -> Selection:
         sel = options[choice]
     _choose(sel.model_id)
     st.session_state[_CURRENT] = sel
+    gone = st.session_state.get(_GONE)
+    if gone and sel.model_id == "ours":  # until the person picks another model, offer to train the linked run
+        _offer_retrain(runs.card(gone))
+    elif gone:
+        st.session_state[_GONE] = None
     return sel
+
+
+def _offer_retrain(card) -> None:
+    """One click trains the settings of a run the server no longer holds, on page 3."""
+    from ui import retrain_form
+
+    what = f"{card.cfg.steps:,} steps" + (f" (the link's model had stopped at {card.steps_done:,})"
+                                          if card.steps_done < card.cfg.steps else "")
+    st.caption(f"The link asked for a run of *{run_label_of(card)}*.")
+    if st.button(f"Train these settings again: {what}", key="_retrain_gone", icon=":material/model_training:"):
+        st.session_state[_GONE] = None
+        runs.start(card.teacher, card.cfg, teacher(zoo.RECIPES[card.teacher].teacher))
+        st.switch_page("pages/3_distillation.py", query_params=retrain_form.query_for(card.teacher, card.cfg))
 
 
 def _lookup(name: str) -> tuple[Selection, str | None]:
@@ -113,10 +138,11 @@ def _lookup(name: str) -> tuple[Selection, str | None]:
     run = runs.find(name) if name.startswith("run-") else None
     if run is not None:
         return of_run(run), None
-    if name.startswith("run-"):
-        return shipped("ours"), (f"the run `{name}` is not held by this server (it may have been evicted, or the "
-                                 "server restarted); open page 3 to train it again")
-    return shipped("ours"), f"`{name}` is not a model name (use ours, lesson or the id of a run)"
+    if runstore.valid_id(name):
+        known = runs.card(name) is not None
+        return shipped("ours"), (f"the run `{name}` is no longer held by this server (its weights were evicted)"
+                                 if known else f"the run `{name}` is not known to this server")
+    return shipped("ours"), "the value is not a model name (use ours, lesson or the id of a run)"
 
 
 def _choose(model_id: str) -> None:

@@ -8,6 +8,7 @@ values back to the URL (defaults are left out to keep links short).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -17,6 +18,18 @@ from ui import router
 
 _VISIT_KEY = "_params_visit"  # page id whose URL was last read
 _NOTES_KEY = "_params_notes"
+
+
+SHOWN_CHARS = 24  # a link's value is echoed in a note at most this long
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def shown(text: str) -> str:
+    """A value from a link, safe to echo in a note: shortened, every Markdown character escaped (no links,
+    no formatting a stranger could inject into someone else's page)."""
+    text = str(text)
+    short = text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+    return "“" + _MARKDOWN.sub(r"\\\1", short) + "”"
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class Param:
                 return True
             if value.lower() in ("0", "false", "no", "off"):
                 return False
-            raise ValueError(f"{value!r} is not true/false")
+            raise ValueError(f"{shown(value)} is not true/false")
         if self.kind == "choice":
             return self._choice(value)
         raise ValueError(f"unknown kind {self.kind}")
@@ -59,18 +72,18 @@ class Param:
         try:
             value = typ(float(text)) if typ is int and float(text).is_integer() else typ(text)
         except (TypeError, ValueError):
-            raise ValueError(f"{text!r} is not a number") from None
+            raise ValueError(f"{shown(text)} is not a number") from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{text!r} is not a finite number")
+            raise ValueError(f"{shown(text)} is not a finite number")
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(f"{text} is outside {self.lo}-{self.hi}")
+            raise ValueError(f"{shown(text)} is outside {self.lo}-{self.hi}")
         return value
 
     def _choice(self, text: str):
         for c in self.choices:
             if str(c) == text:
                 return c
-        raise ValueError(f"{text!r} is not one of {', '.join(map(str, self.choices))}")
+        raise ValueError(f"{shown(text)} is not one of {', '.join(map(str, self.choices))}")
 
     def encode(self, value: Any) -> str:
         if self.kind in ("multi", "ints"):
@@ -109,7 +122,7 @@ def read_url(spec: Spec, url: dict[str, list[str]], extra_known: Sequence[str] =
                 values[p.key] = p.default
                 notes.append(f"`{p.key}`: {exc}; using {p.encode(p.default)} instead.")
     for name in sorted(set(url) - known):
-        notes.append(f"`{name}` is not a setting of this page and was ignored.")
+        notes.append(f"{shown(name)} is not a setting of this page and was ignored.")
     return values, notes
 
 

@@ -71,6 +71,12 @@ def form_teacher() -> str:
     return st.session_state.get(TEACHER_PARAM.key, TEACHER_PARAM.default)
 
 
+def query_for(teacher: str, cfg: ConsistencyConfig) -> dict[str, str]:
+    """URL parameters that fill the form with ``teacher`` and ``cfg`` (defaults left out, as params.sync does)."""
+    values = {TEACHER_PARAM.key: teacher, **{p.key: getattr(cfg, p.label) for p in SPEC_PARAMS}}
+    return {p.key: p.encode(values[p.key]) for p in FORM_PARAMS if values[p.key] != p.default}
+
+
 def _apply_preset() -> None:
     preset = PRESETS.get(st.session_state.get(PRESET_KEY))
     if preset is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import evaluate, jobs, retrain_job, zoo
+from cmcore import evaluate, jobs, retrain_job, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
 
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
@@ -62,10 +62,11 @@ class RunModel:
 
 
 class ModelStore:
-    """Thread-safe LRU of RunModels by id, shared by every session of this server."""
+    """Thread-safe LRU of RunModels by id, shared by every session of this server, backed by the disk store
+    (``cmcore.runstore``) so a server restart or another replica sharing the folder loses no finished run."""
 
-    def __init__(self, size: int = STORE_SIZE):
-        self._lock, self._items, self._size = threading.Lock(), OrderedDict(), size
+    def __init__(self, disk: runstore.RunStore, size: int = STORE_SIZE):
+        self._lock, self._items, self._size, self.disk = threading.Lock(), OrderedDict(), size, disk
 
     def put(self, run: RunModel) -> None:
         with self._lock:
@@ -73,18 +74,33 @@ class ModelStore:
             self._items.move_to_end(run.model_id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+        try:
+            self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds), run.model)
+        except OSError:  # a full or read-only disk costs persistence, never the run itself
+            pass
 
     def get(self, model_id: str) -> RunModel | None:
         with self._lock:
             run = self._items.get(model_id)
             if run is not None:
                 self._items.move_to_end(model_id)
-            return run
+                return run
+        found = self.disk.load(model_id)
+        if found is None:
+            return None
+        card, model = found
+        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds)
+        with self._lock:
+            self._items[model_id] = run
+        return run
+
+    def card(self, model_id: str) -> runstore.Card | None:
+        return self.disk.card(model_id)
 
 
 @st.cache_resource(show_spinner=False)
 def store() -> ModelStore:
-    return ModelStore()
+    return ModelStore(runstore.RunStore())
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,7 +116,12 @@ def model_id(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None
 
 
 def find(model_id_: str) -> RunModel | None:
-    return store().get(model_id_)
+    return store().get(model_id_) if runstore.valid_id(model_id_) else None
+
+
+def card(model_id_: str) -> runstore.Card | None:
+    """The settings of a run this server once stored, even if its weights are gone."""
+    return store().card(model_id_)
 
 
 # --- Starting and stopping runs ---------------------------------------------------------------------
@@ -139,6 +160,9 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs
                            info=tracker)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
+    if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
+        result = job.result
+        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds))
     st.session_state[_JOB] = job
     return job
 
