@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .config import SIGMA_MAX, SIGMA_MIN
 from .flow import interpolate, ode_step
 
 
@@ -107,7 +108,7 @@ def ema_update(target: nn.Module, online: nn.Module, mu: float) -> None:
 
 # --- Sampling ----------------------------------------------------------------
 
-def default_sampling_levels(k: int, sigma_min: float = 0.002, sigma_max: float = 1.0) -> torch.Tensor:
+def default_sampling_levels(k: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX) -> torch.Tensor:
     """K descending levels evenly spaced from sigma_max toward sigma_min (the lesson's choice)."""
     if k < 1:
         raise ValueError(f"Need at least one sampling step; got {k}.")

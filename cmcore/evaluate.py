@@ -13,7 +13,7 @@ from torch import nn
 
 from . import datasets
 from .consistency import default_sampling_levels, sample_multistep
-from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve
+from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve, x0_prediction
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
 from .stats import HIGHER, LOWER, NOISE_Z, SAME, Comparison, Score, compare  # noqa: F401 (the protocol's API)
 
@@ -216,7 +216,7 @@ def one_step_comparison(teacher: nn.Module, z: torch.Tensor, k: int = 5) -> OneS
     true_end = ode_endpoint(teacher, z, 1.0, 0.0, REFERENCE_ODE_STEPS)
     euler_one = ode_endpoint(teacher, z, 1.0, 0.0, 1)
     v = teacher(z, torch.ones(z.shape[0], 1))
-    x0_pred = z - 1.0 * v  # x0 = x_t - t v at t = 1
+    x0_pred = x0_prediction(v, z, 1.0)  # x0 = x_t - t v at t = 1
     k_step = ode_endpoint(teacher, z, 1.0, 0.0, k)
     errors = {name: endpoint_error(x, true_end) for name, x in
               (("euler_one", euler_one), ("x0_prediction", x0_pred), ("k_step", k_step))}

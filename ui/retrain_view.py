@@ -8,7 +8,6 @@ When the run ends, one full rerun makes its model this session's model.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -40,8 +39,8 @@ def progress_text(p: jobs.Progress) -> str:
 
 def loss_frame(p: jobs.Progress, max_points: int | None = None) -> pd.DataFrame:
     df = pd.DataFrame({"step": p.loss_steps, "loss": p.losses})
-    if max_points is not None and len(df) > max_points:  # every k-th point: the live chart stays cheap to redraw
-        df = df.iloc[np.linspace(0, len(df) - 1, max_points).round().astype(int)]
+    if max_points is not None:  # the live chart stays cheap to redraw
+        df = df.iloc[charts.evenly_spaced(len(df), max_points)]
     return df
 
 

@@ -91,12 +91,16 @@ def _xy(domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] | None = N
 _XY_TOOLTIP = [alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]
 
 
+def evenly_spaced(rows: int, limit: int) -> np.ndarray:
+    """Indices of at most ``limit`` evenly spaced rows out of ``rows``: deterministic, so the same input draws
+    the same picture (the one thinning rule of every chart)."""
+    return np.arange(rows) if rows <= limit else np.linspace(0, rows - 1, limit).round().astype(int)
+
+
 def thin(points: np.ndarray, limit: int = MAX_POINTS_PER_PANEL) -> np.ndarray:
-    """Deterministic thinning: evenly spaced rows, so the same input draws the same picture."""
+    """A point cloud thinned to ``limit`` evenly spaced rows."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if len(points) <= limit:
-        return points
-    return points[np.linspace(0, len(points) - 1, limit).round().astype(int)]
+    return points[evenly_spaced(len(points), limit)]
 
 
 def points_frame(points: np.ndarray, limit: int = MAX_POINTS_PER_PANEL, **columns) -> pd.DataFrame:
@@ -141,8 +145,7 @@ def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE
 def loss_curve(df: pd.DataFrame, color: str = "consistency") -> alt.Chart:
     """Training loss against step on a log-scale y axis (columns ``step``, ``loss``)."""
     df = df.loc[df["loss"] > 0, ["step", "loss"]]
-    if len(df) > MAX_POINTS_PER_PANEL:  # keep the curve's shape: evenly spaced rows
-        df = df.iloc[np.linspace(0, len(df) - 1, MAX_POINTS_PER_PANEL).round().astype(int)]
+    df = df.iloc[evenly_spaced(len(df), MAX_POINTS_PER_PANEL)]  # keep the curve's shape
     chart = (alt.Chart(_frame(df), height=260, width="container")
              .mark_line(color=PALETTE[color], strokeWidth=1.5, clip=True)
              .encode(alt.X("step:Q", title="training step"),
