@@ -37,6 +37,7 @@ class Card:
     cfg: ConsistencyConfig
     steps_done: int
     seconds: float
+    scores: tuple[tuple[int, tuple[float, ...]], ...] = ()  # k -> W2 per seed at the standard spec
 
 
 def valid_id(model_id: str) -> bool:
@@ -61,7 +62,7 @@ class RunStore:
         store.save(self._weights(card.model_id), "consistency", model, card.cfg,
                    metrics={"teacher": card.teacher, "steps_done": card.steps_done, "seconds": card.seconds})
         data = {"teacher": card.teacher, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
-                "seconds": card.seconds}
+                "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores]}
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
@@ -75,7 +76,8 @@ class RunStore:
         try:
             data = json.loads(self._card(model_id).read_text())
             cfg = from_dict(ConsistencyConfig, data["cfg"]).validate()
-            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]))
+            scores = tuple((int(k), tuple(float(x) for x in v)) for k, v in data.get("scores", []))
+            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -25,7 +25,7 @@ from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
-from ui import models
+from ui import models, runs
 from ui.models import Selection
 from viz import charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
@@ -76,6 +76,10 @@ def cm_score(sel: Selection, k: int, spec: EvalSpec = STANDARD) -> Score:
     stored = _stored_table(sel.teacher_cfg, sel.cm_cfg) if sel.shipped and spec == STANDARD else None
     if stored is not None and k in stored.consistency:
         return stored.consistency[k]
+    run = runs.find(sel.model_id) if not sel.shipped and spec == STANDARD else None
+    measured = dict(run.scores) if run is not None else {}
+    if k in measured:  # scored by the training job as it finished
+        return measured[k]
     _one_thread()
     return evaluate.cm_score(models.consistency(sel), sel.teacher_cfg.dataset, k, spec=spec)
 

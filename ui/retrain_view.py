@@ -31,6 +31,8 @@ def progress_text(p: jobs.Progress) -> str:
         return f"Stopping after step {p.step:,} …"
     if not p.total:
         return "Starting …"
+    if p.step >= p.total:
+        return f"Trained {p.total:,} steps · measuring W2 of the new model (protocol, {compute.STANDARD.describe()}) …"
     if p.step < RATE_AFTER_STEPS or not p.rate:
         return f"Step {p.step:,} of {p.total:,} · measuring speed …"
     rate = f"{p.rate:,.0f}" if p.rate >= 10 else f"{p.rate:.1f}"

@@ -51,6 +51,7 @@ class RunModel:
     model: nn.Module
     steps_done: int
     seconds: float
+    scores: tuple[tuple[int, evaluate.Score], ...] = ()  # k -> W2 at the standard spec, measured as the run ended
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
@@ -75,7 +76,8 @@ class ModelStore:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         try:
-            self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds), run.model)
+            self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds,
+                                        tuple((k, s.values) for k, s in run.scores)), run.model)
         except OSError:  # a full or read-only disk costs persistence, never the run itself
             pass
 
@@ -89,7 +91,8 @@ class ModelStore:
         if found is None:
             return None
         card, model = found
-        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds)
+        scores = tuple((k, evaluate.Score(values, evaluate.EvalSpec().n)) for k, values in card.scores)
+        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores)
         with self._lock:
             self._items[model_id] = run
         return run
@@ -127,11 +130,15 @@ def card(model_id_: str) -> runstore.Card | None:
 # --- Starting and stopping runs ---------------------------------------------------------------------
 
 def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
-    train = retrain_job.consistency_job(cfg, teacher, zoo.RECIPES[teacher_name].teacher.dataset)
+    dataset = zoo.RECIPES[teacher_name].teacher.dataset
+    train = retrain_job.consistency_job(cfg, teacher, dataset)
 
     def run(on_step, cancel):
         result = train(on_step, cancel)
-        store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds))
+        # Score the new model here, in the background, so no page has to when it is first shown.
+        scores = tuple((k, evaluate.cm_score(result.model, dataset, k)) for k in evaluate.CM_STEPS)
+        store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds,
+                             scores))
         return result
 
     return run
