@@ -77,6 +77,13 @@ def _finish(chart):
     return chart
 
 
+def square(chart):
+    """Finish a chart whose ``width``/``height`` are its plot area (Streamlit would otherwise fit the axes and
+    title inside them, squashing a square panel)."""
+    chart.autosize = alt.AutoSizeParams(type="pad", contains="padding")
+    return _finish(chart)
+
+
 def _xy(domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] | None = None, x: str = "x", y: str = "y",
         titles: bool = True) -> tuple[alt.X, alt.Y]:
     """Position channels on a square window (the shared ``DOMAIN`` unless a zoom is given)."""
@@ -137,7 +144,7 @@ def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE
     if not panels:
         raise ValueError("scatter_panels needs at least one panel.")
     charts = [_panel_chart(p, size) for p in panels]
-    return _finish(charts[0] if len(charts) == 1 else alt.concat(*charts, columns=columns, spacing=14))
+    return square(charts[0]) if len(charts) == 1 else _finish(alt.concat(*charts, columns=columns, spacing=14))
 
 
 # --- Line charts -----------------------------------------------------------------

@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from viz.charts import DOMAIN, PALETTE, TRAJECTORY_COLOR, _finish, _frame, _xy
+from viz.charts import square, DOMAIN, PALETTE, TRAJECTORY_COLOR, _finish, _frame, _xy
 
 LAB_SIZE = 330  # px, square plot area: with axis labels it fits a 420 px screen (~388 px of content)
 SECOND_REAL = "#bfdbfe"  # a second, independent real sample (light blue: real data, another draw)
@@ -28,10 +28,7 @@ SAMPLER_COLORS = {"teacher_1": PALETTE["teacher_one"], "teacher_50": PALETTE["te
 REAL_LABEL = "real sample"
 
 
-def _square(chart):
-    """Keep ``width``/``height`` as the plot area (Streamlit would otherwise fit axes and legend inside them)."""
-    chart.autosize = alt.AutoSizeParams(type="pad", contains="padding")
-    return _finish(chart)
+_square = square  # the plot area is the size asked for (viz.charts.square)
 
 
 def _legend_scale(items: Sequence[tuple[str, str]]) -> alt.Scale:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from viz.charts import (_XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
-                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, trajectory_frame, zoom_domain)
+                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, trajectory_frame,
+                        zoom_domain)
 
 
 def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domain_x: Sequence[float],
@@ -100,9 +101,9 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
     right = alt.layer(*zoom, width=size, height=size, title=alt.TitleParams(
         f"Trajectory {chosen}, zoomed", subtitle="restart points (squares) → where each lands (green)"))
     if part == "overview":
-        return _finish(left)
+        return square(left)
     if part == "zoom":
-        return _finish(right)
+        return square(right)
     return _finish(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
 
 
