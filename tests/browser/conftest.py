@@ -5,9 +5,16 @@
 * ``browser`` (session): Playwright's Chromium pointed at Debian's ``/usr/bin/chromium``
   (Playwright's own download does not work here; a missing browser or package FAILS).
 * ``app`` (function): a fresh browser context (own Streamlit session, 1400x1000) wrapped in
-  :class:`AppPage`, whose helpers wait for Streamlit to go idle, check for exception elements
-  and check that Vega-Lite charts are drawn.  On teardown a screenshot of the page is saved
-  to ``artifacts/screenshots/<test name>.png``.
+  :class:`AppPage`, whose helpers wait on conditions (Streamlit's script state, the element a
+  test needs, charts with drawn marks), check for exception elements and save screenshots.
+  On teardown a screenshot of the page is saved to ``artifacts/screenshots/<test name>.png``.
+
+Nothing here waits a fixed time.  "The run my action caused is over" is read from the server's own
+messages (an init script counts the script-run chains the server reports finished, once the browser has
+drawn them; see ``_RUN_COUNTER_JS``) together with Streamlit's script state on the app root,
+``[data-testid="stApp"][data-test-script-state="notRunning"]``, which alone cannot tell "not started
+yet" or "between two runs of a chain" from "done".  Tests then wait for the element they need with
+Playwright's ``expect``; charts count as drawn when Vega has put data marks in them.
 """
 from __future__ import annotations
 
@@ -32,10 +39,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1400, "height": 1000}
 
 SERVER_START_TIMEOUT_S = 90  # first start imports torch and loads checkpoints
-IDLE_TIMEOUT_MS = 60_000  # one script run at default settings, generous for slow CI machines
-IDLE_SETTLE_MS = 400  # "not running" must hold this long (reruns triggered by query-param sync)
-CHART_TIMEOUT_MS = 30_000
-EXPECT_TIMEOUT_MS = 15_000  # Playwright's expect(...) default is 5 s: too short on a busy 2-core machine
+IDLE_TIMEOUT_MS = 90_000  # bound on one script run (a guard against a hang, not a speed check; a loaded 2-core box)
+CHART_TIMEOUT_MS = 60_000  # bound on Vega drawing every chart of a page
+EXPECT_TIMEOUT_MS = 30_000  # Playwright's expect(...) default is 5 s: too short on a busy 2-core machine
 
 
 # ---------------------------------------------------------------------------- the server
@@ -114,7 +120,7 @@ def server():
 @pytest.fixture(scope="session")
 def base_url(server, browser) -> str:
     """The server's URL, after one visit to Home (loads the models; registers the app's pages)."""
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context(browser)
     try:
         AppPage(context.new_page(), server.url).goto("")
     finally:
@@ -151,6 +157,14 @@ def browser(playwright_instance):
     b.close()
 
 
+def new_context(browser, viewport: dict = VIEWPORT):
+    """A browser context (one Streamlit session per page) that counts script runs from the first byte."""
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(_RUN_COUNTER_JS)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    return context
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:120]
 
@@ -158,15 +172,12 @@ def _safe_name(name: str) -> str:
 @pytest.fixture
 def app(browser, base_url, request):
     """A fresh Streamlit session in a 1400x1000 page; screenshot on teardown."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    wrapped = AppPage(page, base_url)
+    wrapped = AppPage(new_context(browser).new_page(), base_url)
     yield wrapped
     try:
         wrapped.screenshot(_safe_name(request.node.name))
     finally:
-        context.close()
+        wrapped.page.context.close()
 
 
 @pytest.fixture
@@ -177,8 +188,8 @@ def new_session(browser, base_url):
     """
     contexts = []
 
-    def make(url: str | None = None) -> AppPage:
-        context = browser.new_context(viewport=VIEWPORT)
+    def make(url: str | None = None, viewport: dict = VIEWPORT) -> AppPage:
+        context = new_context(browser, viewport)
         contexts.append(context)
         return AppPage(context.new_page(), url or base_url)
 
@@ -195,17 +206,67 @@ def fresh_server():
 
 # ---------------------------------------------------------------------------- helpers
 
-# Streamlit marks the app root with the script state; "notRunning" once a run (or fragment run) ends.
+# Runs before the app's own scripts in every page of a context: counts the script-run chains the server has
+# reported over, and only once the browser has drawn what they sent.
+#
+# Why not the app root's ``data-test-script-state`` alone: it reads "notRunning" before a rerun starts, and
+# between the runs of one chain (``st.rerun()``), and when a run is quick React can apply "running" and
+# "notRunning" in one commit, so the attribute never visibly changes.  The server's own messages say it
+# exactly.  Each websocket frame is one ``ForwardMsg`` (protobuf); its top-level field 6 is ``script_finished``
+# (2 = FINISHED_EARLY_FOR_RERUN: another run of the chain follows) and field 9 ``session_status_changed``,
+# whose field 2 ``script_is_running`` is absent when false.  A chain is over at the first "not running" that
+# does not follow an early finish.  Streamlit turns each frame into React state in that frame's task; React
+# draws it in a task it posts on a MessageChannel; the counter is raised from a MessageChannel task posted
+# after that one (Chromium runs posted messages in order), i.e. once the DOM shows the chain's last run.
+_RUN_COUNTER_JS = r"""
+(() => {
+  const s = window.__st = {settled: 0, finished: -1, frames: 0};
+  const varint = (b, i) => { let x = 0, m = 1, c; do { c = b[i++]; x += (c & 0x7f) * m; m *= 128; } while (c & 0x80 && i < b.length); return [x, i]; };
+  const fields = (b) => {  // top-level fields of a protobuf message: {number: varint value | bytes}
+    const out = {}; let i = 0;
+    while (i < b.length) {
+      let tag, v; [tag, i] = varint(b, i);
+      const wire = tag % 8, num = Math.floor(tag / 8);
+      if (wire === 0) { [v, i] = varint(b, i); out[num] = v; }
+      else if (wire === 2) { [v, i] = varint(b, i); out[num] = b.subarray(i, i + v); i += v; }
+      else if (wire === 1) i += 8; else if (wire === 5) i += 4; else break;
+    }
+    return out;
+  };
+  const afterReactDraws = (fn) => setTimeout(() => {
+    const ch = new MessageChannel(); ch.port1.onmessage = fn; ch.port2.postMessage(null);
+  }, 0);
+  const onFrame = (data) => {
+    if (!(data instanceof ArrayBuffer)) return;
+    s.frames += 1;
+    const f = fields(new Uint8Array(data));
+    if (6 in f) s.finished = f[6];
+    if (9 in f && !fields(f[9])[2] && s.finished !== 2 && s.finished !== -1) {
+      s.finished = -1;
+      afterReactDraws(() => { s.settled += 1; });
+    }
+  };
+  const Native = window.WebSocket;
+  function Counting(...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', (ev) => { try { onFrame(ev.data); } catch (e) { s.error = String(e); } });
+    return ws;
+  }
+  Counting.prototype = Native.prototype;
+  for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Counting[k] = Native[k];
+  window.WebSocket = Counting;
+})();
+"""
+
+# True when a run chain ended after ``since`` (a value of __st.settled), the app root says no run is in
+# progress, and no element is still a skeleton (Streamlit draws one while a widget's or chart's code loads).
 _IDLE_JS = """
-(settleMs) => {
+(since) => {
+  const s = window.__st;
   const app = document.querySelector('[data-testid="stApp"]');
-  const idle = !!app && app.dataset.testScriptState === 'notRunning'
+  return !!s && !!app && s.settled > since && app.dataset.testScriptState === 'notRunning'
       && app.dataset.testConnectionState === 'CONNECTED'
-      && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
-  const now = performance.now();
-  if (!idle) { window.__stIdleSince = null; return false; }
-  if (!window.__stIdleSince) window.__stIdleSince = now;
-  return now - window.__stIdleSince >= settleMs;
+      && !document.querySelector('[data-testid="stSkeleton"]');
 }
 """
 
@@ -244,6 +305,58 @@ _CHARTS_JS = """
 })
 """
 
+# The visible charts (as _CHARTS_JS) once at least ``n`` are visible and every one has a size and data marks;
+# false until then.
+_CHARTS_DRAWN_JS = f"""
+(n) => {{
+  const charts = ({_CHARTS_JS})().filter(c => c.visible);
+  return charts.length >= n && charts.every(c => c.w > 0 && c.h > 0 && c.marks > 0) ? charts : false;
+}}
+"""
+
+# Resolves after the browser has drawn two more frames (layout and paint of what was just changed).
+_TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+
+# How far the page, Streamlit's scrolling main view and its block container are wider than the window.
+_OVERFLOW_JS = """
+() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+  return {win: window.innerWidth, doc: document.documentElement.scrollWidth,
+          main: main ? main.scrollWidth : 0, mainClient: main ? main.clientWidth : 0,
+          block: block ? block.scrollWidth : 0, blockClient: block ? block.clientWidth : 0};
+}
+"""
+
+# The outermost elements that stick out past the right edge of the window (their parent does not), skipping
+# whatever a scroll container clips (a data grid's own canvas): the elements that make a page scroll sideways.
+_WIDE_ELEMENTS_JS = """
+() => {
+  const limit = window.innerWidth + 0.5;
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip')
+          && !['stMain', 'stAppViewContainer', 'stApp'].includes(p.dataset.testid)
+          && p.getBoundingClientRect().right <= limit) return true;
+    }
+    return false;
+  };
+  const wide = (el) => el.getBoundingClientRect().right > limit;
+  const out = [];
+  for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
+    if (!wide(el) || (el.parentElement && wide(el.parentElement)) || clipped(el)) continue;
+    const r = el.getBoundingClientRect();
+    let owner = el.closest('[data-testid]');
+    out.push({tag: el.tagName.toLowerCase(), testid: el.dataset.testid || null,
+              inside: owner ? owner.dataset.testid : null, cls: (el.getAttribute('class') || '').slice(0, 80),
+              text: (el.innerText || el.textContent || '').trim().slice(0, 80),
+              left: Math.round(r.left), right: Math.round(r.right), width: Math.round(r.width)});
+  }
+  return out.slice(0, 20);
+}
+"""
+
 
 class AppPage:
     """A Playwright page on the running app, with Streamlit-aware waits and checks."""
@@ -255,19 +368,53 @@ class AppPage:
 
     # -- navigation and waiting
     def goto(self, path: str = "", **query) -> "AppPage":
+        """Open ``path`` in this session and wait until its first run is over and its title is drawn."""
         from urllib.parse import urlencode
 
         url = f"{self.base_url}/{path.lstrip('/')}"
         if query:
             url += "?" + urlencode(query)
         self.page.goto(url)
-        self.wait_idle()
+        # The title is drawn by the run that reaches the page (after any st.rerun of a first visit) ...
+        pw_expect(self.main().locator("h1").first).to_be_visible(timeout=IDLE_TIMEOUT_MS)
+        self.wait_run(0)  # ... and that run is over
         return self
 
-    def wait_idle(self, timeout_ms: int = IDLE_TIMEOUT_MS, settle_ms: int = IDLE_SETTLE_MS) -> None:
-        """Wait until Streamlit is connected and no script run is in progress (bounded)."""
-        self.page.evaluate("() => { window.__stIdleSince = null; }")
-        self.page.wait_for_function(_IDLE_JS, arg=settle_ms, timeout=timeout_ms, polling=100)
+    def runs_ended(self) -> int:
+        """How many run chains this page has seen end (pass it to ``wait_run`` before an action)."""
+        return self.page.evaluate("() => window.__st.settled")
+
+    def wait_run(self, since: int, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+        """Wait until a run chain ended after ``since`` (a ``runs_ended()`` value), is drawn, and none runs now."""
+        try:
+            self.page.wait_for_function(_IDLE_JS, arg=since, timeout=timeout_ms)
+        except Exception as exc:  # noqa: BLE001 - say what the app showed
+            state = self.page.evaluate("() => [window.__st, document.querySelector('[data-testid=stApp]')"
+                                       "?.dataset.testScriptState, !!document.querySelector('[data-testid=stSkeleton]')]")
+            raise AssertionError(f"no script run ended after #{since} within {timeout_ms} ms on {self.page.url} "
+                                 f"(runs seen, state: {state}): {exc}") from None
+
+    def wait_idle(self, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+        """Wait until the app root says no run is in progress.  Only meaningful once an element drawn by the
+        run the test caused is on screen (before that, the state still says how the previous run ended)."""
+        self.wait_run(-1, timeout_ms)
+
+    def rerun(self, action, until=None, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+        """Do ``action`` (a click, a key press) and wait until the run chain it causes is over and drawn.
+
+        ``until`` (a locator that must become visible, or a callable that waits itself) is what the test
+        needs from that run; it is waited for first, with the same bound.
+        """
+        since = self.runs_ended()
+        action()
+        if until is not None:
+            until() if callable(until) else pw_expect(until).to_be_visible(timeout=timeout_ms)
+        self.wait_run(since, timeout_ms)
+
+    def frames(self, n: int = 2) -> None:
+        """Let the browser lay out and paint ``n`` frames (after a resize, before measuring)."""
+        for _ in range(max(1, n // 2)):
+            self.page.evaluate(_TWO_FRAMES_JS)
 
     def main(self):
         return self.page.locator('[data-testid="stMain"]')
@@ -293,19 +440,26 @@ class AppPage:
         return self.page.evaluate(_CHARTS_JS)
 
     def assert_charts_drawn(self, at_least: int = 1, timeout_ms: int = CHART_TIMEOUT_MS) -> list[dict]:
-        """At least ``at_least`` visible Vega charts, each with a non-empty SVG/canvas holding data marks."""
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
+        """At least ``at_least`` visible Vega charts, each with a non-empty SVG/canvas holding data marks.
+
+        Returns the charts as measured at the moment the condition held (a fragment may redraw them later).
+        """
+        try:
+            return self.page.wait_for_function(_CHARTS_DRAWN_JS, arg=at_least, timeout=timeout_ms).json_value()
+        except Exception:  # noqa: BLE001 - say what is missing
             charts = self.charts()
-            visible = [c for c in charts if c["visible"]]
-            ok = len(visible) >= at_least and all(c["w"] > 0 and c["h"] > 0 and c["marks"] > 0 for c in visible)
-            if ok or time.monotonic() > deadline:
-                break
-            time.sleep(0.25)
+        visible = [c for c in charts if c["visible"]]
         assert len(visible) >= at_least, f"expected >= {at_least} drawn charts on {self.page.url}, found {charts}"
         empty = [c for c in visible if not (c["w"] > 0 and c["h"] > 0 and c["marks"] > 0)]
         assert not empty, f"charts without marks on {self.page.url}: {empty} (all: {charts})"
         return visible
+
+    def overflow(self) -> dict:
+        return self.page.evaluate(_OVERFLOW_JS)
+
+    def wide_elements(self) -> list[dict]:
+        """The elements that stick out past the window's right edge (what makes the page scroll sideways)."""
+        return self.page.evaluate(_WIDE_ELEMENTS_JS)
 
     # -- artefacts
     def screenshot(self, name: str, full_page: bool = True) -> Path:
@@ -327,9 +481,19 @@ class AppPage:
         try:
             if tall > size["height"]:
                 self.page.set_viewport_size({"width": size["width"], "height": tall})
-                self.page.wait_for_timeout(300)  # let Vega re-fit to the new layout
+                self.frames(2)  # the new layout is drawn ...
+                try:  # ... and Vega has redrawn what it re-fits (a picture, not a check: never fails the test)
+                    self.page.wait_for_function(_CHARTS_DRAWN_JS, arg=0, timeout=10_000)
+                except Exception:  # noqa: BLE001
+                    pass
             self.page.screenshot(path=str(path), full_page=True)
         finally:
             if tall > size["height"]:
                 self.page.set_viewport_size(size)
         return path
+
+
+def pw_expect(locator):
+    from playwright.sync_api import expect
+
+    return expect(locator)

@@ -1,7 +1,7 @@
-"""The lab pages in headless Chromium: each draws its charts without an exception, at 1400 px and at 420 px
-(no horizontal overflow), and the f_theta page's t slider redraws the chart in the browser alone.
+"""The lab pages in headless Chromium: each draws its charts without an exception and fits 1400 px, and the
+f_theta page's t slider redraws the chart in the browser alone.  (Every page at 420 px: ``test_narrow.py``.)
 
-Screenshots of every page at both widths go to ``artifacts/screenshots/lab_*.png``.
+Screenshots go to ``artifacts/screenshots/lab_*.png``.
 """
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import re
 
 import pytest
 
-from tests.browser.conftest import AppPage, _safe_name
+from tests.browser.conftest import AppPage
 
 pytestmark = pytest.mark.browser
 
-NARROW = {"width": 420, "height": 900}
 # url path, title, charts drawn at the defaults
 LAB_PAGES = [
     ("lab_w2", "What W2 means", 2),
@@ -33,20 +32,6 @@ def expect(locator):
 
 def heading(app: AppPage):
     return app.main().locator("h1").first
-
-
-@pytest.fixture
-def narrow(browser, base_url, request):
-    """A fresh session in a 420 px wide page (a phone held upright)."""
-    context = browser.new_context(viewport=NARROW)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    wrapped = AppPage(page, base_url)
-    yield wrapped
-    try:
-        wrapped.screenshot(_safe_name(f"lab_{request.node.name}_420"))
-    finally:
-        context.close()
 
 
 def overflow(app: AppPage) -> dict:
@@ -82,21 +67,10 @@ def test_lab_page_draws(app, path, title, n_charts):
     app.screenshot(f"lab_{path}_1400")
 
 
-@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES, ids=[p[0] for p in LAB_PAGES])
-def test_lab_page_fits_a_phone(narrow, path, title, n_charts):
-    open_lab(narrow, path, title, n_charts)
-    assert_fits(narrow)
-    edges = narrow.page.evaluate("""() => Array.from(document.querySelectorAll(
-        '[data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas'))
-        .map(e => e.getBoundingClientRect()).map(r => [Math.round(r.left), Math.round(r.right)])""")
-    assert edges and all(left >= 0 and right <= NARROW["width"] for left, right in edges), edges  # no chart is cut off
-
-
 def test_w2_page_sampler_choice_redraws(app):
     open_lab(app, "lab_w2", "What W2 means", 2)
     before = app.main().get_by_text(re.compile(r"W2 is the root-mean-square length")).inner_text()
-    app.page.goto(f"{app.base_url}/lab_w2?w2_sampler=teacher_1")
-    app.wait_idle()
+    app.goto("lab_w2", w2_sampler="teacher_1")
     app.assert_charts_drawn(at_least=2)
     after = app.main().get_by_text(re.compile(r"W2 is the root-mean-square length")).inner_text()
     assert after != before and "teacher's one-step sample" in after
@@ -147,9 +121,7 @@ def test_anatomy_checkpoint_slider_moves_the_predictions(app):
     first = gap.inner_text()
     slider = app.main().get_by_role("slider", name="Checkpoint (training step)")
     slider.focus()
-    slider.press("End")  # the last checkpoint
-    expect(gap).not_to_have_text(first)
-    app.wait_idle()
+    app.rerun(lambda: slider.press("End"), until=lambda: expect(gap).not_to_have_text(first))  # the last checkpoint
     expect(app.main().get_by_text(re.compile(r"At step [\d,]+ of [\d,]+ the online prediction"))).to_be_visible()
     app.assert_charts_drawn(at_least=3)
     app.assert_no_exception()
