@@ -1,0 +1,906 @@
+"""Load test: N real sessions against a running Consistency Explorer, over Streamlit's own websocket.
+
+    python bench/load.py --start --sessions 30 --retrainers 5 --json out.json --md bench/LOAD.md
+    python bench/load.py --url http://127.0.0.1:8501 --server-pid PID --sessions 8 --retrainers 0
+
+Each simulated user is one browser tab, spoken for at the protocol level (no browser, no AppTest):
+it GETs the page (as a browser does; through a proxy this is where a sticky-session cookie is set),
+opens ``/_stcore/stream`` with that cookie, and sends ``BackMsg.rerun_script`` messages with a
+``ClientState`` (page, query string, widget states), exactly what Streamlit's frontend sends.  It
+reads every ``ForwardMsg``: widget ids come from the deltas (a widget with a user key has the id
+``$$ID-<hash>-<key>``), the query string follows ``page_info_changed``, and ``auto_rerun`` messages
+start the same fragment timers the frontend runs (the retrain progress fragment polls this way).
+
+* Browsing users open every page in ``--pages`` (results shown through the page's ``*_show=1`` URL
+  flag, as a shared link does), and on each page move ``--actions`` widgets (seeds, counts, sliders)
+  to random valid values from their own random stream; they think ``--think`` seconds between steps.
+* ``--retrainers`` users open page 3, set ``cd_steps`` (``--cd-steps``) and their own ``cd_seed`` in
+  the settings form, press Retrain, keep polling like a browser, and wait for the finished run.
+
+Reported: sessions served, errors (exceptions and error alerts in deltas, disconnects, timeouts),
+retrains finished, queue wait, time from each widget change to Streamlit's "script finished" for the
+browsing sessions (p50/p95/max), the server's peak RSS (its process tree, read from /proc; needs
+``--server-pid`` or ``--start``) and its RSS after every session has left (sampled for ``--settle``
+seconds).  Through a proxy that tags responses (deploy/haproxy.cfg sets ``X-Served-By``), each
+session's backend is recorded on every request and a session that moved counts as an error.
+
+Figures only: nothing here fails on a missed target (exit status 1 means errors, not slowness).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The app's pages by url path (app.py's st.Page url_path; "" is Home), and each page's
+# "results shown" URL flag (ui.teach.reveal_param) so a browsing user sees the results.
+PAGES = ("", "self-consistency", "one-step-ode", "distillation", "multistep")
+PAGE_NAMES = {"home": "", **{p: p for p in PAGES if p}}
+REVEAL = {"self-consistency": "sc_show", "one-step-ode": "os_show", "distillation": "cd_show", "multistep": "ms_show"}
+# Widgets a browsing user moves, per page (the keys of pages/*.py); any number_input or plain slider works.
+MOVES = {"self-consistency": ("sc_seed", "sc_n_traj", "sc_steps"), "one-step-ode": ("os_seed", "os_k"),
+         "multistep": ("ms_seed", "ms_paths")}
+RETRAIN_PAGE, RETRAIN_FORM_KEYS = "distillation", ("cd_steps", "cd_seed")
+RETRAIN_DONE = "Retrained in"  # ui/retrain.py live_section's success message
+KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a user key
+
+# Issue 8's targets on 2 cores: 30 sessions, 5 of them retraining at once.
+TARGETS = {"errors": 0, "p95_interaction_s": 1.0, "peak_rss_mb": 1536.0, "after_leave_ratio": 1.20}
+
+FINISHED_OK = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
+
+
+class SessionError(Exception):
+    """A timeout or a disconnect: the session cannot go on."""
+
+
+# ---------------------------------------------------------------------------- one browser tab
+
+@dataclass
+class Widget:
+    id: str
+    kind: str  # element type: number_input, slider, button, ...
+    proto: Any
+
+
+class Tab:
+    """One Streamlit session over one websocket, behaving like the frontend for the messages used here."""
+
+    def __init__(self, base_url: str, timeout_s: float):
+        self.base = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.cookies: dict[str, str] = {}
+        self.served_by: list[str] = []  # X-Served-By of every HTTP response and of the websocket upgrade
+        self.errors: list[tuple[str, str]] = []  # (kind, text)
+        self.ws = None
+        self.session_id = ""  # the server's id for this session (NewSession.initialize)
+        self.page_hashes: dict[str, str] = {}  # url path -> page_script_hash (from navigation)
+        self.page_hash = ""  # current page
+        self.query = ""  # current query string (page_info_changed keeps it in step, like the address bar)
+        self.states: dict[str, WidgetState] = {}  # widget id -> value this tab has set (sent on every rerun)
+        self.widgets: dict[str, Widget] = {}  # user key -> widget, from this run's deltas
+        self.alerts: list[tuple[int, str]] = []  # (format, body) of this run
+        self.progress_text = ""
+        self._runs_started = 0  # full (non-fragment) script runs started
+        self._finished_upto = 0  # the latest full run that finished successfully
+        self._run_seq: dict[str, int] = {}  # script_run_id -> run number
+        self._changed = asyncio.Condition()
+        self._timers: list[asyncio.Task] = []
+        self._reader: asyncio.Task | None = None
+        self._closing = False
+
+    # --- HTTP, as a browser does before opening the websocket -----------------------------
+
+    def _get(self, path: str) -> None:
+        req = urllib.request.Request(f"{self.base}/{path.lstrip('/')}")
+        if self.cookies:
+            req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            resp.read()
+            self._note_headers(resp.headers)
+
+    def _note_headers(self, headers) -> None:
+        for raw in headers.get_all("Set-Cookie") or []:
+            name, _, value = raw.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+        if headers.get("X-Served-By"):
+            self.served_by.append(headers["X-Served-By"])
+
+    async def open(self, path: str, query: str = "") -> float:
+        """Load the page and connect; returns seconds until its first full run finished."""
+        t0 = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._get, f"{path}?{query}" if query else path)
+        except OSError as exc:
+            raise self._fail("connect", f"{type(exc).__name__}: {exc}") from None
+        await self._connect()
+        await self._rerun(page_name=path, query=query)
+        return time.perf_counter() - t0
+
+    async def _connect(self, resume: str = "") -> None:
+        # The frontend's subprotocol list: "streamlit", an auth/XSRF token slot, the session id to resume.
+        protocols = ["streamlit", "PLACEHOLDER_AUTH_TOKEN", resume] if resume else ["streamlit"]
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else None
+        try:
+            self.ws = await connect(self.base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=protocols,
+                                    additional_headers=headers, max_size=None, open_timeout=self.timeout_s,
+                                    ping_interval=None, close_timeout=5)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise self._fail("connect", f"{type(exc).__name__}: {exc}") from None
+        self._note_headers(self.ws.response.headers)
+        self._closing = False
+        self._reader = asyncio.create_task(self._read())
+
+    async def reconnect(self) -> float:
+        """Drop the websocket and reconnect as the frontend does after a network blip: same cookie, asking to
+        resume this session, then a rerun with the widgets it had.  The server resumes the session only if
+        this is the process that holds it (through replicas: only on the same replica)."""
+        old = self.session_id
+        self._closing = True
+        for t in self._timers:
+            t.cancel()
+        await self.ws.close()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        t0 = time.perf_counter()
+        await self._connect(resume=old)
+        await self._rerun(page_hash=self.page_hash, query=self.query)
+        if self.session_id != old:
+            self.errors.append(("not_resumed", f"reconnect got session {self.session_id}, not {old}"))
+        return time.perf_counter() - t0
+
+    async def close(self) -> None:
+        self._closing = True
+        for t in self._timers:
+            t.cancel()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self.cookies:  # one more request after the session: still the same backend?
+            try:
+                await asyncio.to_thread(self._get, "_stcore/health")
+            except OSError as exc:
+                self.errors.append(("http", f"health check after the session: {exc}"))
+
+    # --- what a user does ------------------------------------------------------------------
+
+    async def navigate(self, path: str, query: str = "") -> float:
+        """Switch page as the sidebar does (by page hash), with a link's query string; seconds until run done."""
+        t0 = time.perf_counter()
+        self.states.clear()  # the page's widgets go away (app.py's sidebar keeps its own, not set here)
+        if path in self.page_hashes:
+            await self._rerun(page_hash=self.page_hashes[path], query=query)
+        else:
+            await self._rerun(page_name=path, query=query)
+        return time.perf_counter() - t0
+
+    async def change(self, states: list[WidgetState], trigger: str | None = None) -> float:
+        """Set widget values (and press ``trigger``, a button id) like the frontend; seconds until run done."""
+        for s in states:
+            self.states[s.id] = s
+        extra = []
+        if trigger is not None:
+            extra.append(WidgetState(id=trigger, trigger_value=True))
+        t0 = time.perf_counter()
+        await self._rerun(page_hash=self.page_hash, query=self.query, extra=extra)
+        return time.perf_counter() - t0
+
+    # --- protocol ------------------------------------------------------------------------------
+
+    def _back_msg(self, page_hash: str = "", page_name: str = "", query: str = "", extra=(),
+                  fragment_id: str = "", auto: bool = False) -> bytes:
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string, cs.page_script_hash, cs.page_name = query, page_hash, page_name
+        cs.fragment_id, cs.is_auto_rerun = fragment_id, auto
+        cs.widget_states.widgets.extend([*self.states.values(), *extra])
+        return msg.SerializeToString()
+
+    async def _rerun(self, **kwargs) -> None:
+        """Send one rerun request and wait until a full run started after it finishes successfully."""
+        self.query = kwargs.get("query", self.query)  # the address bar: what was asked for, then page_info_changed
+        mark = self._runs_started
+        await self._send(self._back_msg(**kwargs))
+        await self.wait_for(lambda: self._finished_upto > mark, "script run")
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.ws.send(data)
+        except ConnectionClosed as exc:
+            raise self._fail("disconnect", f"send failed: {exc}") from None
+
+    async def wait_for(self, predicate, what: str, timeout_s: float | None = None) -> None:
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: predicate() or self._reader.done()), timeout_s)
+            except asyncio.TimeoutError:
+                raise self._fail("timeout", f"no {what} within {timeout_s:.0f} s") from None
+        if not predicate():
+            raise self._fail("disconnect", f"connection closed while waiting for {what}")
+
+    def _fail(self, kind: str, text: str) -> SessionError:
+        self.errors.append((kind, text))
+        return SessionError(f"{kind}: {text}")
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                self._handle(msg)
+                async with self._changed:
+                    self._changed.notify_all()
+        except ConnectionClosed as exc:
+            if not self._closing:
+                self.errors.append(("disconnect", f"server closed the connection: {exc}"))
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _handle(self, msg: ForwardMsg) -> None:
+        kind = msg.WhichOneof("type")
+        run_id = msg.metadata.run.script_run_id
+        if kind == "new_session":
+            self.session_id = msg.new_session.initialize.session_id or self.session_id
+            if not msg.metadata.run.fragment_ids:  # a full run: the frontend drops its fragment timers here
+                self._runs_started += 1
+                self._run_seq[run_id] = self._runs_started
+                self.widgets, self.alerts = {}, []
+                for t in self._timers:
+                    t.cancel()
+                self._timers = []
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            self._element(msg.delta.new_element)
+        elif kind == "script_finished":
+            if msg.script_finished == FINISHED_OK and run_id in self._run_seq:
+                self._finished_upto = max(self._finished_upto, self._run_seq[run_id])
+        elif kind == "navigation":
+            self.page_hashes = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
+            self.page_hash = msg.navigation.page_script_hash  # the page this run shows (new_session has app.py's)
+        elif kind == "page_info_changed":
+            self.query = msg.page_info_changed.query_string
+        elif kind == "auto_rerun":
+            self._timers.append(asyncio.create_task(self._auto_rerun(msg.auto_rerun.interval,
+                                                                     msg.auto_rerun.fragment_id)))
+        elif kind == "page_not_found":
+            self.errors.append(("page_not_found", msg.page_not_found.page_name))
+        elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
+            self.errors.append(("exception", msg.session_event.script_compilation_exception.message))
+
+    def _element(self, el) -> None:
+        kind = el.WhichOneof("type")
+        proto = getattr(el, kind)
+        widget_id = getattr(proto, "id", "") if kind != "exception" else ""
+        if widget_id:
+            m = KEY_RE.match(widget_id)
+            key = m.group(1) if m else widget_id
+            if kind == "button" and proto.is_form_submitter:
+                key = "__submit__"
+            self.widgets[key] = Widget(widget_id, kind, proto)
+        if kind == "exception":
+            self.errors.append(("exception", f"{proto.type}: {proto.message}"[:500]))
+        elif kind == "alert":
+            self.alerts.append((proto.format, proto.body))
+            if proto.format == Alert.ERROR:
+                self.errors.append(("error_alert", proto.body[:500]))
+        elif kind == "progress":
+            self.progress_text = proto.text
+
+    async def _auto_rerun(self, interval: float, fragment_id: str) -> None:
+        """The frontend's setInterval for a fragment's run_every: a fragment rerun with the current widgets."""
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                await self.ws.send(self._back_msg(page_hash=self.page_hash, query=self.query,
+                                                  fragment_id=fragment_id, auto=True))
+        except (asyncio.CancelledError, ConnectionClosed):
+            pass
+
+
+# ---------------------------------------------------------------------------- simulated users
+
+def new_value(w: Widget, rng: random.Random) -> WidgetState | None:
+    """A random valid value, different from the current one, for a number_input or a plain slider."""
+    p = w.proto
+    if w.kind == "number_input":
+        lo, hi, step, cur = p.min, p.max, p.step or 1, p.value if p.set_value else p.default
+        choices = int((hi - lo) // step) + 1
+        for _ in range(10):
+            v = lo + step * rng.randrange(choices)
+            if v != cur:
+                return WidgetState(id=w.id, double_value=v)
+    elif w.kind == "slider" and not p.options:  # a select_slider carries options: left alone here
+        lo, hi, step = p.min, p.max, p.step or 1
+        cur = list(p.value if p.set_value else p.default)
+        choices = int(round((hi - lo) / step)) + 1
+        for _ in range(10):
+            v = lo + step * rng.randrange(choices)
+            if [v] != cur:
+                s = WidgetState(id=w.id)
+                s.double_array_value.data.append(v)
+                return s
+    return None
+
+
+@dataclass
+class UserResult:
+    index: int
+    role: str  # browse | retrain
+    served: bool = False
+    first_page_s: float | None = None
+    reconnect_s: float | None = None  # --reconnect: websocket dropped and reopened until the rerun finished
+    page_s: list[float] = field(default_factory=list)  # navigating to a page until its run finished
+    interaction_s: list[float] = field(default_factory=list)  # widget change until the run finished
+    retrain: dict | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    served_by: list[str] = field(default_factory=list)
+    cookie: str = ""
+
+
+async def think(rng: random.Random, seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds * rng.uniform(0.5, 1.5))
+
+
+async def browse(tab: Tab, res: UserResult, args, rng: random.Random, deadline: float | None) -> None:
+    pages = [PAGE_NAMES[p] for p in args.pages]
+    rounds = 0
+    while True:
+        for i, path in enumerate(pages):
+            query = f"{REVEAL[path]}=1" if path in REVEAL else ""
+            if rounds == 0 and i == 0:
+                res.first_page_s = await tab.open(path, query)
+                if args.reconnect:
+                    res.reconnect_s = await tab.reconnect()
+            else:
+                res.page_s.append(await tab.navigate(path, query))
+            for key in rng.sample(MOVES.get(path, ()), min(args.actions, len(MOVES.get(path, ())))):
+                if key not in tab.widgets:
+                    tab.errors.append(("widget", f"{key} not drawn on /{path}"))
+                    continue
+                state = new_value(tab.widgets[key], rng)
+                if state is None:
+                    continue
+                await think(rng, args.think)
+                res.interaction_s.append(await tab.change([state]))
+            await think(rng, args.think)
+        rounds += 1
+        if deadline is None and rounds >= args.rounds or deadline is not None and time.monotonic() > deadline:
+            return
+
+
+async def retrain(tab: Tab, res: UserResult, args, rng: random.Random) -> None:
+    res.first_page_s = await tab.open(RETRAIN_PAGE)
+    missing = [k for k in (*RETRAIN_FORM_KEYS, "__submit__") if k not in tab.widgets]
+    if missing:
+        raise tab._fail("widget", f"retrain form widgets not drawn: {missing}")
+    steps, seed = tab.widgets["cd_steps"].id, tab.widgets["cd_seed"].id
+    form = [WidgetState(id=steps, double_value=args.cd_steps),
+            WidgetState(id=seed, double_value=float(rng.randrange(1, 2**31 - 1)))]
+    await think(rng, args.think)
+    t0 = time.monotonic()
+    info = res.retrain = {"steps": args.cd_steps, "finished": False, "queue_wait_s": None, "train_s": None,
+                          "total_s": None, "outcome": "timeout"}
+    await tab.change(form, trigger=tab.widgets["__submit__"].id)
+    started = None
+
+    def progressed() -> bool:
+        nonlocal started
+        if started is None and tab.progress_text and not tab.progress_text.startswith("Waiting in the queue"):
+            started = time.monotonic()
+        return any(body.startswith(RETRAIN_DONE) or fmt == Alert.ERROR or body.startswith("Stopped after")
+                   for fmt, body in tab.alerts)
+
+    await tab.wait_for(progressed, "finished retrain", timeout_s=args.retrain_timeout)
+    end = time.monotonic()
+    started = started or end  # finished before any progress frame showed it running
+    ok = any(body.startswith(RETRAIN_DONE) for _, body in tab.alerts)
+    info.update(finished=ok, outcome="done" if ok else "failed or stopped", queue_wait_s=started - t0,
+                train_s=end - started, total_s=end - t0)
+    if not ok and not any(fmt == Alert.ERROR for fmt, _ in tab.alerts):  # an error alert is counted already
+        tab.errors.append(("retrain", next(body for _, body in tab.alerts if not body.startswith(RETRAIN_DONE))))
+
+
+async def user(index: int, role: str, args, start_at: float, deadline: float | None) -> UserResult:
+    res = UserResult(index, role)
+    rng = random.Random(args.seed * 100_003 + index)
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    tab = Tab(args.url, args.timeout)
+    try:
+        if role == "retrain":
+            await retrain(tab, res, args, rng)
+        else:
+            await browse(tab, res, args, rng, deadline)
+        res.served = True
+    except SessionError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - one user's crash is one user's error, the run goes on
+        tab.errors.append(("client", f"{type(exc).__name__}: {exc}"))
+    finally:
+        await tab.close()
+    res.errors = tab.errors
+    res.served_by = tab.served_by
+    res.cookie = "; ".join(f"{k}={v}" for k, v in tab.cookies.items())
+    return res
+
+
+# ---------------------------------------------------------------------------- the server's memory
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def rss_mb(pids: list[int]) -> float:
+    """VmRSS of every server process tree, summed, in MiB."""
+    return sum(_status_kb(p, "VmRSS") for root in pids for p in tree(root)) / 1024
+
+
+def hwm_mb(pids: list[int]) -> float:
+    """The kernel's peak RSS (VmHWM) of every server process tree, summed (peaks since each process started)."""
+    return sum(_status_kb(p, "VmHWM") for root in pids for p in tree(root)) / 1024
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by every server process tree."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for root in pids:
+        for p in tree(root):
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / tick
+
+
+def loadavg() -> float:
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+class MemorySampler:
+    """The server's RSS (peak) and the machine's 1-minute load average, every ``every_s`` seconds."""
+
+    def __init__(self, pids: list[int], every_s: float = 0.5):
+        self.pids, self.every_s, self.peak, self.samples = pids, every_s, 0.0, 0
+        self.loads: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            if self.pids:
+                self.peak = max(self.peak, await asyncio.to_thread(rss_mb, self.pids))
+            self.loads.append(loadavg())
+            self.samples += 1
+            await asyncio.sleep(self.every_s)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------------- a server to test
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+class Server:
+    """``streamlit run app.py`` in its own process group (``--start``)."""
+
+    def __init__(self, port: int | None = None, extra: list[str] | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="load-streamlit-", suffix=".log", delete=False)
+        self.cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                    "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType",
+                    "none", "--browser.gatherUsageStats", "false", *(extra or [])]
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, PYTHONUNBUFFERED="1"), start_new_session=True)
+
+    def wait_healthy(self, timeout_s: float = 120) -> float:
+        t0 = time.monotonic()
+        while not healthy(self.url):
+            if self.proc.poll() is not None or time.monotonic() - t0 > timeout_s:
+                raise RuntimeError(f"streamlit did not become healthy:\n{Path(self.log.name).read_text()[-3000:]}")
+            time.sleep(0.1)
+        return time.monotonic() - t0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+# ---------------------------------------------------------------------------- the run
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q
+    lo = int(pos)
+    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (pos - lo)
+
+
+def spread(values: list[float]) -> dict:
+    return {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
+            "max": max(values) if values else None}
+
+
+async def settle(pids: list[int], seconds: float) -> tuple[float | None, float | None, float]:
+    """RSS after the sessions left: sampled every second for ``seconds``; (last, lowest, seconds waited)."""
+    if not pids:
+        return None, None, 0.0
+    t0, low, last = time.monotonic(), float("inf"), rss_mb(pids)
+    while True:
+        last = rss_mb(pids)
+        low = min(low, last)
+        if time.monotonic() - t0 >= seconds:
+            return last, low, time.monotonic() - t0
+        await asyncio.sleep(1.0)
+
+
+async def run(args, pids: list[int]) -> dict:
+    t_begin = time.monotonic()
+    cold = rss_mb(pids) if pids else None
+    for i in range(args.warmup):  # the first visitor loads the models; the baseline is a warm, idle server
+        tab = Tab(args.url, args.timeout)
+        try:
+            await tab.open("")
+        except SessionError:
+            pass
+        finally:
+            await tab.close()
+        if tab.errors:
+            raise RuntimeError(f"warm-up session failed: {tab.errors}")
+    baseline = rss_mb(pids) if pids else None
+    sampler = MemorySampler(pids)
+    sampler.start()
+    cpu0 = cpu_s(pids) if pids else None
+    roles = ["retrain"] * args.retrainers + ["browse"] * (args.sessions - args.retrainers)
+    t0 = time.monotonic()
+    deadline = t0 + args.duration if args.duration else None
+    starts = [t0 + (args.ramp * i / max(1, len(roles) - 1) if len(roles) > 1 else 0) for i in range(len(roles))]
+    results = await asyncio.gather(*(user(i, role, args, starts[i], deadline) for i, role in enumerate(roles)))
+    load_s = time.monotonic() - t0
+    server_cpu = cpu_s(pids) - cpu0 if pids else None
+    await sampler.stop()
+    peak = max(sampler.peak, rss_mb(pids)) if pids else None
+    end_rss = rss_mb(pids) if pids else None
+    after, lowest, waited = await settle(pids, args.settle)
+    return summarize(args, results, {"cold_mb": cold, "baseline_mb": baseline, "peak_mb": peak,
+                                     "hwm_mb": hwm_mb(pids) if pids else None, "at_end_mb": end_rss,
+                                     "after_leave_mb": after, "after_leave_lowest_mb": lowest,
+                                     "settle_s": waited, "samples": sampler.samples},
+                     load_s, time.monotonic() - t_begin,
+                     {"server_cpu_s": server_cpu, "cores": os.cpu_count(),
+                      "loadavg_1min_mean": sum(sampler.loads) / len(sampler.loads) if sampler.loads else None,
+                      "loadavg_1min_max": max(sampler.loads, default=None)})
+
+
+def summarize(args, results: list[UserResult], memory: dict, load_s: float, total_s: float, machine: dict) -> dict:
+    browse = [r for r in results if r.role == "browse"]
+    retrainers = [r for r in results if r.role == "retrain"]
+    errors = [(r.index, kind, text) for r in results for kind, text in r.errors]
+    by_backend: dict[str, int] = {}
+    moved = []
+    for r in results:
+        backends = set(r.served_by)
+        if len(backends) > 1:
+            moved.append(r.index)
+            errors.append((r.index, "moved", f"served by {sorted(backends)}"))
+        for b in backends:
+            by_backend[b] = by_backend.get(b, 0) + 1
+    kinds: dict[str, int] = {}
+    for _, kind, _ in errors:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    rt = [r.retrain for r in retrainers if r.retrain]
+    waits = [x["queue_wait_s"] for x in rt if x["queue_wait_s"] is not None]
+    finished = sum(bool(x["finished"]) for x in rt)
+    inter = spread([s for r in browse for s in r.interaction_s])
+    out = {
+        "config": {k: v for k, v in vars(args).items() if k not in ("json", "md")},
+        "sessions": {"planned": len(results), "browsing": len(browse), "retraining": len(retrainers),
+                     "served": sum(r.served for r in results),
+                     "resumed_after_reconnect": sum(r.reconnect_s is not None and not any(
+                         k == "not_resumed" for k, _ in r.errors) for r in results)},
+        "errors": len(errors), "errors_by_kind": kinds,
+        "error_samples": [{"session": i, "kind": k, "text": t} for i, k, t in errors[:20]],
+        "retrains": {"asked": len(retrainers), "finished": finished, "queue_wait_s": spread(waits),
+                     "train_s": spread([x["train_s"] for x in rt if x["train_s"] is not None]),
+                     "total_s": spread([x["total_s"] for x in rt if x["total_s"] is not None])},
+        "interaction_s": inter,  # browsing sessions: widget change -> script finished
+        "page_open_s": spread([s for r in browse for s in r.page_s]),
+        "first_page_s": spread([r.first_page_s for r in results if r.first_page_s is not None]),
+        "memory_mb": memory,
+        "backends": {"sessions_per_backend": by_backend, "sessions_that_moved": moved,
+                     "sessions_tagged": sum(bool(r.served_by) for r in results)},
+        "load_s": load_s, "total_s": total_s, "machine": machine,
+        "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": _git("rev-parse", "--short", "HEAD"),
+        "users": [asdict(r) for r in results],
+    }
+    peak, base, after = memory["peak_mb"], memory["baseline_mb"], memory["after_leave_mb"]
+    out["targets"] = {
+        "errors": {"measured": len(errors), "target": 0, "met": not errors},
+        "retrains_finished": {"measured": finished, "target": len(retrainers), "met": finished == len(retrainers)},
+        "p95_interaction_s": {"measured": inter["p95"], "target": TARGETS["p95_interaction_s"],
+                              "ratio": inter["p95"] / TARGETS["p95_interaction_s"] if inter["p95"] is not None else None,
+                              "met": inter["p95"] is not None and inter["p95"] <= TARGETS["p95_interaction_s"]},
+        "peak_rss_mb": {"measured": peak, "target": TARGETS["peak_rss_mb"],
+                        "ratio": peak / TARGETS["peak_rss_mb"] if peak else None,
+                        "met": peak is not None and peak <= TARGETS["peak_rss_mb"]},
+        "after_leave_vs_baseline": {"measured": after / base if after and base else None,
+                                    "target": TARGETS["after_leave_ratio"],
+                                    "met": bool(after and base and after / base <= TARGETS["after_leave_ratio"])},
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------- report
+
+def fmt(v, unit: str = "", digits: int = 2) -> str:
+    return "—" if v is None else f"{v:,.{digits}f}{unit}"
+
+
+def text_report(r: dict) -> str:
+    s, m, t, rt = r["sessions"], r["memory_mb"], r["targets"], r["retrains"]
+    lines = [
+        f"sessions: {s['served']}/{s['planned']} served ({s['browsing']} browsing, {s['retraining']} retraining); "
+        f"load phase {r['load_s']:.0f} s",
+        f"errors: {r['errors']} {r['errors_by_kind'] or ''}",
+        f"retrains: {rt['finished']}/{rt['asked']} finished; queue wait p50 {fmt(rt['queue_wait_s']['p50'], ' s', 1)}"
+        f", max {fmt(rt['queue_wait_s']['max'], ' s', 1)}; submit to done max {fmt(rt['total_s']['max'], ' s', 1)}",
+        f"interaction (browsing, widget change -> script finished): n={r['interaction_s']['n']} "
+        f"p50 {fmt(r['interaction_s']['p50'], ' s')} p95 {fmt(r['interaction_s']['p95'], ' s')} "
+        f"max {fmt(r['interaction_s']['max'], ' s')}",
+        f"page open (browsing): p50 {fmt(r['page_open_s']['p50'], ' s')} p95 {fmt(r['page_open_s']['p95'], ' s')} "
+        f"max {fmt(r['page_open_s']['max'], ' s')}; first page p50 {fmt(r['first_page_s']['p50'], ' s')}",
+        f"server RSS: cold {fmt(m['cold_mb'], ' MiB', 0)}, warm baseline {fmt(m['baseline_mb'], ' MiB', 0)}, "
+        f"peak {fmt(m['peak_mb'], ' MiB', 0)} (VmHWM {fmt(m['hwm_mb'], ' MiB', 0)}), after leaving "
+        f"{fmt(m['after_leave_mb'], ' MiB', 0)} after {m['settle_s']:.0f} s",
+        f"machine: {r['machine']['cores']} cores, 1-min load average mean {fmt(r['machine']['loadavg_1min_mean'], '', 1)}"
+        f" (max {fmt(r['machine']['loadavg_1min_max'], '', 1)}); server CPU during the load "
+        f"{fmt(r['machine']['server_cpu_s'], ' s', 0)} in {r['load_s']:.0f} s",
+    ]
+    if r["backends"]["sessions_tagged"]:
+        lines.append(f"backends: {r['backends']['sessions_per_backend']}; sessions that moved: "
+                     f"{r['backends']['sessions_that_moved'] or 'none'}")
+    for e in r["error_samples"][:8]:
+        lines.append(f"  error (session {e['session']}, {e['kind']}): {e['text'][:200]}")
+    lines.append("targets: " + "; ".join(f"{k} {'met' if v['met'] else 'MISSED'}" for k, v in t.items()))
+    return "\n".join(lines)
+
+
+def markdown_report(r: dict, command: str) -> str:
+    t, m, rt = r["targets"], r["memory_mb"], r["retrains"]
+
+    def row(name, target, measured, ratio, met):
+        return f"| {name} | {target} | {measured} | {ratio} | {'yes' if met else '**no**'} |"
+
+    ratio = lambda v: "—" if v is None else f"{v:.2f}×"  # noqa: E731
+    after_ratio = t["after_leave_vs_baseline"]["measured"]
+    lines = [
+        "# Load test: a class on one server",
+        "",
+        f"Written by `bench/load.py` ({r.get('when_utc')} UTC, commit {r.get('commit')}; "
+        f"{r['machine']['cores']} cores, load client on the same machine). "
+        "Rerun it to refresh:",
+        "",
+        f"```bash\n{command}\n```",
+        "",
+        f"{r['sessions']['planned']} sessions over Streamlit's websocket, arriving over {r['config']['ramp']:g} s: "
+        f"{r['sessions']['browsing']} browse every page ({', '.join(r['config']['pages'])}; results shown via "
+        f"the pages' `*_show=1` link flag) and move {r['config']['actions']} widget(s) per page to random values of "
+        f"their own (noise seeds, counts, slider positions), thinking ~{r['config']['think']:g} s between steps; "
+        f"{r['sessions']['retraining']} open page 3, set `cd_steps={r['config']['cd_steps']}` and a seed of their own "
+        "in the form, press Retrain and poll like a browser until it finishes. Interaction time = from sending the "
+        "widget change to Streamlit's script-finished message for that run (browsing sessions only).",
+        "",
+        "| target (issue 8) | target | measured | ratio to target | met |",
+        "|---|---|---|---|---|",
+        row("errors (exceptions, error alerts, disconnects, timeouts)", "0", str(t["errors"]["measured"]),
+            "—", t["errors"]["met"]),
+        row("retrains finished", str(rt["asked"]), str(rt["finished"]), "—", t["retrains_finished"]["met"]),
+        row("p95 interaction, browsing sessions", "≤ 1 s", fmt(t["p95_interaction_s"]["measured"], " s"),
+            ratio(t["p95_interaction_s"]["ratio"]), t["p95_interaction_s"]["met"]),
+        row("peak server memory (RSS)", "≤ 1.5 GB (1,536 MiB)", fmt(m["peak_mb"], " MiB", 0),
+            ratio(t["peak_rss_mb"]["ratio"]), t["peak_rss_mb"]["met"]),
+        row("memory after all left / warm baseline", "≤ 1.20", ratio(after_ratio),
+            ratio(after_ratio / TARGETS["after_leave_ratio"] if after_ratio else None),
+            t["after_leave_vs_baseline"]["met"]),
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| sessions served (every request answered) | {r['sessions']['served']} / {r['sessions']['planned']} |",
+        f"| errors by kind | {r['errors_by_kind'] or 'none'} |",
+        f"| interaction, browsing: n / p50 / p95 / max | {r['interaction_s']['n']} / "
+        f"{fmt(r['interaction_s']['p50'], ' s')} / {fmt(r['interaction_s']['p95'], ' s')} / "
+        f"{fmt(r['interaction_s']['max'], ' s')} |",
+        f"| page open, browsing: n / p50 / p95 / max | {r['page_open_s']['n']} / {fmt(r['page_open_s']['p50'], ' s')}"
+        f" / {fmt(r['page_open_s']['p95'], ' s')} / {fmt(r['page_open_s']['max'], ' s')} |",
+        f"| first page (connect to first run finished): n / p50 / max | {r['first_page_s']['n']} / "
+        f"{fmt(r['first_page_s']['p50'], ' s')} / {fmt(r['first_page_s']['max'], ' s')} |",
+        f"| retrain queue wait (Retrain pressed → running): p50 / max | {fmt(rt['queue_wait_s']['p50'], ' s', 1)} / "
+        f"{fmt(rt['queue_wait_s']['max'], ' s', 1)} |",
+        f"| retrain pressed → finished page: p50 / max | {fmt(rt['total_s']['p50'], ' s', 1)} / "
+        f"{fmt(rt['total_s']['max'], ' s', 1)} |",
+        f"| server RSS: cold / warm baseline (after {r['config']['warmup']} Home visit) | {fmt(m['cold_mb'], ' MiB', 0)}"
+        f" / {fmt(m['baseline_mb'], ' MiB', 0)} |",
+        f"| server RSS: peak sampled every 0.5 s / kernel VmHWM | {fmt(m['peak_mb'], ' MiB', 0)} / "
+        f"{fmt(m['hwm_mb'], ' MiB', 0)} |",
+        f"| server RSS: when the last session left / {m['settle_s']:.0f} s later (lowest) | "
+        f"{fmt(m['at_end_mb'], ' MiB', 0)} / {fmt(m['after_leave_mb'], ' MiB', 0)} "
+        f"({fmt(m['after_leave_lowest_mb'], ' MiB', 0)}) |",
+        f"| load phase (first arrival → last session left) | {r['load_s']:.0f} s |",
+        f"| server CPU time during the load phase | {fmt(r['machine']['server_cpu_s'], ' s', 0)} "
+        f"({fmt(r['machine']['server_cpu_s'] / r['load_s'] if r['machine']['server_cpu_s'] else None, '', 2)} "
+        "cores on average) |",
+        f"| machine load average (1 min) during the load: mean / max | "
+        f"{fmt(r['machine']['loadavg_1min_mean'], '', 1)} / {fmt(r['machine']['loadavg_1min_max'], '', 1)} "
+        f"on {r['machine']['cores']} cores (the machine is shared: other work's load counts here too) |",
+    ]
+    if r["error_samples"]:
+        lines += ["", "First errors:", ""]
+        lines += [f"- session {e['session']} ({e['kind']}): {e['text'][:300]}" for e in r["error_samples"][:10]]
+    return "\n".join(lines) + "\n"
+
+
+MD_BEGIN, MD_END = "<!-- load.py:begin -->", "<!-- load.py:end -->"
+
+
+def write_md(path: Path, generated: str) -> None:
+    """Write the generated report between markers; text outside them (an analysis by hand) is kept."""
+    block = f"{MD_BEGIN}\n{generated.rstrip()}\n{MD_END}"
+    old = path.read_text() if path.exists() else ""
+    if MD_BEGIN in old and MD_END in old:
+        head, rest = old.split(MD_BEGIN, 1)
+        block = head + block + rest.split(MD_END, 1)[1]
+    path.write_text(block if block.endswith("\n") else block + "\n")
+
+
+def _git(*argv: str) -> str:
+    try:
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", default="http://127.0.0.1:8501", help="the running app (ignored with --start)")
+    ap.add_argument("--start", action="store_true", help="start `streamlit run app.py` on a free port and stop it after")
+    ap.add_argument("--server-args", default="",
+                    help="extra `streamlit run` flags for --start, e.g. \"--runner.postScriptGC false\"")
+    ap.add_argument("--server-pid", type=int, action="append", default=[],
+                    help="server process to read RSS from (/proc); repeat for replicas")
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--retrainers", type=int, default=5, help="how many of the sessions retrain on page 3")
+    ap.add_argument("--pages", nargs="+", default=["home", *PAGES[1:]], choices=list(PAGE_NAMES),
+                    help="pages a browsing session visits, in order")
+    ap.add_argument("--actions", type=int, default=1, help="widget changes per page visit")
+    ap.add_argument("--rounds", type=int, default=1, help="passes over the pages (unless --duration)")
+    ap.add_argument("--duration", type=float, default=0, help="browse in passes until this many seconds passed")
+    ap.add_argument("--think", type=float, default=1.0, help="seconds between a user's steps (x0.5-1.5)")
+    ap.add_argument("--ramp", type=float, default=10.0, help="sessions arrive evenly over this many seconds")
+    ap.add_argument("--cd-steps", type=int, default=600, help="optimiser steps of each retrain")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds one script run may take before it is an error")
+    ap.add_argument("--retrain-timeout", type=float, default=1800.0, help="seconds from Retrain to its finished page")
+    ap.add_argument("--warmup", type=int, default=1, help="Home visits before the memory baseline")
+    ap.add_argument("--settle", type=float, default=150.0,
+                    help="seconds to sample RSS after every session left (Streamlit keeps a closed session 120 s)")
+    ap.add_argument("--reconnect", action="store_true",
+                    help="browsing sessions drop their websocket once after the first page and resume the session "
+                         "(an error if the server does not resume it: through replicas, the proof of stickiness)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of every user's random stream")
+    ap.add_argument("--json", help="write the full result here")
+    ap.add_argument("--md", help="write a Markdown report here (e.g. bench/LOAD.md)")
+    args = ap.parse_args(argv)
+    if not 0 <= args.retrainers <= args.sessions:
+        ap.error("--retrainers must be between 0 and --sessions")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    server = None
+    if args.start:
+        server = Server(extra=shlex.split(args.server_args))
+        print(f"started streamlit (pid {server.proc.pid}) on {server.url}; healthy after "
+              f"{server.wait_healthy():.1f} s", file=sys.stderr)
+        args.url = server.url
+        args.server_pid = [server.proc.pid]
+    try:
+        result = asyncio.run(run(args, args.server_pid))
+    finally:
+        if server is not None:
+            server.stop()
+    print(text_report(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    if args.md:
+        command = "python bench/load.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])
+                                                     if not a.startswith("--md") and a != args.md)
+        write_md(Path(args.md), markdown_report(result, command))
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
