@@ -293,9 +293,9 @@ def test_predict_first_grades_once_and_links_ask_again(app, new_session):
 
 # ----------------------------------------------------------------------------- live retraining
 
-def start_long_run(app, seed: int) -> tuple[int, int]:
+def start_long_run(app, seed: int, **settings) -> tuple[int, int]:
     """Page 3 with the longest run the form allows; press Retrain and wait until the bar shows a first step."""
-    app.goto("distillation", cd_steps=LONG_RUN_STEPS, cd_seed=seed)
+    app.goto("distillation", cd_steps=LONG_RUN_STEPS, cd_seed=seed, **settings)
     expect(number(app, "Steps")).to_have_value(str(LONG_RUN_STEPS))
     progress = app.main().locator('[data-testid="stProgress"]')
     app.rerun(app.main().get_by_role("button", name="Retrain").click, until=progress)
@@ -336,7 +336,7 @@ def test_retrain_shows_live_progress_and_stop_discards(app):
 
 def test_stop_can_keep_the_model_so_far(app):
     try:
-        start_long_run(app, seed=303)
+        start_long_run(app, seed=303, cd_batch=8)  # small steps: the first snapshot (step 250) comes soon
         keep = app.main().get_by_role("button", name=KEEP)
         expect(keep).to_be_enabled(timeout=JOB_TIMEOUT_MS)  # once the run has a first snapshot
         note = app.main().get_by_text(re.compile(r"Stopped; the model at step [\d,]+ was kept and is now shown"))
