@@ -9,4 +9,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python3 -m pip install -q -r requirements-dev.txt
+# Idle torch threads sleep instead of spinning: the suite stays fast when other work shares the cores.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 python3 -m pytest "$@"

@@ -104,11 +104,11 @@ def resolve() -> Selection:
     options.setdefault(sel.model_id, sel)
     if st.session_state.get(_PICKER_SHOWN) != sel.model_id or st.session_state.get(_PICKER) not in options:
         st.session_state[_PICKER] = sel.model_id  # the URL changed the model (a link, a finished retrain): follow it
-    st.session_state[_PICKER_SHOWN] = sel.model_id
     choice = st.sidebar.selectbox("Models shown on every page", list(options), key=_PICKER,
                                   format_func=lambda m: options[m].label)
     if choice != sel.model_id:
         sel = options[choice]
+    st.session_state[_PICKER_SHOWN] = sel.model_id  # what the picker shows now (the person's pick included)
     _choose(sel.model_id)
     st.session_state[_CURRENT] = sel
     gone = st.session_state.get(_GONE)

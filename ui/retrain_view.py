@@ -59,32 +59,19 @@ def settings_summary(teacher: str, cfg: ConsistencyConfig) -> str:
 def progress_fragment() -> None:
     """Redrawn every POLL_SECONDS while this session's job is queued or running."""
     job = runs.current_job()
-    if job is None:
-        return
+    if job is None or not job.progress().active:  # stopped (see _stop) or ended: the page shows the outcome
+        st.rerun(scope="app")  # in a full run (with the new model, if any)
     job.touch(runs.watcher_id())
     p, tracker = job.progress(), job.info
-    if not p.active:
-        st.rerun(scope="app")  # the page shows the final state (and the new model) in a full run
     with st.container(border=True):
         st.markdown(f"**:material/model_training: Retraining** · {settings_summary(tracker.teacher, tracker.cfg)}")
         b = st.columns([1, 1, 2])
-        keep = b[0].button("Stop, keep the model so far", key=KEEP_KEY, icon=":material/save:",
-                           disabled=p.stopping or tracker.latest is None,
-                           help="Keeps the model at its last snapshot (step shown in the W2 chart)."
-                           if tracker.latest is not None else "No snapshot yet: wait for the first W2 point.")
-        discard = b[1].button("Stop and discard", key=STOP_KEY, icon=":material/stop_circle:", disabled=p.stopping)
-        if keep or discard:
-            kept = runs.stop(job, keep=keep)
-            others = job.progress().watchers
-            if kept:
-                models.choose(kept)
-                st.session_state[_NOTE] = f"Stopped; the model at step {kept.rsplit('-s', 1)[1]} was kept and is now shown."
-            elif others:
-                st.session_state[_NOTE] = (f"You stopped following the run; it continues for the {others} other "
-                                           f"session{'s' if others != 1 else ''} that asked for the same settings.")
-            else:
-                st.session_state[_NOTE] = f"Stopped after step {p.step:,}; the run was discarded."
-            st.rerun(scope="app")
+        b[0].button("Stop, keep the model so far", key=KEEP_KEY, icon=":material/save:", on_click=_stop,
+                    args=(job, True), disabled=p.stopping or tracker.latest is None,
+                    help="Keeps the model at its last snapshot (step shown in the W2 chart)."
+                    if tracker.latest is not None else "No snapshot yet: wait for the first W2 point.")
+        b[1].button("Stop and discard", key=STOP_KEY, icon=":material/stop_circle:", on_click=_stop,
+                    args=(job, False), disabled=p.stopping)
         st.progress(p.fraction, text=progress_text(p))
         if p.state == jobs.QUEUED:
             st.info(f"Another retrain is using the trainer (this server trains {runs.MAX_RUNNING} model at a time). "
@@ -114,6 +101,26 @@ def progress_fragment() -> None:
                 panel = charts.Panel(f"One-step samples at step {p.samples_step:,}", p.samples, "consistency",
                                      subtitle=f"f(z, T) on the same {len(p.samples):,} noise points")
                 st.altair_chart(charts.scatter_panels([panel], size=220), key="retrain_preview_live")
+
+
+def _stop(job: jobs.Job, keep: bool) -> None:
+    """The Stop buttons' callback.
+
+    A callback runs before the fragment's next run starts, so the click takes effect even
+    when the fragment's one-second redraw interrupts the run that carries it (a busy server).
+    The fragment sees the job end and reruns the whole page, which shows the note.
+    """
+    step = job.progress().step
+    kept = runs.stop(job, keep=keep)
+    others = job.progress().watchers
+    if kept:
+        models.choose(kept)
+        st.session_state[_NOTE] = f"Stopped; the model at step {kept.rsplit('-s', 1)[1]} was kept and is now shown."
+    elif others:
+        st.session_state[_NOTE] = (f"You stopped following the run; it continues for the {others} other "
+                                   f"session{'s' if others != 1 else ''} that asked for the same settings.")
+    else:
+        st.session_state[_NOTE] = f"Stopped after step {step:,}; the run was discarded."
 
 
 def start(teacher_name: str, cfg, teacher) -> None:

@@ -47,7 +47,8 @@ def test_export_chart_toolbar_offers_png_and_the_page_offers_svg(app):
     app.assert_charts_drawn(at_least=1)
     app.main().locator('[data-testid="stVegaLiteChart"]').first.hover()
     expect(app.page.get_by_role("button", name="Download as PNG").first).to_be_visible()
-    with app.page.expect_download() as dl:
+    # The SVG is rendered on the server when clicked (vl-convert starts on first use): a guard, not a speed limit.
+    with app.page.expect_download(timeout=180_000) as dl:
         app.main().get_by_role("button", name="SVG").click()
     assert dl.value.suggested_filename.endswith(".svg")
     with open(dl.value.path(), "rb") as f:
@@ -58,7 +59,7 @@ def test_export_upload_round_trip_in_the_browser(app, tmp_path):
     from playwright.sync_api import expect
 
     app.goto("lab_export", ex_n="500")
-    with app.page.expect_download() as dl:
+    with app.page.expect_download(timeout=180_000) as dl:
         app.main().get_by_role("button", name="Consistency model (.safetensors)").click()
     saved = tmp_path / dl.value.suggested_filename
     dl.value.save_as(saved)

@@ -334,7 +334,6 @@ def test_retrain_shows_live_progress_and_stop_discards(app):
     app.assert_no_exception()
 
 
-@pytest.mark.xfail(reason="open bug, found at the end of the session: in Chromium the keep/finish path of a retrain did not complete on a loaded machine; see the closing note", strict=False)
 def test_stop_can_keep_the_model_so_far(app):
     try:
         start_long_run(app, seed=303, cd_batch=8)  # small steps: the first snapshot (step 250) comes soon
@@ -353,7 +352,6 @@ def test_stop_can_keep_the_model_so_far(app):
     app.assert_no_exception()
 
 
-@pytest.mark.xfail(reason="open bug, found at the end of the session: in Chromium the keep/finish path of a retrain did not complete on a loaded machine; see the closing note", strict=False)
 def test_finished_retrain_becomes_the_session_model_on_other_pages(app):
     app.goto("distillation", cd_steps=FINISH_RUN_STEPS, cd_seed=202)
     done = app.main().get_by_text(re.compile(rf"Retrained in .*: {FINISH_RUN_STEPS} steps"))
