@@ -64,7 +64,8 @@ REVEAL = {"self-consistency": "sc_show", "one-step-ode": "os_show", "distillatio
 MOVES = {"self-consistency": ("sc_seed", "sc_n_traj", "sc_steps"), "one-step-ode": ("os_seed", "os_k"),
          "multistep": ("ms_seed", "ms_paths")}
 RETRAIN_PAGE, RETRAIN_FORM_KEYS = "distillation", ("cd_steps", "cd_seed")
-RETRAIN_DONE = "Retrained in"  # ui/retrain.py live_section's success message
+RETRAIN_DONE = "Retrained in"  # ui/retrain_view.py live_section's success message
+RETRAIN_BUTTON = "Retrain"  # ui/retrain_form.py settings_form's button
 KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a user key
 
 # Issue 8's targets on 2 cores: 30 sessions, 5 of them retraining at once.
@@ -298,7 +299,7 @@ class Tab:
         if widget_id:
             m = KEY_RE.match(widget_id)
             key = m.group(1) if m else widget_id
-            if kind == "button" and proto.is_form_submitter:
+            if kind == "button" and (proto.is_form_submitter or proto.label == RETRAIN_BUTTON):
                 key = "__submit__"
             self.widgets[key] = Widget(widget_id, kind, proto)
         if kind == "exception":

@@ -50,6 +50,10 @@ JobFn = Callable[[OnStep, CancelFlag], Any]
 Preview = Callable[[Any], np.ndarray]  # a step report's snapshot -> samples to draw
 
 
+class ReportedError(RuntimeError):
+    """A failure whose message already says what failed (shown as it is, without the exception's type)."""
+
+
 @dataclass(frozen=True)
 class Progress:
     """What a UI needs to draw a job at one instant (immutable; safe to keep)."""
@@ -164,7 +168,7 @@ class Job:
         except Exception as exc:  # the work's own failure (or its way of stopping on cancel)
             if self.cancel_requested():
                 return Outcome(CANCELLED, None, str(exc) or f"Cancelled ({type(exc).__name__}).")
-            return Outcome(FAILED, None, f"{type(exc).__name__}: {exc}")
+            return Outcome(FAILED, None, str(exc) if isinstance(exc, ReportedError) else f"{type(exc).__name__}: {exc}")
         if self.cancel_requested():  # Stop arrived after the last step: still keep nothing
             return Outcome(CANCELLED, None, "Cancelled as it finished; the result was discarded.")
         return Outcome(DONE, result)

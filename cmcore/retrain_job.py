@@ -17,7 +17,7 @@ from . import evaluate
 from .config import SIGMA_MAX, ConsistencyConfig
 from .consistency import sample_one_step
 from .jobs import CancelFlag, JobFn, OnStep, Preview
-from .train import TrainResult, train_consistency
+from .train import StepInfo, TrainResult, train_consistency
 
 SNAPSHOT_FRAMES = 12  # preview frames per run (about)
 SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
@@ -75,7 +75,10 @@ class Tracker:
     latest: tuple[int, nn.Module] | None = None
     _frames: int = field(default=0, repr=False)
 
-    def __call__(self, snapshot: nn.Module) -> np.ndarray:
+    def __call__(self, snapshot: nn.Module | Snapshot) -> np.ndarray:
+        """The preview hook: measure a snapshot here, or record one measured in a training process."""
+        if isinstance(snapshot, Snapshot):
+            return self.record(snapshot)
         self._frames += 1
         step = min(self._frames * snapshot_every(self.cfg.steps), self.cfg.steps)
         self.latest = (step, snapshot)
@@ -84,3 +87,58 @@ class Tracker:
             score = evaluate.cm_score(snapshot, self.dataset, 1, spec=TRACK_SPEC)
             self.points = self.points + (TrackPoint(step, score),)
         return sample_one_step(snapshot, self.noise, self.cfg.sigma_max).numpy()
+
+    def record(self, snap: Snapshot) -> np.ndarray:
+        self.latest = (snap.step, snap.model)
+        if snap.point is not None:
+            self.points = self.points + (snap.point,)
+        return snap.samples
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a training process reports at a snapshot: everything the UI needs, already measured there."""
+
+    step: int
+    model: nn.Module  # frozen copy (small: pickled through the pipe)
+    samples: np.ndarray  # one-step samples of the tracker's noise
+    point: TrackPoint | None  # the W2 measured at this snapshot, if one was due
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    model: nn.Module
+    seconds: float
+    scores: tuple[tuple[int, evaluate.Score], ...]  # k -> W2 at the standard spec, measured as the run ended
+
+
+@dataclass(frozen=True)
+class RetrainWork:
+    """A whole retrain as one picklable piece of work (for ``procjob.in_child``): train, measure each
+    snapshot with a ``Tracker`` of its own, then score the final model at the standard spec for ``score_steps``.
+
+    Step reports carry a ``Snapshot`` instead of the raw model, so the process that receives them
+    (the server) only records numbers.
+    """
+
+    cfg: ConsistencyConfig
+    teacher: nn.Module | None
+    dataset: str
+    noise: torch.Tensor
+    score_steps: tuple[int, ...] = evaluate.CM_STEPS
+
+    def __call__(self, on_step: OnStep, cancel: CancelFlag) -> RetrainResult:
+        tracker = Tracker("", self.cfg, self.dataset, self.noise)
+
+        def report(info: StepInfo) -> None:
+            snap = None
+            if info.snapshot is not None:
+                before = len(tracker.points)
+                samples = tracker(info.snapshot)
+                snap = Snapshot(tracker.latest[0], info.snapshot, samples,
+                                tracker.points[-1] if len(tracker.points) > before else None)
+            on_step(StepInfo(info.step, info.total, info.loss, info.elapsed, snap))
+
+        result = consistency_job(self.cfg, self.teacher, self.dataset)(report, cancel)
+        scores = tuple((k, evaluate.cm_score(result.model, self.dataset, k)) for k in self.score_steps)
+        return RetrainResult(result.model, result.seconds, scores)

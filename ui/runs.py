@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import evaluate, jobs, retrain_job, runstore, zoo
+from cmcore import evaluate, jobs, procjob, retrain_job, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
 
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
@@ -129,16 +129,17 @@ def card(model_id_: str) -> runstore.Card | None:
 
 # --- Starting and stopping runs ---------------------------------------------------------------------
 
-def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
+def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module, noise):
+    """Train (and score) in a child process at low priority, so the server keeps answering every session;
+    the model is stored here as it arrives."""
     dataset = zoo.RECIPES[teacher_name].teacher.dataset
-    train = retrain_job.consistency_job(cfg, teacher, dataset)
+    cfg.validate()  # an impossible config fails before it is queued
+    train = procjob.in_child(retrain_job.RetrainWork(cfg, teacher, dataset, noise))
 
     def run(on_step, cancel):
         result = train(on_step, cancel)
-        # Score the new model here, in the background, so no page has to when it is first shown.
-        scores = tuple((k, evaluate.cm_score(result.model, dataset, k)) for k in evaluate.CM_STEPS)
         store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds,
-                             scores))
+                             result.scores))
         return result
 
     return run
@@ -163,13 +164,13 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs
     tracker = retrain_job.Tracker(teacher_name, cfg, zoo.RECIPES[teacher_name].teacher.dataset, noise)
     key = model_id(teacher_name, cfg)
     previous = current_job()
-    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher), watcher_id(), preview=tracker,
+    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, noise), watcher_id(), preview=tracker,
                            info=tracker)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
         result = job.result
-        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds))
+        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds, result.scores))
     st.session_state[_JOB] = job
     return job
 

@@ -1,0 +1,98 @@
+"""Run a job's work in a child process, so training never competes with the server for its interpreter.
+
+A Streamlit server answers every session from one Python process: all script runs share one
+interpreter lock.  A training loop of small torch ops holds that lock most of the time, so a
+retrain in a server thread slows every page of every user.  ``in_child(work)`` returns a
+``jobs.JobFn`` that runs ``work(on_step, cancel)`` in a fresh process started with *spawn* (no
+forked copies of the server's threads or locks), at a lower CPU priority (``os.nice``), and
+relays its step reports back to the calling thread, where ``jobs.Job`` records them as usual.
+
+* ``work`` must be picklable (a module-level function or an object with ``__call__``); so must
+  what it passes to ``on_step`` and what it returns (they travel through a pipe).
+* Cancel is immediate: the child is terminated, and ``Cancelled`` is raised in the caller.
+* An exception in the child becomes a ``ChildError`` with the child's message; a child that
+  dies without a word (killed, out of memory) is reported with its exit code.
+* The child's own CPU work and memory end with it: nothing stays resident in the server.
+
+Generic: nothing here imports torch.  Pipes carry pickles between this process and its own
+child only; nothing from a file or a user is unpickled.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+from typing import Any, Callable
+
+from .jobs import CancelFlag, JobFn, OnStep, ReportedError
+
+# The trainer yields CPU to the server's script runs when the cores are contended: nice 5 gives it about a
+# third of a normal process's share there (10 starves it on a busy machine); CMCORE_TRAIN_NICE overrides.
+CHILD_NICE = int(os.environ.get("CMCORE_TRAIN_NICE", "5"))
+POLL_S = 0.1  # how often the relay checks the cancel flag while the child is quiet
+_STEP, _DONE, _ERROR = "step", "done", "error"
+
+
+class Cancelled(Exception):
+    """The job's cancel flag tripped; the child process was stopped and produced nothing."""
+
+
+class ChildError(ReportedError):
+    """The work raised in the child process (its type and message are kept) or the child died."""
+
+
+def _child_main(conn, work: Callable[[OnStep, CancelFlag], Any], nice: int) -> None:
+    """Entry point of the child process: run ``work``, report every step, then the result or the error."""
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:  # not permitted here: run at the server's priority
+            pass
+    def send(kind: str, payload: Any) -> None:
+        # Plain pickle, as bytes: a tensor then travels as a copy.  (multiprocessing's own pickler would share
+        # it through a memory file that vanishes when this process exits, before the parent has read it.)
+        conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+    try:
+        result = work(lambda info: send(_STEP, info), lambda: False)
+    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent, which decides
+        send(_ERROR, f"{type(exc).__name__}: {exc}")
+    else:
+        send(_DONE, result)
+    finally:
+        conn.close()
+
+
+def in_child(work: Callable[[OnStep, CancelFlag], Any], nice: int = CHILD_NICE) -> JobFn:
+    """A ``JobFn`` that runs ``work`` in a spawned child process at ``nice`` and relays its reports."""
+
+    def run(on_step: OnStep, cancel: CancelFlag) -> Any:
+        ctx = mp.get_context("spawn")
+        here, there = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child_main, args=(there, work, nice), daemon=True, name="cmcore-train")
+        proc.start()
+        there.close()  # the child holds the only writing end: EOF here means the child is gone
+        try:
+            while True:
+                if cancel():
+                    raise Cancelled("Cancelled; the training process was stopped.")
+                if not here.poll(POLL_S):
+                    continue
+                try:
+                    kind, payload = pickle.loads(here.recv_bytes())  # from our own child, never from a user
+                except EOFError:
+                    proc.join(5)
+                    raise ChildError(f"The training process ended without a result (exit code {proc.exitcode}).")
+                if kind == _STEP:
+                    on_step(payload)
+                elif kind == _DONE:
+                    return payload
+                else:
+                    raise ChildError(payload)
+        finally:
+            here.close()
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(10)
+
+    return run
