@@ -1,7 +1,6 @@
 """Exercise 3: consistency distillation, retrained live in the background, with the step's real code."""
 import streamlit as st
 
-from cmcore import zoo
 from cmcore.evaluate import compare
 from cmcore.config import to_dict
 from ui import compute, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
@@ -29,7 +28,7 @@ problem = retrain_form.problem(cfg)
 if problem:
     st.error(f"**These settings cannot be trained.** {problem}", icon=":material/block:")
 elif pressed:
-    retrain_view.start(teacher_name, cfg, models.teacher(zoo.RECIPES[teacher_name].teacher))
+    retrain_view.start(teacher_name, cfg, models.current().dataset)
 retrain_view.live_section()
 params.sync(spec)
 
