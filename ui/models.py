@@ -22,6 +22,7 @@ from ui import data, runs
 
 MODEL_PARAM = "model"
 SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
+UNTRAINED_LABELS = {"ours": "Our defaults (train on page 3)", "lesson": "The lesson's recipe (train on page 3)"}
 _PICKER = "_model_picker"  # widget key of the sidebar select box
 _PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
@@ -50,7 +51,8 @@ class Selection:
 
 def shipped(name: str, dataset: str = datasets.DEFAULT) -> Selection:
     recipe = zoo.recipe(name, dataset)
-    return Selection(name, name, recipe.consistency, SHIPPED_LABELS[name], dataset)
+    label = SHIPPED_LABELS[name] if not datasets.is_upload(dataset) else UNTRAINED_LABELS[name]
+    return Selection(name, name, recipe.consistency, label, dataset)
 
 
 def run_label_of(run) -> str:
