@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from . import uploads
+from .uploads import default_store, draw, is_upload_name
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
@@ -95,12 +95,12 @@ NOUNS: dict[str, str] = {
 DEFAULT = "two_moons"  # the lesson's dataset
 
 
-is_upload = uploads.is_upload_name
+is_upload = is_upload_name
 
 
 def is_known(name: str) -> bool:
     """A registry dataset, or an upload this server holds."""
-    return name in REGISTRY or (uploads.is_upload_name(name) and uploads.default_store().held(name))
+    return name in REGISTRY or (is_upload_name(name) and default_store().held(name))
 
 
 def label(name: str) -> str:
@@ -115,7 +115,7 @@ def noun(name: str) -> str:
 
 def sample(name: str, n: int, generator: torch.Generator | int) -> torch.Tensor:
     """Draw ``n`` points of dataset ``name``; ``generator`` may be a seed."""
-    points = uploads.default_store().get(name) if name not in REGISTRY else None
+    points = default_store().get(name) if name not in REGISTRY else None
     if name not in REGISTRY and points is None:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)} or an upload this server "
                          "holds.")
@@ -123,4 +123,4 @@ def sample(name: str, n: int, generator: torch.Generator | int) -> torch.Tensor:
         raise ValueError(f"Need at least one point; got n={n}.")
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
-    return REGISTRY[name](n, generator) if points is None else uploads.draw(points, n, generator)
+    return REGISTRY[name](n, generator) if points is None else draw(points, n, generator)
