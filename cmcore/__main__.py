@@ -18,16 +18,22 @@ def _recipes(name: str, dataset: str = "two_moons") -> list[zoo.Recipe]:
     return [zoo.recipe(r, d) for d in sets for r in names]
 
 
+def _tag(recipe: zoo.Recipe) -> str:
+    """How output lines name a recipe: ``[ours]`` on the lesson's dataset, ``[ours/circles]`` on another."""
+    data = recipe.teacher.dataset
+    return f"[{recipe.name}]" if data == datasets.DEFAULT else f"[{recipe.name}/{data}]"
+
+
 def cmd_train(args) -> int:
     for recipe in _recipes(args.recipe, args.dataset):
         root = Path(args.out)
         def log(info, label=""):
             if info.step % max(info.total // 10, 1) == 0:
                 print(f"  {label} step {info.step}/{info.total} loss {info.loss:.5f} ({info.elapsed:.1f} s)", flush=True)
-        print(f"[{recipe.name}/{recipe.teacher.dataset}] teacher {recipe.teacher}")
+        print(f"{_tag(recipe)} teacher {recipe.teacher}")
         from .train import train_consistency, train_teacher
         t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
-        print(f"[{recipe.name}/{recipe.teacher.dataset}] consistency {recipe.consistency}")
+        print(f"{_tag(recipe)} consistency {recipe.consistency}")
         c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
         spec = EvalSpec()
         table = quality_table(t.model, c.model, recipe.teacher.dataset, spec=spec)
@@ -52,8 +58,8 @@ def cmd_eval(args) -> int:
         spec = EvalSpec()
         table = quality_table(teacher, cm, recipe.teacher.dataset, spec=spec)
         if args.write:
-            print(f"[{recipe.name}/{recipe.teacher.dataset}] wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
-        print(f"[{recipe.name}/{recipe.teacher.dataset}] W2 over {spec.describe()}, mean ± standard error; floor {table.floor}")
+            print(f"{_tag(recipe)} wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
+        print(f"{_tag(recipe)} W2 over {spec.describe()}, mean ± standard error; floor {table.floor}")
         for row in table.as_rows():
             print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f} ± {row['sem']:.3f}")
         for cl in lesson_claims(table, self_consistency_mean(teacher)):

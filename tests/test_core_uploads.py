@@ -142,3 +142,12 @@ def test_checkpoint_of_another_dataset_is_refused():
     ours = zoo.recipe("ours", "eight_gaussians")
     with pytest.raises(store.CheckpointError):
         store.load(zoo.teacher_path(zoo.DEFAULT.teacher), kind="teacher", expect_config=ours.teacher)
+
+
+def test_cli_trains_and_evaluates_one_dataset_or_all():
+    from cmcore.__main__ import _recipes
+
+    assert {(r.name, r.teacher.dataset) for r in _recipes("all", "all")} == {
+        (n, d) for n in zoo.RECIPES for d in datasets.REGISTRY}
+    assert [(r.name, r.teacher.dataset) for r in _recipes("lesson", "circles")] == [("lesson", "circles")]
+    assert _recipes("ours") == [zoo.DEFAULT]

@@ -6,8 +6,9 @@ the URL parameter ``model``: ``ours`` / ``lesson`` (that recipe's shipped pair t
 dataset chosen above it, ``ui.data``) or the id of a run (``ui.runs``; a content address, so a
 link to a run opens it for anyone on the same server while the server holds it).  A run is
 listed only under the dataset it was trained on; a link to a run shows its dataset, and
-picking another dataset returns the picker to our shipped defaults on that dataset.  ``app.py`` calls ``resolve()`` once per run;
-pages read the result with ``current()``, which has no side effects.
+picking another dataset returns the picker to our shipped defaults on that dataset.
+``app.py`` calls ``resolve()`` once per run; pages read the result with ``current()``,
+which has no side effects.
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def has_teacher(cfg: TeacherConfig) -> bool:
 
 def teacher(cfg: TeacherConfig) -> nn.Module:
     """The teacher of ``cfg``: shipped, or trained here on an upload (LookupError if there is none yet)."""
-    if not has_teacher(cfg):
+    if datasets.is_upload(cfg.dataset) and not has_teacher(cfg):  # a missing shipped file: CheckpointError says which
         raise _not_trained(cfg.dataset)
     return _teacher(cfg)
 
