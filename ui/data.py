@@ -85,7 +85,8 @@ def current() -> str:
 
 def upload_section() -> None:
     """The sidebar's CSV upload: accept (and switch to) a valid file, or say why it was refused."""
-    with st.sidebar.expander("Your own data (CSV upload)", icon=":material/upload_file:"):
+    holding = st.session_state.get(UPLOADER) is not None  # a file is in the uploader: keep its verdict in view
+    with st.sidebar.expander("Your own data (CSV upload)", icon=":material/upload_file:", expanded=holding):
         st.caption(f"Two columns, x and y, one point per line (a header line is fine); {uploads.MIN_ROWS:,} to "
                    f"{uploads.MAX_ROWS:,} points, at most {uploads.MAX_BYTES // 1000:,} kB. The points are centred "
                    f"on their mean and scaled (the same factor on both axes) to an RMS distance of "

@@ -20,9 +20,10 @@ def data_picker(app):
 def upload(app, tmp_path, name: str, text: str, until) -> None:
     path = tmp_path / name
     path.write_text(text)
+    app.sidebar().get_by_text("Your own data (CSV upload)").click()  # open the expander
+    dropzone = app.sidebar().locator('[data-testid="stFileUploaderDropzone"]')
+    expect(dropzone).to_be_visible()
     uploader = app.sidebar().locator('[data-testid="stFileUploader"] input[type="file"]')
-    if not uploader.count():  # the expander is closed: open it
-        app.sidebar().get_by_text("Your own data (CSV upload)").click()
     app.rerun(lambda: uploader.set_input_files(str(path)), until=until)
 
 
