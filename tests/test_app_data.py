@@ -5,15 +5,13 @@ nothing here trains except the lab pages' own short runs.
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 import torch
 
 from cmcore import datasets, retrain_job, uploads, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
-from tests.test_app_pages import APP, EXERCISES, TIMEOUT, no_exception, open_page, revealed, view
-from streamlit.testing.v1 import AppTest
+from tests.test_app_pages import EXERCISES, no_exception, open_page, revealed, view
 
 OTHER = "eight_gaussians"
 DATA_PICKER = "_data_picker"
