@@ -6,25 +6,34 @@ import json
 import sys
 from pathlib import Path
 
-from . import store, study, zoo
+from . import datasets, store, study, zoo
 from .evaluate import EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
 
-def _recipes(name: str) -> list[zoo.Recipe]:
-    return list(zoo.RECIPES.values()) if name == "all" else [zoo.RECIPES[name]]
+def _recipes(name: str, dataset: str = "two_moons") -> list[zoo.Recipe]:
+    """The recipes named (or all) on ``dataset`` (or on every registered dataset with ``all``)."""
+    names = list(zoo.RECIPES) if name == "all" else [name]
+    sets = list(datasets.REGISTRY) if dataset == "all" else [dataset]
+    return [zoo.recipe(r, d) for d in sets for r in names]
+
+
+def _tag(recipe: zoo.Recipe) -> str:
+    """How output lines name a recipe: ``[ours]`` on the lesson's dataset, ``[ours/circles]`` on another."""
+    data = recipe.teacher.dataset
+    return f"[{recipe.name}]" if data == datasets.DEFAULT else f"[{recipe.name}/{data}]"
 
 
 def cmd_train(args) -> int:
-    for recipe in _recipes(args.recipe):
+    for recipe in _recipes(args.recipe, args.dataset):
         root = Path(args.out)
         def log(info, label=""):
             if info.step % max(info.total // 10, 1) == 0:
                 print(f"  {label} step {info.step}/{info.total} loss {info.loss:.5f} ({info.elapsed:.1f} s)", flush=True)
-        print(f"[{recipe.name}] teacher {recipe.teacher}")
+        print(f"{_tag(recipe)} teacher {recipe.teacher}")
         from .train import train_consistency, train_teacher
         t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
-        print(f"[{recipe.name}] consistency {recipe.consistency}")
+        print(f"{_tag(recipe)} consistency {recipe.consistency}")
         c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
         spec = EvalSpec()
         table = quality_table(t.model, c.model, recipe.teacher.dataset, spec=spec)
@@ -39,7 +48,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    for recipe in _recipes(args.recipe):
+    for recipe in _recipes(args.recipe, args.dataset):
         try:
             teacher = zoo.load_teacher(recipe.teacher).model
             cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model
@@ -49,8 +58,8 @@ def cmd_eval(args) -> int:
         spec = EvalSpec()
         table = quality_table(teacher, cm, recipe.teacher.dataset, spec=spec)
         if args.write:
-            print(f"[{recipe.name}] wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
-        print(f"[{recipe.name}] W2 over {spec.describe()}, mean ± standard error; floor {table.floor}")
+            print(f"{_tag(recipe)} wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
+        print(f"{_tag(recipe)} W2 over {spec.describe()}, mean ± standard error; floor {table.floor}")
         for row in table.as_rows():
             print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f} ± {row['sem']:.3f}")
         for cl in lesson_claims(table, self_consistency_mean(teacher)):
@@ -78,10 +87,14 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a recipe and write its checkpoints")
     t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    t.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default="two_moons",
+                   help="which dataset the teacher learns (all: every registered one)")
     t.add_argument("--out", default=str(zoo.checkpoint_dir()), help="checkpoint folder")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="W2 table and the lesson's claims for the shipped checkpoints")
     e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    e.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default="two_moons",
+                   help="which dataset the teacher learns (all: every registered one)")
     e.add_argument("--write", action="store_true", help="store the table beside the checkpoints (read by the app)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes BENCHMARKS.md")

@@ -76,7 +76,11 @@ class TeacherConfig:
     threads: int = 2  # torch intra-op threads (set explicitly; results depend on it)
 
     def validate(self) -> "TeacherConfig":
-        _check_choice(self, "dataset", DATASETS)
+        from .datasets import is_known  # a registered upload is a dataset too
+
+        if not (isinstance(self.dataset, str) and (self.dataset in DATASETS or is_known(self.dataset))):
+            raise ValueError(f"TeacherConfig.dataset={self.dataset!r} is unknown; choose one of {', '.join(DATASETS)} "
+                             "or an upload this server holds.")
         _check_choice(self, "lr_schedule", LR_SCHEDULES)
         for name in ("hidden", "steps", "batch", "lr", "ema", "seed", "threads"):
             _check_range(self, name)

@@ -4,6 +4,10 @@ Every sampler draws only from the ``torch.Generator`` it is given, so the same
 generator state gives the same points.  Two-moons is made exactly as the lesson
 makes it: scikit-learn's ``make_moons(noise=0.06)``, centred on its own mean and
 scaled by 2 (the generator supplies scikit-learn's integer seed).
+
+Besides the registry, a dataset may be someone's uploaded points (``cmcore.uploads``):
+its name is ``upload-<12 hex>`` and it is sampled with replacement from the stored,
+normalised points while this server holds them.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import math
 from typing import Callable
 
 import torch
+
+from .uploads import default_store, draw, is_upload_name
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
@@ -78,12 +84,43 @@ LABELS: dict[str, str] = {
 }
 
 
+# How a sentence names each dataset ("trained on two moons").
+NOUNS: dict[str, str] = {
+    "two_moons": "two moons",
+    "eight_gaussians": "eight Gaussians",
+    "circles": "concentric circles",
+    "swiss_roll": "a Swiss roll",
+    "checkerboard": "a checkerboard",
+}
+DEFAULT = "two_moons"  # the lesson's dataset
+
+
+is_upload = is_upload_name
+
+
+def is_known(name: str) -> bool:
+    """A registry dataset, or an upload this server holds."""
+    return name in REGISTRY or (is_upload_name(name) and default_store().held(name))
+
+
+def label(name: str) -> str:
+    """A dataset's title (select boxes, headings)."""
+    return LABELS.get(name) or f"Your upload ({name[len('upload-'):]})"
+
+
+def noun(name: str) -> str:
+    """How a sentence names a dataset."""
+    return NOUNS.get(name) or f"your uploaded points ({name[len('upload-'):]})"
+
+
 def sample(name: str, n: int, generator: torch.Generator | int) -> torch.Tensor:
     """Draw ``n`` points of dataset ``name``; ``generator`` may be a seed."""
-    if name not in REGISTRY:
-        raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}.")
+    points = default_store().get(name) if name not in REGISTRY else None
+    if name not in REGISTRY and points is None:
+        raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)} or an upload this server "
+                         "holds.")
     if n < 1:
         raise ValueError(f"Need at least one point; got n={n}.")
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
-    return REGISTRY[name](n, generator)
+    return REGISTRY[name](n, generator) if points is None else draw(points, n, generator)

@@ -6,6 +6,7 @@ preview frame.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -14,10 +15,10 @@ import torch
 from torch import nn
 
 from . import evaluate
-from .config import SIGMA_MAX, ConsistencyConfig
+from .config import SIGMA_MAX, ConsistencyConfig, TeacherConfig
 from .consistency import sample_one_step
 from .jobs import CancelFlag, JobFn, OnStep, Preview
-from .train import StepInfo, TrainResult, train_consistency
+from .train import StepInfo, TrainResult, train_consistency, train_teacher
 
 SNAPSHOT_FRAMES = 12  # preview frames per run (about)
 SNAPSHOT_MIN_EVERY, SNAPSHOT_MAX_EVERY = 10, 250  # steps between previews, whatever the run length
@@ -30,6 +31,14 @@ def snapshot_every(total_steps: int) -> int:
     return max(SNAPSHOT_MIN_EVERY, min(SNAPSHOT_MAX_EVERY, math.ceil(total_steps / SNAPSHOT_FRAMES)))
 
 
+def shifted(on_step: OnStep, before: int, total: int, seconds: float = 0.0) -> OnStep:
+    """Report a stage of a chained job as part of the whole: ``before`` steps (``seconds``) already done of ``total``."""
+    def report(info: StepInfo) -> None:
+        on_step(dataclasses.replace(info, step=info.step + before, total=total, elapsed=info.elapsed + seconds))
+
+    return report
+
+
 def consistency_job(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str) -> JobFn:
     """``fn(on_step, cancel)`` that trains one consistency model; the teacher is only read, never changed.
 
@@ -40,6 +49,23 @@ def consistency_job(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: 
     def run(on_step: OnStep, cancel: CancelFlag) -> TrainResult:
         return train_consistency(cfg, teacher if cfg.mode == "distillation" else None, dataset, on_step=on_step,
                                  cancel=cancel, snapshot_every=snapshot_every(cfg.steps))
+
+    return run
+
+
+def teacher_then_consistency_job(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig,
+                                 keep_teacher=lambda teacher: None) -> JobFn:
+    """Train the teacher, hand it to ``keep_teacher``, then distil it: one job, its steps counted as one run
+    (``teacher_cfg.steps + cfg.steps``), for data with no shipped teacher (an upload)."""
+    teacher_cfg.validate()
+    cfg.validate()
+    total = teacher_cfg.steps + cfg.steps
+
+    def run(on_step: OnStep, cancel: CancelFlag) -> TrainResult:
+        first = train_teacher(teacher_cfg, on_step=shifted(on_step, 0, total), cancel=cancel)
+        keep_teacher(first.model)
+        then = consistency_job(cfg, first.model, teacher_cfg.dataset)
+        return then(shifted(on_step, teacher_cfg.steps, total, first.seconds), cancel)
 
     return run
 
@@ -71,6 +97,7 @@ class Tracker:
     cfg: ConsistencyConfig
     dataset: str
     noise: torch.Tensor
+    teacher_steps: int = 0  # steps of a teacher trained first in the same job (an upload), else 0
     points: tuple[TrackPoint, ...] = ()
     latest: tuple[int, nn.Module] | None = None
     _frames: int = field(default=0, repr=False)
@@ -126,6 +153,22 @@ class RetrainWork:
     dataset: str
     noise: torch.Tensor
     score_steps: tuple[int, ...] = evaluate.CM_STEPS
+    # With no teacher yet (an upload): train this one first and save it at ``teacher_path``, then distil it.
+    teacher_cfg: TeacherConfig | None = None
+    teacher_path: str | None = None
+
+    def _train(self, report: OnStep, cancel: CancelFlag) -> TrainResult:
+        if self.teacher is not None or self.teacher_cfg is None:
+            return consistency_job(self.cfg, self.teacher, self.dataset)(report, cancel)
+
+        def keep(trained: nn.Module) -> None:
+            from pathlib import Path
+
+            from . import store
+            Path(self.teacher_path).parent.mkdir(parents=True, exist_ok=True)
+            store.save(self.teacher_path, "teacher", trained, self.teacher_cfg)
+
+        return teacher_then_consistency_job(self.teacher_cfg, self.cfg, keep)(report, cancel)
 
     def __call__(self, on_step: OnStep, cancel: CancelFlag) -> RetrainResult:
         tracker = Tracker("", self.cfg, self.dataset, self.noise)
@@ -139,6 +182,6 @@ class RetrainWork:
                                 tracker.points[-1] if len(tracker.points) > before else None)
             on_step(StepInfo(info.step, info.total, info.loss, info.elapsed, snap))
 
-        result = consistency_job(self.cfg, self.teacher, self.dataset)(report, cancel)
+        result = self._train(report, cancel)
         scores = tuple((k, evaluate.cm_score(result.model, self.dataset, k)) for k in self.score_steps)
         return RetrainResult(result.model, result.seconds, scores)

@@ -21,9 +21,7 @@ from torch import nn
 
 from . import store
 from .config import ConsistencyConfig, from_dict, to_dict
-
-RUN_DIR_ENV = "CMCORE_RUN_DIR"  # where runs are stored (default: .runs/ beside the package)
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / ".runs"
+from .paths import DEFAULT_ROOT, RUN_DIR_ENV, run_root  # noqa: F401 (RUN_DIR_ENV: the setting's name, re-exported)
 DEFAULT_MAX_BYTES = 64 * 2**20  # ~900 models of ~70 kB
 ID_PATTERN = re.compile(r"^run-[0-9a-f]{12}(-s\d{1,6})?$")  # never a path: nothing else is looked up on disk
 
@@ -38,6 +36,7 @@ class Card:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, tuple[float, ...]], ...] = ()  # k -> W2 per seed at the standard spec
+    dataset: str = "two_moons"  # what its teacher learned (cards written before datasets existed: two moons)
 
 
 def valid_id(model_id: str) -> bool:
@@ -46,7 +45,7 @@ def valid_id(model_id: str) -> bool:
 
 class RunStore:
     def __init__(self, root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
-        self.root = Path(root or os.environ.get(RUN_DIR_ENV) or DEFAULT_ROOT)
+        self.root = Path(root or run_root())
         self.max_bytes = max_bytes
 
     def _weights(self, model_id: str) -> Path:
@@ -61,7 +60,7 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         store.save(self._weights(card.model_id), "consistency", model, card.cfg,
                    metrics={"teacher": card.teacher, "steps_done": card.steps_done, "seconds": card.seconds})
-        data = {"teacher": card.teacher, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
+        data = {"teacher": card.teacher, "dataset": card.dataset, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
                 "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores]}
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
@@ -77,7 +76,8 @@ class RunStore:
             data = json.loads(self._card(model_id).read_text())
             cfg = from_dict(ConsistencyConfig, data["cfg"]).validate()
             scores = tuple((int(k), tuple(float(x) for x in v)) for k, v in data.get("scores", []))
-            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores)
+            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores,
+                        str(data.get("dataset", "two_moons")))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

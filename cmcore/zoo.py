@@ -6,6 +6,7 @@ never be mistaken for a model of other settings.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -39,6 +40,20 @@ RECIPES = {
     "lesson": Recipe("lesson", "The lesson's recipe", LESSON_TEACHER, LESSON_CONSISTENCY),
 }
 DEFAULT = RECIPES["ours"]
+
+
+def recipe(name: str, dataset: str = DEFAULT.teacher.dataset) -> Recipe:
+    """Recipe ``name`` (a key of ``RECIPES``) with its teacher trained on ``dataset``.
+
+    Only the teacher's ``dataset`` changes: the consistency model distils that teacher, so it
+    learns the same data.  On the default dataset this is ``RECIPES[name]`` itself (same hash).
+    """
+    if name not in RECIPES:
+        raise ValueError(f"Unknown recipe {name!r}; choose one of {', '.join(RECIPES)}.")
+    base = RECIPES[name]
+    if dataset == base.teacher.dataset:
+        return base
+    return dataclasses.replace(base, teacher=dataclasses.replace(base.teacher, dataset=dataset))
 
 
 def teacher_path(cfg: TeacherConfig, root: Path | None = None) -> Path:

@@ -1,12 +1,13 @@
 """Exercise 2: one ODE step from pure noise against the 200-step endpoint."""
 import streamlit as st
 
+from cmcore import datasets
 from viz.charts import Panel
 from ui import compute, models, params, show, teach
 from ui.params import Param, Spec
 
 CURVE_POINTS = 500  # the error-vs-steps curve runs ~1,000 network calls; fewer points keep it quick
-OPTIONS = ["Two clean moons, like the 200-step ODE", "Two moons, somewhat blurred",
+OPTIONS = ["The data's shape, clean, like the 200-step ODE", "The data's shape, somewhat blurred",
            "One blob near the centre of the data", "Points scattered as widely as the noise"]
 CLEAN_ERROR, BLOB_SPREAD, SCATTER_SPREAD = 0.1, 0.5, 1.3  # where the four answers meet
 MARGIN = 0.1  # within 10 % of a boundary both neighbouring answers count as right
@@ -38,9 +39,9 @@ with st.container(border=True):
     params.select_slider(spec, "os_n", "Points", c[0])
     params.number(spec, "os_seed", "Noise seed", c[1])
     params.slider(spec, "os_k", "k for the k-step ODE", c[2])
-teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "
-                    "points look like?", OPTIONS, "os_show")
 sel = models.current()
+teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "
+                    f"points look like (the data: {datasets.noun(sel.dataset)})?", OPTIONS, "os_show")
 n, seed, k = st.session_state["os_n"], st.session_state["os_seed"], st.session_state["os_k"]
 v, vk = compute.one_step(sel.teacher_cfg, n, seed), compute.k_step(sel.teacher_cfg, n, seed, k)
 params.sync(spec)

@@ -1,7 +1,7 @@
 """Exercise 3: consistency distillation, retrained live in the background, with the step's real code."""
 import streamlit as st
 
-from cmcore import zoo
+from cmcore import datasets
 from cmcore.evaluate import compare
 from cmcore.config import to_dict
 from ui import compute, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
@@ -29,7 +29,7 @@ problem = retrain_form.problem(cfg)
 if problem:
     st.error(f"**These settings cannot be trained.** {problem}", icon=":material/block:")
 elif pressed:
-    retrain_view.start(teacher_name, cfg, models.teacher(zoo.RECIPES[teacher_name].teacher))
+    retrain_view.start(teacher_name, cfg, models.current().dataset)
 retrain_view.live_section()
 params.sync(spec)
 
@@ -60,7 +60,7 @@ for col, (name, score) in zip(m, [("Floor: two real samples", floor), ("Teacher,
     col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error)")
     col.caption(f"± {score.sem:.3f}")
 st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {compute.STANDARD.describe()}, "
-           f"each against a fresh real sample. Model: {sel.label}.")
+           f"each against a fresh real sample. Model: {sel.label}, trained on {datasets.noun(dataset)}.")
 vs = compare(cm1, t1)
 teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),
               vs.says("the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")

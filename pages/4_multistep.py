@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from cmcore import datasets
 from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec, compare
 from ui import compute, models, params, show, teach
 from ui.params import Param, Spec
@@ -20,10 +21,11 @@ params.restore_empty(spec)  # a deselected choice or an emptied list falls back 
 cm_steps, teacher_steps = sorted(st.session_state["ms_cm"]), sorted(st.session_state["ms_teacher"])
 
 st.title("4. Multi-step consistency")
+sel = models.current()
 st.markdown("A consistency model can also take a few steps: jump to a clean estimate x̂₀, mix fresh noise back "
             "in to a lower level τ, jump again. Below, both samplers start from the same noise, and every panel "
-            "is scored by W2, the 2-Wasserstein distance to a fresh real sample (lower is better), as mean ± "
-            "standard error over three seeds of noise and reference.")
+            f"is scored by W2, the 2-Wasserstein distance to a fresh real sample of {datasets.noun(sel.dataset)} (lower "
+            "is better), as mean ± standard error over three seeds of noise and reference.")
 with st.container(border=True):
     c = st.columns([3, 3, 2, 1])
     params.multiselect(spec, "ms_cm", "Consistency steps", c[0])
@@ -32,7 +34,6 @@ with st.container(border=True):
     params.number(spec, "ms_seed", "Noise seed", c[3])
 teach.predict_first("ms", "Is one consistency step better or worse than five steps of the teacher's ODE?",
                     OPTIONS, "ms_show")
-sel = models.current()
 n, seed = st.session_state["ms_n"], st.session_state["ms_seed"]
 params.sync(spec)
 if not teach.revealed("ms", "ms_show"):

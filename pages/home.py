@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore import evaluate, zoo
+from cmcore import datasets, evaluate, zoo
 from cmcore.config import to_dict
 from ui import compute, models, params, runs
 from ui.params import Spec
@@ -25,12 +25,14 @@ BADGE = {evaluate.HOLDS: ":material/check_circle: :green[holds]",
 spec = params.bind(Spec("home", []))
 
 st.title("Consistency Explorer")
+sel = models.current()
 st.markdown(
     "A diffusion or flow model generates by solving an ODE from noise to data, and an accurate solve takes tens "
     "of network calls. Every point on one of those ODE paths ends at the same clean sample. A **consistency "
     "model** is trained to output that end directly, from any point of the path, so a sample costs one call "
-    "(or a few, if you want more quality). These pages rebuild the lesson's four exercises on 2D two-moons "
-    "data with real models, and let you change every setting.")
+    "(or a few, if you want more quality). These pages rebuild the lesson's four exercises on 2D data with "
+    f"real models, and let you change every setting. The data now: **{datasets.noun(sel.dataset)}** (pick another "
+    "dataset, or upload your own points, in the sidebar; every page follows).")
 cols = st.columns(4)
 for col, (path, title, blurb) in zip(cols, EXERCISES):
     with col.container(border=True):
@@ -38,13 +40,14 @@ for col, (path, title, blurb) in zip(cols, EXERCISES):
         st.caption(blurb)
 params.sync(spec)
 
-sel = models.current()
 std = compute.STANDARD
 st.subheader("The models in use")
 st.markdown(f"Every page uses **{sel.label}** (change it in the sidebar). W2 is the 2-Wasserstein distance to real "
-            f"data (lower is better), as mean ± standard error over {std.describe()}; two real samples score "
+            f"data (lower is better), as mean ± standard error over {std.describe()}; two real samples of "
+            f"{datasets.noun(sel.dataset)} score "
             f"**{compute.floor_score(sel.teacher_cfg.dataset)}**, the floor no model can beat.")
-choices = [models.shipped("ours"), models.shipped("lesson")] + [models.of_run(r) for r in runs.session_runs()]
+choices = ([models.shipped("ours", sel.dataset), models.shipped("lesson", sel.dataset)]
+           + [models.of_run(r) for r in runs.session_runs() if r.dataset == sel.dataset])
 if sel.model_id not in {c.model_id for c in choices}:
     choices.append(sel)
 rows = []
@@ -59,7 +62,7 @@ with st.spinner("Scoring this session's runs with the protocol (once per run) ..
                          to_dict(c.cm_cfg), to_dict(zoo.DEFAULT.consistency), c.teacher_name == "lesson")})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
-st.subheader("The lesson's claims, checked on the model in use")
+st.subheader(f"The lesson's claims, checked on the model in use ({datasets.noun(sel.dataset)})")
 with st.spinner(f"Measuring W2 of {sel.label} at every step count ({std.describe()}; once per model) ..."):
     claims = compute.claims(sel)
 counts = {s: sum(c.status == s for c in claims) for s in BADGE}
@@ -68,18 +71,20 @@ for c in claims:
     st.markdown(f"{BADGE[c.status]}: {c.text}  \n:gray[{c.evidence}]")
 
 st.subheader("Where this app departs from the lesson, and why")
-lesson, ours = compute.claims(models.shipped("lesson")), compute.claims(models.shipped("ours"))
+lesson, ours = compute.claims(models.shipped("lesson", sel.dataset)), compute.claims(models.shipped("ours", sel.dataset))
+st.caption(f"Both recipes as shipped, trained on {datasets.noun(sel.dataset)}.")
 st.dataframe(pd.DataFrame([{"claim": a.text, "lesson's recipe": a.status, "our defaults": b.status,
                             "lesson's numbers": a.evidence, "our numbers": b.evidence} for a, b in zip(lesson, ours)]),
              hide_index=True, width="stretch")
-cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in zoo.RECIPES.items()}
+cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in ((k, zoo.recipe(k, sel.dataset)) for k in zoo.RECIPES)}
 st.markdown(words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
 
 found = compute.study()
 if found is None:
     st.info("The one-change study is not available (run `python -m cmcore study`).", icon=":material/info:")
 else:
-    st.markdown(f"**Which change does it, measured** (`{found.command}`: the lesson's recipe with one of our changes, "
+    st.markdown(f"**Which change does it, measured on two moons**, the lesson's data, whichever dataset is chosen "
+                f"(`{found.command}`: the lesson's recipe with one of our changes, "
                 f"and ours with one change reverted; W2 over {found.spec.describe()}):")
     for f in found.findings():
         st.markdown(f"- {words.finding_text(f)}")

@@ -3,7 +3,8 @@ means for consistency distillation."""
 import streamlit as st
 
 from cmcore.lab_words import ot_findings, pairing_findings
-from ui import compute, export, params, studies
+from cmcore import datasets
+from ui import compute, export, models, params, studies
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -18,6 +19,10 @@ st.markdown("The shipped teacher learns from data points and noise drawn **indep
             "squared distance, then trains on the same interpolation. Paired points are close, lines cross less, "
             "paths straighten, and one Euler step lands nearer the data. Is there still work for a consistency "
             "model?")
+if models.current().dataset != datasets.DEFAULT:
+    st.info(f"This page shows a stored study measured on {datasets.noun(datasets.DEFAULT)}, the lesson's data; it does "
+            f"not follow the dataset chosen in the sidebar ({datasets.noun(models.current().dataset)}).",
+            icon=":material/info:")
 study = studies.ot_study()
 names = studies.COUPLINGS
 labels = [study.couplings[n].label for n in names]

@@ -5,7 +5,8 @@ from cmcore.config import SIGMA_MIN
 from cmcore.lab_train import PARAM_SIGMA_DATA
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.parameterisation import LESSON, Parameterisation
-from ui import compute, studies
+from cmcore import datasets
+from ui import compute, models, studies
 from ui.params import Param, Spec, bind, restore_empty, sync
 
 STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}
@@ -14,6 +15,10 @@ spec = bind(Spec("lab_param", [Param("lp_sigma", 0.5, "choice", choices=PARAM_SI
 restore_empty(spec)  # a segmented control clicked twice is empty: fall back to its default
 
 st.title("Parameterisations")
+if models.current().dataset != datasets.DEFAULT:
+    st.info(f"This page shows a stored study measured on {datasets.noun(datasets.DEFAULT)}, the lesson's data; it does "
+            f"not follow the dataset chosen in the sidebar ({datasets.noun(models.current().dataset)}).",
+            icon=":material/info:")
 st.markdown("A consistency model is written f(x_t, t) = c_skip(t) x_t + c_out(t) F(x_t, t), with c_skip = 1 and "
             "c_out = 0 at t = σ_min so that f(x, σ_min) = x holds exactly, whatever the network F does. "
             "The lesson and the consistency-models paper (Song et al. 2023) meet that condition with different "

@@ -59,3 +59,16 @@ def test_a_damaged_file_is_reported_as_absent_and_removed(tmp_path):
     assert not (tmp_path / "run-000000000004.safetensors").exists()
     (tmp_path / "run-000000000004.json").write_text("{not json")
     assert store.card("run-000000000004") is None
+
+
+def test_a_cards_dataset_round_trips_and_old_cards_mean_two_moons(tmp_path):
+    import json
+
+    store = RunStore(tmp_path)
+    store.put(dataclasses.replace(card(4), dataset="circles"), model(4))
+    assert RunStore(tmp_path).card("run-000000000004").dataset == "circles"
+    path = tmp_path / "run-000000000004.json"
+    data = json.loads(path.read_text())
+    del data["dataset"]  # a card written before datasets could be chosen
+    path.write_text(json.dumps(data))
+    assert RunStore(tmp_path).card("run-000000000004").dataset == "two_moons"

@@ -54,7 +54,7 @@ def chart_spec(builder: str, *args, **kwargs) -> dict:
 
 def _stored_table(teacher_cfg: TeacherConfig, cm_cfg=None) -> QualityTable | None:
     """The stored standard-spec table of a shipped pair (for a teacher: any shipped pair that uses it)."""
-    for recipe in zoo.RECIPES.values():
+    for recipe in (zoo.recipe(name, teacher_cfg.dataset) for name in zoo.RECIPES):
         if recipe.teacher == teacher_cfg and (cm_cfg is None or recipe.consistency == cm_cfg):
             return zoo.load_quality(recipe.teacher, recipe.consistency, STANDARD)
     return None
@@ -87,8 +87,8 @@ def cm_score(sel: Selection, k: int, spec: EvalSpec = STANDARD) -> Score:
 @st.cache_data(show_spinner=False, max_entries=64)
 def floor_score(dataset: str, spec: EvalSpec = STANDARD) -> Score:
     """W2 between two independent real samples of this size: what a perfect model would score."""
-    for recipe in zoo.RECIPES.values():
-        stored = zoo.load_quality(recipe.teacher, recipe.consistency, spec) if recipe.teacher.dataset == dataset else None
+    for recipe in (zoo.recipe(name, dataset) for name in zoo.RECIPES):
+        stored = zoo.load_quality(recipe.teacher, recipe.consistency, spec)
         if stored is not None and stored.floor is not None:
             return stored.floor
     return evaluate.floor_score(dataset, spec)

@@ -2,10 +2,13 @@
 
 A cached model is shared by every session, so it is never mutated: cmcore returns
 frozen eval-mode copies, and pages only call them under no_grad.  The choice is
-the URL parameter ``model``: ``ours`` / ``lesson`` (shipped) or the id of a run
-(``ui.runs``; a content address, so a link to a run opens it for anyone on the same
-server while the server holds it).  ``app.py`` calls ``resolve()`` once per run;
-pages read the result with ``current()``, which has no side effects.
+the URL parameter ``model``: ``ours`` / ``lesson`` (that recipe's shipped pair trained on the
+dataset chosen above it, ``ui.data``) or the id of a run (``ui.runs``; a content address, so a
+link to a run opens it for anyone on the same server while the server holds it).  A run is
+listed only under the dataset it was trained on; a link to a run shows its dataset, and
+picking another dataset returns the picker to our shipped defaults on that dataset.
+``app.py`` calls ``resolve()`` once per run; pages read the result with ``current()``,
+which has no side effects.
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import runstore, zoo
+from cmcore import datasets, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
-from ui import runs
+from ui import data, runs
 
 MODEL_PARAM = "model"
 SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
+UNTRAINED_LABELS = {"ours": "Our defaults (train on page 3)", "lesson": "The lesson's recipe (train on page 3)"}
 _PICKER = "_model_picker"  # widget key of the sidebar select box
 _PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
@@ -35,19 +39,21 @@ class Selection:
     teacher_name: str  # ours | lesson
     cm_cfg: ConsistencyConfig
     label: str
+    dataset: str = datasets.DEFAULT  # what the teacher (and so the consistency model) learned
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
-        return zoo.RECIPES[self.teacher_name].teacher
+        return zoo.recipe(self.teacher_name, self.dataset).teacher
 
     @property
     def shipped(self) -> bool:
         return self.model_id in zoo.RECIPES
 
 
-def shipped(name: str) -> Selection:
-    recipe = zoo.RECIPES[name]
-    return Selection(name, name, recipe.consistency, SHIPPED_LABELS[name])
+def shipped(name: str, dataset: str = datasets.DEFAULT) -> Selection:
+    recipe = zoo.recipe(name, dataset)
+    label = SHIPPED_LABELS[name] if not datasets.is_upload(dataset) else UNTRAINED_LABELS[name]
+    return Selection(name, name, recipe.consistency, label, dataset)
 
 
 def run_label_of(run) -> str:
@@ -66,15 +72,34 @@ def run_label(run: runs.RunModel) -> str:
 
 
 def of_run(run: runs.RunModel) -> Selection:
-    return Selection(run.model_id, run.teacher, run.cfg, run_label(run))
+    return Selection(run.model_id, run.teacher, run.cfg, run_label(run), run.dataset)
 
 
-@st.cache_resource(show_spinner="Loading the teacher ...", max_entries=8)
+def _not_trained(dataset: str) -> LookupError:
+    return LookupError(f"No model has been trained on {datasets.noun(dataset)} yet (none is shipped for uploaded "
+                       "data). Train one on page 3, *3. Consistency distillation*: Retrain first trains the "
+                       "teacher on these points, then distils it.")
+
+
+@st.cache_resource(show_spinner="Loading the teacher ...", max_entries=16)
+def _teacher(cfg: TeacherConfig) -> nn.Module:
+    if zoo.is_shipped_teacher(cfg):
+        return zoo.load_teacher(cfg).model
+    return zoo.load_teacher(cfg, runs.teacher_root()).model  # trained on an upload by a run of this server
+
+
+def has_teacher(cfg: TeacherConfig) -> bool:
+    return zoo.is_shipped_teacher(cfg) or zoo.is_shipped_teacher(cfg, runs.teacher_root())
+
+
 def teacher(cfg: TeacherConfig) -> nn.Module:
-    return zoo.load_teacher(cfg).model
+    """The teacher of ``cfg``: shipped, or trained here on an upload (LookupError if there is none yet)."""
+    if datasets.is_upload(cfg.dataset) and not has_teacher(cfg):  # a missing shipped file: CheckpointError says which
+        raise _not_trained(cfg.dataset)
+    return _teacher(cfg)
 
 
-@st.cache_resource(show_spinner="Loading the consistency model ...", max_entries=8)
+@st.cache_resource(show_spinner="Loading the consistency model ...", max_entries=16)
 def _shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> nn.Module:
     return zoo.load_consistency(teacher_cfg, cfg).model
 
@@ -82,6 +107,8 @@ def _shipped_consistency(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig) -> 
 def consistency(sel: Selection) -> nn.Module:
     """The consistency model of ``sel`` (LookupError if a run's model is no longer held)."""
     if sel.shipped:
+        if not zoo.is_shipped_consistency(sel.teacher_cfg, sel.cm_cfg) and datasets.is_upload(sel.dataset):
+            raise _not_trained(sel.dataset)
         return _shipped_consistency(sel.teacher_cfg, sel.cm_cfg)
     run = runs.find(sel.model_id)
     if run is None:
@@ -96,11 +123,16 @@ def resolve() -> Selection:
     defaults, with a note that says why.
     """
     name = st.query_params.get(MODEL_PARAM) or st.session_state.get(_CHOICE, "ours")
-    sel, note = _lookup(name)
+    linked = runs.find(name) if name.startswith("run-") else None
+    dataset, picked = data.resolve(follow=linked.dataset if linked is not None else None)
+    if picked and linked is not None and linked.dataset != dataset:
+        name = "ours"  # the person picked another dataset: our shipped pair on it
+    sel, note = _lookup(name, dataset)
     if note:
         st.warning(f"Link setting `model`: {note}; showing the shipped defaults.", icon=":material/link_off:")
         st.session_state[_GONE] = name if runs.card(name) is not None else None
-    options = {"ours": shipped("ours"), "lesson": shipped("lesson"), **{r.model_id: of_run(r) for r in runs.session_runs()}}
+    options = {"ours": shipped("ours", dataset), "lesson": shipped("lesson", dataset),
+               **{r.model_id: of_run(r) for r in runs.session_runs() if r.dataset == dataset}}
     options.setdefault(sel.model_id, sel)
     if st.session_state.get(_PICKER_SHOWN) != sel.model_id or st.session_state.get(_PICKER) not in options:
         st.session_state[_PICKER] = sel.model_id  # the URL changed the model (a link, a finished retrain): follow it
@@ -116,6 +148,7 @@ def resolve() -> Selection:
         _offer_retrain(runs.card(gone))
     elif gone:
         st.session_state[_GONE] = None
+    data.upload_section()
     return sel
 
 
@@ -128,21 +161,24 @@ def _offer_retrain(card) -> None:
     st.caption(f"The link asked for a run of *{run_label_of(card)}*.")
     if st.button(f"Train these settings again: {what}", key="_retrain_gone", icon=":material/model_training:"):
         st.session_state[_GONE] = None
-        runs.start(card.teacher, card.cfg, teacher(zoo.RECIPES[card.teacher].teacher))
-        st.switch_page("pages/3_distillation.py", query_params=retrain_form.query_for(card.teacher, card.cfg))
+        tcfg = zoo.recipe(card.teacher, card.dataset).teacher
+        runs.start(card.teacher, card.cfg, teacher(tcfg) if has_teacher(tcfg) else None, card.dataset)
+        query = {**retrain_form.query_for(card.teacher, card.cfg),
+                 **({data.DATA_PARAM: card.dataset} if card.dataset != datasets.DEFAULT else {})}
+        st.switch_page("pages/3_distillation.py", query_params=query)
 
 
-def _lookup(name: str) -> tuple[Selection, str | None]:
+def _lookup(name: str, dataset: str) -> tuple[Selection, str | None]:
     if name in zoo.RECIPES:
-        return shipped(name), None
+        return shipped(name, dataset), None
     run = runs.find(name) if name.startswith("run-") else None
     if run is not None:
         return of_run(run), None
     if runstore.valid_id(name):
         known = runs.card(name) is not None
-        return shipped("ours"), (f"the run `{name}` is no longer held by this server (its weights were evicted)"
-                                 if known else f"the run `{name}` is not known to this server")
-    return shipped("ours"), "the value is not a model name (use ours, lesson or the id of a run)"
+        return shipped("ours", dataset), (f"the run `{name}` is no longer held by this server (its weights were "
+                                          "evicted)" if known else f"the run `{name}` is not known to this server")
+    return shipped("ours", dataset), "the value is not a model name (use ours, lesson or the id of a run)"
 
 
 def _choose(model_id: str) -> None:
@@ -160,4 +196,4 @@ def choose(model_id: str) -> None:
 
 def current() -> Selection:
     """This run's selection (resolved by app.py; our defaults if app.py did not run, e.g. a bare page test)."""
-    return st.session_state.get(_CURRENT) or shipped("ours")
+    return st.session_state.get(_CURRENT) or shipped("ours", data.current())

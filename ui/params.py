@@ -107,7 +107,7 @@ class Spec:
 
 
 # Query parameters any page may carry (owned by app.py, not by one page).
-GLOBAL_KEYS = ("model",)
+GLOBAL_KEYS = ("model", "data")
 
 
 def read_url(spec: Spec, url: dict[str, list[str]], extra_known: Sequence[str] = GLOBAL_KEYS) -> tuple[dict, list[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cmcore import jobs, retrain_job, zoo
+from cmcore import datasets, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
 from ui import compute, models, runs
 from viz import charts, words
@@ -64,7 +64,12 @@ def progress_fragment() -> None:
     job.touch(runs.watcher_id())
     p, tracker = job.progress(), job.info
     with st.container(border=True):
-        st.markdown(f"**:material/model_training: Retraining** · {settings_summary(tracker.teacher, tracker.cfg)}")
+        st.markdown(f"**:material/model_training: Retraining** on {datasets.noun(tracker.dataset)} · "
+                    f"{settings_summary(tracker.teacher, tracker.cfg)}")
+        if tracker.teacher_steps:
+            stage = ("training the teacher" if p.step <= tracker.teacher_steps else "distilling the teacher")
+            st.caption(f"No teacher existed for these points, so this run trains one first ({tracker.teacher_steps:,} "
+                       f"steps), then distils it ({tracker.cfg.steps:,} steps): now {stage}.")
         b = st.columns([1, 1, 2])
         b[0].button("Stop, keep the model so far", key=KEEP_KEY, icon=":material/save:", on_click=_stop,
                     args=(job, True), disabled=p.stopping or tracker.latest is None,
@@ -88,7 +93,7 @@ def progress_fragment() -> None:
                 st.caption("The loss curve (log scale) appears after the first steps.")
         with cols[1]:
             if tracker.points:
-                floor = compute.floor_score(zoo.RECIPES[tracker.teacher].teacher.dataset, retrain_job.TRACK_SPEC)
+                floor = compute.floor_score(tracker.dataset, retrain_job.TRACK_SPEC)
                 st.altair_chart(charts.w2_vs_nfe(track_frame(tracker), floor.mean, floor.sem)
                                 .properties(title="One-step W2 while training (x: step)"), key="retrain_w2_live")
                 last = tracker.points[-1]
@@ -123,9 +128,11 @@ def _stop(job: jobs.Job, keep: bool) -> None:
         st.session_state[_NOTE] = f"Stopped after step {step:,}; the run was discarded."
 
 
-def start(teacher_name: str, cfg, teacher) -> None:
+def start(teacher_name: str, cfg, dataset: str) -> None:
+    """Queue a run on ``dataset``; with no teacher for it yet (an upload), the run trains the teacher first."""
     st.session_state.pop(_NOTE, None)
-    runs.start(teacher_name, cfg, teacher)
+    teacher_cfg = zoo.recipe(teacher_name, dataset).teacher
+    runs.start(teacher_name, cfg, models.teacher(teacher_cfg) if models.has_teacher(teacher_cfg) else None, dataset)
 
 
 def live_section() -> None:
@@ -142,7 +149,7 @@ def live_section() -> None:
         return
     tracker: retrain_job.Tracker = job.info
     if p.state == jobs.DONE:
-        mid = runs.model_id(tracker.teacher, tracker.cfg)
+        mid = runs.model_id(tracker.teacher, tracker.cfg, dataset=tracker.dataset)
         if st.session_state.get(_HANDLED) != job.serial:
             st.session_state[_HANDLED] = job.serial
             runs.remember(mid)
@@ -159,7 +166,8 @@ def live_section() -> None:
 
 def runs_table() -> None:
     """This session's runs side by side: what differs, W2 at 1/2/4 steps (standard spec), training time."""
-    session = runs.session_runs()
+    dataset = models.current().dataset
+    session = [r for r in runs.session_runs() if r.dataset == dataset]
     if not session:
         return
     st.markdown("#### Your runs, compared")
@@ -172,5 +180,5 @@ def runs_table() -> None:
                          "training time": runs.elapsed_label(r.seconds)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(f"W2 as mean ± standard error over {compute.STANDARD.describe()}; floor "
-               f"{compute.floor_score(zoo.DEFAULT.teacher.dataset)}. Pick any run in the sidebar to see it on "
+               f"{compute.floor_score(dataset)}. Runs on {datasets.noun(dataset)} only. Pick any run in the sidebar to see it on "
                "every page.")

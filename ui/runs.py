@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import evaluate, jobs, procjob, retrain_job, runstore, zoo
+from cmcore import datasets, evaluate, jobs, procjob, retrain_job, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
+from cmcore.paths import run_root
 
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
 WATCHER_LEASE_S = 60.0  # a run nobody has polled for this long (tab closed, no Stop) is cancelled
@@ -52,10 +53,11 @@ class RunModel:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, evaluate.Score], ...] = ()  # k -> W2 at the standard spec, measured as the run ended
+    dataset: str = datasets.DEFAULT  # what the teacher learned
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
-        return zoo.RECIPES[self.teacher].teacher
+        return zoo.recipe(self.teacher, self.dataset).teacher
 
     @property
     def partial(self) -> bool:
@@ -77,7 +79,7 @@ class ModelStore:
                 self._items.popitem(last=False)
         try:
             self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds,
-                                        tuple((k, s.values) for k, s in run.scores)), run.model)
+                                        tuple((k, s.values) for k, s in run.scores), run.dataset), run.model)
         except OSError:  # a full or read-only disk costs persistence, never the run itself
             pass
 
@@ -92,7 +94,8 @@ class ModelStore:
             return None
         card, model = found
         scores = tuple((k, evaluate.Score(values, evaluate.EvalSpec().n)) for k, values in card.scores)
-        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores)
+        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores,
+                       card.dataset)
         with self._lock:
             self._items[model_id] = run
         return run
@@ -112,9 +115,15 @@ def manager() -> jobs.JobManager:
     return jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
 
 
-def model_id(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None) -> str:
+def teacher_root():
+    """Where teachers trained here (on uploads) are kept: beside the runs, named like shipped ones."""
+    return run_root() / "teachers"
+
+
+def model_id(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None,
+             dataset: str = datasets.DEFAULT) -> str:
     """Content address of a run's model: its configs' hash (plus the step for a run stopped early)."""
-    base = "run-" + config_hash(zoo.RECIPES[teacher].teacher, cfg)
+    base = "run-" + config_hash(zoo.recipe(teacher, dataset).teacher, cfg)
     return base if steps_done is None or steps_done >= cfg.steps else f"{base}-s{steps_done}"
 
 
@@ -129,17 +138,20 @@ def card(model_id_: str) -> runstore.Card | None:
 
 # --- Starting and stopping runs ---------------------------------------------------------------------
 
-def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module, noise):
+def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str, noise):
     """Train (and score) in a child process at low priority, so the server keeps answering every session;
-    the model is stored here as it arrives."""
-    dataset = zoo.RECIPES[teacher_name].teacher.dataset
+    the model is stored here as it arrives.  With no teacher yet (an upload), the child trains the recipe's
+    teacher first, keeps it beside the runs, then distils it (one job, so one place in the queue)."""
+    teacher_cfg = zoo.recipe(teacher_name, dataset).teacher
     cfg.validate()  # an impossible config fails before it is queued
-    train = procjob.in_child(retrain_job.RetrainWork(cfg, teacher, dataset, noise))
+    train = procjob.in_child(retrain_job.RetrainWork(
+        cfg, teacher, dataset, noise, teacher_cfg=teacher_cfg if teacher is None else None,
+        teacher_path=str(zoo.teacher_path(teacher_cfg, teacher_root())) if teacher is None else None))
 
     def run(on_step, cancel):
         result = train(on_step, cancel)
-        store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds,
-                             result.scores))
+        store().put(RunModel(model_id(teacher_name, cfg, dataset=dataset), teacher_name, cfg, result.model, cfg.steps,
+                             result.seconds, result.scores, dataset))
         return result
 
     return run
@@ -158,19 +170,24 @@ def busy() -> bool:
     return job is not None and job.progress().active
 
 
-def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs.Job:
-    """Queue a retrain (or join the same one already under way); a session follows one run at a time."""
+def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
+          dataset: str = datasets.DEFAULT) -> jobs.Job:
+    """Queue a retrain (or join the same one already under way); a session follows one run at a time.
+
+    ``teacher`` None: none exists yet for ``dataset`` (an upload), so the job trains it first.
+    """
     noise, _ = evaluate.eval_noise(0, PREVIEW_POINTS)
-    tracker = retrain_job.Tracker(teacher_name, cfg, zoo.RECIPES[teacher_name].teacher.dataset, noise)
-    key = model_id(teacher_name, cfg)
+    tracker = retrain_job.Tracker(teacher_name, cfg, dataset, noise,
+                                  teacher_steps=0 if teacher is not None else zoo.recipe(teacher_name, dataset).teacher.steps)
+    key = model_id(teacher_name, cfg, dataset=dataset)
     previous = current_job()
-    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, noise), watcher_id(), preview=tracker,
+    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, dataset, noise), watcher_id(), preview=tracker,
                            info=tracker)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
         result = job.result
-        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds, result.scores))
+        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds, result.scores, dataset))
     st.session_state[_JOB] = job
     return job
 
@@ -184,8 +201,9 @@ def stop(job: jobs.Job, keep: bool) -> str | None:
     kept = None
     if keep and tracker.latest is not None:
         step, snapshot = tracker.latest
-        kept = model_id(tracker.teacher, tracker.cfg, step)
-        store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed))
+        kept = model_id(tracker.teacher, tracker.cfg, step, tracker.dataset)
+        store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed,
+                             dataset=tracker.dataset))
     manager().stop(job, watcher_id())
     if not job.progress().active or not job.watched_by(watcher_id()):
         st.session_state.pop(_JOB, None)

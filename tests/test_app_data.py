@@ -1,0 +1,95 @@
+"""AppTest for the dataset selector: every page on another dataset, the URL, a bad link, the models follow the data.
+
+The shipped pairs of each dataset are read from checkpoints/ (``python -m cmcore train --dataset all``), so
+nothing here trains except the lab pages' own short runs.
+"""
+from __future__ import annotations
+
+
+import pytest
+import torch
+
+from cmcore import datasets, retrain_job, uploads, zoo
+from cmcore.config import ConsistencyConfig, TeacherConfig
+from tests.test_app_pages import EXERCISES, no_exception, open_page, revealed, view
+
+OTHER = "eight_gaussians"
+DATA_PICKER = "_data_picker"
+PAGES = ["pages/home.py", *EXERCISES, "pages/3_distillation.py", "pages/lab_w2.py", "pages/lab_anatomy.py",
+         "pages/lab_ftheta.py", "pages/lab_consistency_map.py", "pages/lab_param.py", "pages/lab_ot.py",
+         "pages/lab_export.py"]
+
+
+def home_w2(at) -> list[str]:
+    return list(at.dataframe[0].value["consistency, 1 step"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_draws_on_another_dataset(page):
+    query = {"data": OTHER}
+    if page == "pages/3_distillation.py":
+        query["cd_show"] = "1"
+    at = revealed(page, query) if page in EXERCISES else open_page(page, query)
+    no_exception(at)
+    assert all("Link setting" not in w.value and "could not be used" not in w.value for w in at.warning)
+    assert at.selectbox(key=DATA_PICKER).value == OTHER
+    assert at.query_params["data"] == [OTHER] or at.query_params["data"] == OTHER
+
+
+def test_home_names_the_dataset_and_shows_its_models():
+    base, other = open_page("pages/home.py"), open_page("pages/home.py", {"data": OTHER})
+    no_exception(other)
+    assert datasets.noun(OTHER) in view(other) and datasets.noun(OTHER) not in view(base)
+    recipe = zoo.recipe("ours", OTHER)
+    stored = zoo.load_quality(recipe.teacher, recipe.consistency)
+    assert str(stored.consistency[1]) in home_w2(other)[0]  # the eight-Gaussians pair's stored score
+    assert str(stored.floor) in view(other)
+    assert home_w2(base) != home_w2(other)
+
+
+def test_picking_a_dataset_changes_the_models_and_the_url_and_survives_a_page_change():
+    at = open_page("pages/home.py")
+    before = home_w2(at)
+    at.selectbox(key=DATA_PICKER).select("circles").run()
+    no_exception(at)
+    assert at.query_params["data"] in (["circles"], "circles")
+    assert home_w2(at) != before and datasets.noun("circles") in view(at)
+    at.switch_page("pages/4_multistep.py").run()  # the URL of the new page starts empty: the session remembers
+    no_exception(at)
+    assert at.selectbox(key=DATA_PICKER).value == "circles"
+    assert at.query_params["data"] in (["circles"], "circles")
+    at.selectbox(key=DATA_PICKER).select(datasets.DEFAULT).run()
+    assert "data" not in at.query_params  # the default is left out of links
+
+
+@pytest.mark.parametrize("bad", ["moons", "upload-000000000000", "../../etc/passwd", "[x](http://e.vil)"])
+def test_a_bad_data_value_is_corrected_with_a_note(bad):
+    at = open_page("pages/home.py", {"data": bad})
+    no_exception(at)
+    notes = [w.value for w in at.warning if "Link setting `data`" in w.value]
+    assert notes and "http://" not in notes[0].replace("http\\:", "")  # echoed escaped, never as a link
+    assert at.selectbox(key=DATA_PICKER).value == datasets.DEFAULT
+    assert "data" not in at.query_params
+
+
+def test_an_upload_without_a_trained_model_says_how_to_get_one():
+    name = uploads.accept(("x,y\n" + "\n".join(f"{i % 9},{(i * 7) % 11}" for i in range(60))).encode())
+    at = open_page("pages/home.py", {"data": name})
+    no_exception(at)
+    assert at.selectbox(key=DATA_PICKER).value == name
+    assert any("No model has been trained on your uploaded points" in w.value for w in at.warning)
+    at = open_page("pages/3_distillation.py", {"data": name, "cd_show": "1"})
+    no_exception(at)
+    assert any(b.label == "Retrain" for b in at.button)  # the form is there to train one
+
+
+def test_a_teacher_then_distillation_job_trains_on_an_upload_as_one_run():
+    name = uploads.accept(("\n".join(f"{i % 9},{(i * 7) % 11}" for i in range(60))).encode())
+    tcfg, cfg = TeacherConfig(dataset=name, steps=20, batch=64), ConsistencyConfig(steps=10, batch=64)
+    kept, reports = [], []
+    result = retrain_job.teacher_then_consistency_job(tcfg, cfg, kept.append)(reports.append, lambda: False)
+    assert len(kept) == 1 and result.model is not None
+    assert [r.step for r in reports] == list(range(1, 31)) and {r.total for r in reports} == {30}
+    assert all(b.elapsed >= a.elapsed for a, b in zip(reports, reports[1:]))
+    with torch.no_grad():
+        assert torch.isfinite(result.model(torch.randn(5, 2), torch.full((5,), 0.5))).all()
