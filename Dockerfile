@@ -35,7 +35,8 @@ RUN set -eu; \
 
 # --- run stage: the venv, the app, a non-root user -------------------------------------------
 FROM ${BASE_IMAGE}
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
+    && mkdir -p /data/runs && chown app:app /data/runs
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY app.py ./
@@ -49,6 +50,7 @@ COPY checkpoints/ checkpoints/
 # does not oversubscribe and a smaller container limit is not thrashed.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    CMCORE_RUN_DIR=/data/runs \
     OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 NUMEXPR_NUM_THREADS=2 VECLIB_MAXIMUM_THREADS=2 \
     STREAMLIT_SERVER_HEADLESS=true \
     STREAMLIT_SERVER_FILE_WATCHER_TYPE=none \
@@ -57,6 +59,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     STREAMLIT_SERVER_PORT=8501 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 USER app
+# Finished runs and uploaded datasets (bounded, oldest evicted first): mount a volume here to keep them
+# across restarts, or share one between replicas so a link to a run opens on either.
+VOLUME /data/runs
 EXPOSE 8501
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=2).read() != b'ok')"]
