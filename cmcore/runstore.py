@@ -3,7 +3,8 @@
 A run's id is ``run-<hash of its (teacher, consistency) configs>`` (plus ``-s<step>``
 for a run stopped early): training is deterministic, so the id names the weights.
 ``put`` writes the weights as a safetensors checkpoint (``cmcore.store``: no pickle)
-and a small JSON card with the settings.  When the weights exceed ``max_bytes`` the
+and a small JSON card with the settings, the scores and the training track (one-step
+W2 against step, ``retrain_job.Track``).  When the weights exceed ``max_bytes`` the
 oldest are deleted first, but cards are kept, so a link to an evicted run can still
 say which settings it had and offer to train them again.  Several server replicas
 may share one folder: every write is atomic.
@@ -21,6 +22,7 @@ from torch import nn
 
 from . import store
 from .config import ConsistencyConfig, from_dict, to_dict
+from .retrain_job import Track
 
 RUN_DIR_ENV = "CMCORE_RUN_DIR"  # where runs are stored (default: .runs/ beside the package)
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / ".runs"
@@ -38,6 +40,7 @@ class Card:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, tuple[float, ...]], ...] = ()  # k -> W2 per seed at the standard spec
+    track: Track | None = None  # one-step W2 against training step, measured while it trained (None: not kept)
 
 
 def valid_id(model_id: str) -> bool:
@@ -62,7 +65,8 @@ class RunStore:
         store.save(self._weights(card.model_id), "consistency", model, card.cfg,
                    metrics={"teacher": card.teacher, "steps_done": card.steps_done, "seconds": card.seconds})
         data = {"teacher": card.teacher, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
-                "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores]}
+                "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores],
+                "track": card.track.to_json() if card.track is not None else None}
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
@@ -77,7 +81,9 @@ class RunStore:
             data = json.loads(self._card(model_id).read_text())
             cfg = from_dict(ConsistencyConfig, data["cfg"]).validate()
             scores = tuple((int(k), tuple(float(x) for x in v)) for k, v in data.get("scores", []))
-            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores)
+            track = Track.from_json(data["track"]) if data.get("track") else None  # older cards have none
+            return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores,
+                        track)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

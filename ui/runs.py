@@ -52,6 +52,7 @@ class RunModel:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, evaluate.Score], ...] = ()  # k -> W2 at the standard spec, measured as the run ended
+    track: retrain_job.Track | None = None  # one-step W2 against step, measured while it trained
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
@@ -77,7 +78,7 @@ class ModelStore:
                 self._items.popitem(last=False)
         try:
             self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds,
-                                        tuple((k, s.values) for k, s in run.scores)), run.model)
+                                        tuple((k, s.values) for k, s in run.scores), run.track), run.model)
         except OSError:  # a full or read-only disk costs persistence, never the run itself
             pass
 
@@ -92,7 +93,7 @@ class ModelStore:
             return None
         card, model = found
         scores = tuple((k, evaluate.Score(values, evaluate.EvalSpec().n)) for k, values in card.scores)
-        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores)
+        run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores, card.track)
         with self._lock:
             self._items[model_id] = run
         return run
@@ -129,7 +130,7 @@ def card(model_id_: str) -> runstore.Card | None:
 
 # --- Starting and stopping runs ---------------------------------------------------------------------
 
-def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
+def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module, tracker: retrain_job.Tracker):
     dataset = zoo.RECIPES[teacher_name].teacher.dataset
     train = retrain_job.consistency_job(cfg, teacher, dataset)
 
@@ -138,7 +139,7 @@ def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module):
         # Score the new model here, in the background, so no page has to when it is first shown.
         scores = tuple((k, evaluate.cm_score(result.model, dataset, k)) for k in evaluate.CM_STEPS)
         store().put(RunModel(model_id(teacher_name, cfg), teacher_name, cfg, result.model, cfg.steps, result.seconds,
-                             scores))
+                             scores, tracker.track()))
         return result
 
     return run
@@ -163,13 +164,14 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module) -> jobs
     tracker = retrain_job.Tracker(teacher_name, cfg, zoo.RECIPES[teacher_name].teacher.dataset, noise)
     key = model_id(teacher_name, cfg)
     previous = current_job()
-    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher), watcher_id(), preview=tracker,
+    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, tracker), watcher_id(), preview=tracker,
                            info=tracker)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
         result = job.result
-        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds))
+        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds,
+                             track=job.info.track()))
     st.session_state[_JOB] = job
     return job
 
@@ -184,7 +186,8 @@ def stop(job: jobs.Job, keep: bool) -> str | None:
     if keep and tracker.latest is not None:
         step, snapshot = tracker.latest
         kept = model_id(tracker.teacher, tracker.cfg, step)
-        store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed))
+        store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed,
+                             track=tracker.track(until=step)))
     manager().stop(job, watcher_id())
     if not job.progress().active or not job.watched_by(watcher_id()):
         st.session_state.pop(_JOB, None)
