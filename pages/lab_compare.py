@@ -41,7 +41,9 @@ if tracked:
                                           [s.color for s in tracked], floor_t.mean, floor_t.sem), width="stretch")
     st.caption(f"Measured while each run trained, at about {retrain_job.TRACK_POINTS} snapshots, on "
                f"{retrain_job.TRACK_SPEC.describe()}: a smaller sample than below, so the values sit higher. "
-               "Bars: ± one standard error. Blue dashes: two real samples of that size.")
+               "Bars: ± one standard error. Blue dashes: two real samples of that size."
+               + (" A shipped model's curve is a replay of its training (same settings, same seed; "
+                  "`python -m cmcore.lab_cli track`)." if any(s.choice.shipped for s in tracked) else ""))
     for s in tracked:
         st.markdown("- " + cw.track_story(f"**{s.letter}**", [(p.step, p.score) for p in s.track.points], floor_t))
     if len(tracked) == 2 and same_data:
