@@ -19,7 +19,8 @@ st.markdown("Two consistency models of two moons side by side: the shipped ones,
             "noise and the same real samples; B is always compared with A.")
 cols = st.columns(2)
 for col, key, letter in zip(cols, DEFAULTS, "AB"):
-    col.selectbox(f"Run {letter}", list(options), key=key, format_func=lambda k: recipes.menu_label(options[k]))
+    col.selectbox(f"Run {letter}", list(options), key=key, format_func=lambda k: options[k].label)
+    col.caption(recipes.status(options[st.session_state[key]]))
 a, b = (recipes.side(letter, options[st.session_state[key]]) for letter, key in zip("AB", DEFAULTS))
 for col, s in zip(cols, (a, b)):
     if s.sel is None and not (s is b and b.choice == a.choice):

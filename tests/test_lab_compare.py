@@ -9,7 +9,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from cmcore import evaluate, jobs, zoo
-from cmcore.presets import PRESETS
+from cmcore.presets import PRESETS, Preset
 from cmcore.retrain_job import Tracker
 from cmcore.stats import compare
 from ui import runs
@@ -145,6 +145,38 @@ def test_a_preset_without_a_model_offers_train_and_training_shows_progress():
     assert runs.find(mid) is None
 
 
+POLL = 0.5  # seconds between page reruns while a job runs (what the progress fragment's timer does in a browser)
+
+
+def test_a_trained_preset_fills_in_when_its_run_ends(monkeypatch):
+    """Train it -> progress -> the run ends -> the page draws B's track and scores and joins it to the session's runs.
+
+    A 30-step preset is added to the registry for this test, so the run ends in seconds, not minutes.
+    """
+    cfg = dataclasses.replace(zoo.DEFAULT.consistency, steps=30, batch=64, threads=1, seed=31)
+    monkeypatch.setitem(PRESETS, "tiny_test", Preset("tiny_test", "A 30-step test run", "ours", cfg, "30 steps"))
+    at = open_page({"rc_b": "tiny_test"})
+    at.button(key="rc_train_b").click().run()
+    job = at.session_state["_retrain_job"]
+    for _ in range(int(300 / POLL)):  # a guard against a hang, not a speed check
+        if not job.progress().active:
+            break
+        at.run()  # renews this session's lease on the job, as the fragment does
+        job.wait(POLL)
+    assert job.state == jobs.DONE, job.progress().error
+    at.run()
+    no_exception(at)
+    mid = runs.model_id("ours", cfg)
+    assert at.session_state["_session_runs"][-1] == mid and not at.button
+    assert len(charts(at)) == 2
+    run = runs.find(mid)
+    last = run.track.points[-1]
+    body = text(at)
+    assert f"to {last.score} at step {last.step:,}" in body and "**Verdict.**" in body
+    b_scores = shown_scores(charts(at)[1])
+    assert b_scores["B: ours, 30 steps"] == {k: v.mean for k, v in run.scores}
+
+
 def test_a_trained_preset_is_reused_not_retrained(session_run):
     """A preset whose content address the server holds is drawn from that model; no Train button."""
     preset = PRESETS["ours_20levels"]
@@ -154,7 +186,7 @@ def test_a_trained_preset_is_reused_not_retrained(session_run):
     at = open_page({"rc_b": "ours_20levels"})
     no_exception(at)
     assert not at.button and {j.serial for j in runs.manager().jobs()} == before
-    assert "trained on this server" in at.selectbox(key="rc_b").format_func("ours_20levels")
+    assert "Trained on this server: reused, not retrained." in text(at)
     assert len(charts(at)) == 2
 
 

@@ -77,8 +77,9 @@ def test_floor_line_on_a_collapsed_and_on_a_perfect_model():
 
 
 def test_steps_line_says_more_jumps_help_a_barely_trained_model_and_not_a_collapsed_one():
-    assert cw.steps_line("B", BARELY) == f"B, 8 steps against 1 step: {compare(BARELY[8], BARELY[1]).says('8 steps', '1 step')}."
-    assert "8 steps is better than 1 step" in cw.steps_line("B", BARELY)
+    assert cw.steps_line("B", BARELY) == \
+        f"For B, {compare(BARELY[8], BARELY[1]).says('8-step sampling', '1-step sampling')}."
+    assert "8-step sampling is better than 1-step sampling" in cw.steps_line("B", BARELY)
     assert "indistinguishable at this sample size" in cw.steps_line("A", COLLAPSED)
 
 

@@ -118,16 +118,15 @@ def side(letter: str, choice: Choice) -> Side:
 
 
 def status(choice: Choice) -> str:
-    """Menu suffix: where this choice's model comes from."""
+    """Where this choice's model comes from (shown under its menu; the menu's labels never change, so a
+    selection survives the run that trains it)."""
     if choice.shipped:
-        return "shipped"
+        return ":material/inventory_2: Shipped with the app."
     if choice.key not in PRESETS:
-        return "your run"
-    return "trained on this server" if runs.find(choice.model_id) else "not trained yet"
-
-
-def menu_label(choice: Choice) -> str:
-    return choice.label if choice.shipped else f"{choice.label} · {status(choice)}"
+        return ":material/person: A run of yours."
+    if runs.find(choice.model_id):
+        return ":material/check_circle: Trained on this server: reused, not retrained."
+    return ":material/hourglass_empty: Not trained on this server yet."
 
 
 def differences(a: Side, b: Side) -> str:

@@ -14,9 +14,11 @@ import pandas as pd
 from viz.charts import PALETTE, _finish, _frame
 
 SIDE_COLORS = (PALETTE["teacher_one"], PALETTE["consistency"])  # run A, run B
-CHART_HEIGHT = 280
+CHART_HEIGHT = 340  # px, legend and axes included: leaves ~240 px of plot
 LEGEND_LABEL_LIMIT = 260  # px: a long run name is cut with an ellipsis rather than widening a phone's page
 FLOOR_COLOR = PALETTE["real"]
+STEP_TICKS = 6  # about this many labels on the step axis (they fit 420 px)
+STEP_MARGIN = 1.04  # the step axis ends a little after the last point, so its dot is not cut in half
 
 
 def _w2_lines(df: pd.DataFrame, x: alt.X, field: str, names: Sequence[str], colors: Sequence[str] | None,
@@ -29,7 +31,7 @@ def _w2_lines(df: pd.DataFrame, x: alt.X, field: str, names: Sequence[str], colo
     color = alt.Color("run:N", scale=hues, title=None,
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=LEGEND_LABEL_LIMIT))
     base = alt.Chart(_frame(df)).encode(
-        x, alt.Y("w2:Q", title="W2 to real data (log, lower is better)", scale=y_scale), color,
+        x, alt.Y("w2:Q", title="W2 (log scale, lower is better)", scale=y_scale), color,
         tooltip=["run:N", f"{field}:Q", alt.Tooltip("w2:Q", format=".3f", title="W2 (mean)"),
                  alt.Tooltip("sem:Q", format=".3f", title="± standard error")])
     bars = alt.Chart(_frame(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
@@ -46,7 +48,9 @@ def _w2_lines(df: pd.DataFrame, x: alt.X, field: str, names: Sequence[str], colo
 def track_chart(df: pd.DataFrame, names: Sequence[str], colors: Sequence[str] | None = None,
                 floor: float | None = None, floor_sem: float = 0.0, title: str = "") -> alt.LayerChart:
     """One-step W2 against training step (columns run, step, w2, sem), one line per run."""
-    x = alt.X("step:Q", title="training step", scale=alt.Scale(domainMin=0, nice=False))
+    right = float(df["step"].max()) * STEP_MARGIN
+    x = alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, right], nice=False),
+              axis=alt.Axis(tickCount=STEP_TICKS))
     return _finish(_w2_lines(df, x, "step", names, colors, floor, floor_sem).properties(title=title))
 
 

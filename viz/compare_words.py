@@ -61,7 +61,7 @@ def floor_line(name: str, scores: Mapping[int, Score], floor: Score) -> str:
 def steps_line(name: str, scores: Mapping[int, Score]) -> str:
     """What more sampling steps buy one run: its most steps against its fewest."""
     lo, hi = min(scores), max(scores)
-    return f"{name}, {plural(hi)} against {plural(lo)}: {compare(scores[hi], scores[lo]).says(plural(hi), plural(lo))}."
+    return f"For {name}, {compare(scores[hi], scores[lo]).says(f'{hi}-step sampling', f'{lo}-step sampling')}."
 
 
 def track_story(name: str, points: Sequence[tuple[int, Score]], floor: Score) -> str:
