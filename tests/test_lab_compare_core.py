@@ -94,6 +94,12 @@ def test_track_story_of_a_run_that_collapses_after_a_good_start():
     assert f"{1.5 / 0.12:.1f}× the floor" in text
 
 
+def test_track_story_names_a_best_point_only_between_the_first_and_the_last():
+    worse = [(84, score(1.924, 0.005, 500)), (168, score(2.0, 0.005, 500)), (1000, score(1.995, 0.005, 500))]
+    text = cw.track_story("A", worse, score(0.105, 0.004, 500))  # the lesson's recipe: worst after its first point
+    assert "it got measurably worse" in text and "best at step" not in text
+
+
 def test_track_story_of_a_barely_trained_run_that_improves():
     points = [(10, score(0.95, 0.02, 500)), (20, score(0.80, 0.02, 500)), (30, score(0.70, 0.03, 500))]
     text = cw.track_story("B", points, score(0.12, 0.003, 500))

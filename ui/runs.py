@@ -8,7 +8,7 @@ the one-step samples, the W2 of those samples under a small protocol spec
 
 A finished run's model goes into ``store()`` under a content address: the hash of
 its (teacher, consistency) configs (training is deterministic), or that hash plus
-the step for a run stopped early.  That id is what the sidebar picker and the URL
+the step for a run stopped early; the tracker's W2 points go with it (``RunModel.track``).  That id is what the sidebar picker and the URL
 (``?model=<id>``) carry, so a link to a run opens it for anyone on the same server
 while the store holds it.  A session remembers its last ``SESSION_RUNS`` runs.
 

@@ -74,7 +74,7 @@ def track_story(name: str, points: Sequence[tuple[int, Score]], floor: Score) ->
     text = (f"{name}: one-step W2 went from {first} at step {s0:,} to {last} at step {s1:,}: {trend} "
             f"(difference {c.diff:+.3f}, noise ±{NOISE_Z * c.se:.3f}).")
     sb, best = min(points, key=lambda p: p[1].mean)
-    if sb != s1 and compare(last, best).higher:
+    if sb not in (s0, s1) and compare(last, best).higher:  # a best point in between, fallen back from
         text += f" It was best at step {sb:,} ({best}) and is measurably worse at the end."
     end = compare(last, floor)
     text += (f" At the end it is within the noise of the floor at this size ({floor})." if not end.higher else
