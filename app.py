@@ -22,6 +22,7 @@ lab_pages = [
             url_path="lab_consistency_map"),
     st.Page("pages/lab_param.py", title="Parameterisations", icon=":material/tune:", url_path="lab_param"),
     st.Page("pages/lab_ot.py", title="Straight paths (OT teacher)", icon=":material/trending_flat:", url_path="lab_ot"),
+    st.Page("pages/lab_compare.py", title="Recipes compared", icon=":material/compare_arrows:", url_path="lab_compare"),
     st.Page("pages/lab_export.py", title="Export", icon=":material/ios_share:", url_path="lab_export"),
 ]
 page = st.navigation({"Exercises": pages, "Lab": lab_pages})

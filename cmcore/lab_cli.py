@@ -1,4 +1,4 @@
-"""Command line for the lab pages' offline studies: python -m cmcore.lab_cli {param,train-ot,ot-bench} --help."""
+"""Command line for the lab pages' offline studies: python -m cmcore.lab_cli {param,train-ot,ot-bench,track} --help."""
 from __future__ import annotations
 
 import argparse
@@ -61,6 +61,30 @@ def cmd_ot_bench(args) -> int:
     return 0
 
 
+def cmd_track(args) -> int:
+    """Replay the shipped pairs' distillation with the dashboard's Tracker; write checkpoints/track-*.json."""
+    from . import tracks
+
+    for name in zoo.RECIPES if args.recipe == "all" else [args.recipe]:
+        recipe = zoo.RECIPES[name]
+        teacher = zoo.load_teacher(recipe.teacher).model
+        print(f"[{name}] replaying {recipe.consistency.steps} steps of distillation with W2 snapshots ...")
+        rep = tracks.replay(recipe.consistency, teacher, recipe.teacher.dataset, on_step=_log("consistency"))
+        for p in rep.track.points:
+            print(f"  step {p.step:>5}  W2 {p.score}")
+        shipped = zoo.load_consistency(recipe.teacher, recipe.consistency).model
+        check = tracks.check(rep, shipped, recipe.teacher.dataset)
+        print(f"  replayed weights vs the shipped checkpoint's: largest difference {check.max_weight_diff:.2e}; "
+              f"one-step W2 at step {recipe.consistency.steps}: replay {check.replay_last}, "
+              f"shipped {check.shipped_last}")
+        if not check.agrees and not args.force:
+            print("  not written: the replay's last point is measurably different from the shipped model's "
+                  "(--force writes it anyway)", file=sys.stderr)
+            return 1
+        print(f"  wrote {tracks.save_track(recipe.teacher, recipe.consistency, rep.track, replay_check=check)}")
+    return 0
+
+
 def _log(label: str):
     def log(info) -> None:
         if info.step % max(info.total // 10, 1) == 0:
@@ -88,6 +112,11 @@ def main(argv=None) -> int:
     b.add_argument("--md", default=str(OT_TABLE_PATH))
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)
+    t = sub.add_parser("track", help="replay the shipped distillations, recording one-step W2 at each snapshot; "
+                       "writes checkpoints/track-*.json (read by the 'Recipes compared' page)")
+    t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    t.add_argument("--force", action="store_true", help="write even if the replay's last point differs from the shipped model's")
+    t.set_defaults(fn=cmd_track)
     args = p.parse_args(argv)
     return args.fn(args)
 

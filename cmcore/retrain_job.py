@@ -86,6 +86,28 @@ class TrackPoint:
     score: evaluate.Score  # one-step W2 under TRACK_SPEC
 
 
+@dataclass(frozen=True)
+class Track:
+    """A run's one-step W2 against training step, as its Tracker measured it: what outlives the run (stored in
+    the run's card, or beside a shipped checkpoint by ``python -m cmcore.lab_cli track``)."""
+
+    points: tuple[TrackPoint, ...]
+    spec: evaluate.EvalSpec = TRACK_SPEC
+
+    def to_json(self) -> dict:
+        return {"n": self.spec.n, "seeds": list(self.spec.seeds),
+                "points": [[p.step, list(p.score.values)] for p in self.points]}
+
+    @staticmethod
+    def from_json(data: dict, spec: evaluate.EvalSpec = TRACK_SPEC) -> "Track | None":
+        """The stored track if it was measured under ``spec`` (None otherwise: its numbers would not compare)."""
+        if int(data["n"]) != spec.n or tuple(int(s) for s in data["seeds"]) != tuple(spec.seeds):
+            return None
+        points = tuple(TrackPoint(int(step), evaluate.Score(tuple(float(v) for v in values), spec.n))
+                       for step, values in data["points"])
+        return Track(points, spec)
+
+
 @dataclass
 class Tracker:
     """A job's preview hook that also measures: the one-step samples to draw, the one-step W2 (protocol, at
@@ -101,6 +123,10 @@ class Tracker:
     points: tuple[TrackPoint, ...] = ()
     latest: tuple[int, nn.Module] | None = None
     _frames: int = field(default=0, repr=False)
+
+    def track(self, until: int | None = None) -> Track:
+        """The points measured so far (up to step ``until``: a run kept at an earlier snapshot)."""
+        return Track(tuple(p for p in self.points if until is None or p.step <= until))
 
     def __call__(self, snapshot: nn.Module | Snapshot) -> np.ndarray:
         """The preview hook: measure a snapshot here, or record one measured in a training process."""

@@ -3,7 +3,8 @@
 A run's id is ``run-<hash of its (teacher, consistency) configs>`` (plus ``-s<step>``
 for a run stopped early): training is deterministic, so the id names the weights.
 ``put`` writes the weights as a safetensors checkpoint (``cmcore.store``: no pickle)
-and a small JSON card with the settings.  When the weights exceed ``max_bytes`` the
+and a small JSON card with the settings, the scores and the training track (one-step
+W2 against step, ``retrain_job.Track``).  When the weights exceed ``max_bytes`` the
 oldest are deleted first, but cards are kept, so a link to an evicted run can still
 say which settings it had and offer to train them again.  Several server replicas
 may share one folder: every write is atomic.
@@ -22,6 +23,7 @@ from torch import nn
 from . import store
 from .config import ConsistencyConfig, from_dict, to_dict
 from .paths import DEFAULT_ROOT, RUN_DIR_ENV, run_root  # noqa: F401 (RUN_DIR_ENV: the setting's name, re-exported)
+from .retrain_job import Track
 DEFAULT_MAX_BYTES = 64 * 2**20  # ~900 models of ~70 kB
 ID_PATTERN = re.compile(r"^run-[0-9a-f]{12}(-s\d{1,6})?$")  # never a path: nothing else is looked up on disk
 
@@ -37,6 +39,7 @@ class Card:
     seconds: float
     scores: tuple[tuple[int, tuple[float, ...]], ...] = ()  # k -> W2 per seed at the standard spec
     dataset: str = "two_moons"  # what its teacher learned (cards written before datasets existed: two moons)
+    track: Track | None = None  # one-step W2 against training step, measured while it trained (None: not kept)
 
 
 def valid_id(model_id: str) -> bool:
@@ -61,7 +64,8 @@ class RunStore:
         store.save(self._weights(card.model_id), "consistency", model, card.cfg,
                    metrics={"teacher": card.teacher, "steps_done": card.steps_done, "seconds": card.seconds})
         data = {"teacher": card.teacher, "dataset": card.dataset, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
-                "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores]}
+                "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores],
+                "track": card.track.to_json() if card.track is not None else None}
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
@@ -76,8 +80,9 @@ class RunStore:
             data = json.loads(self._card(model_id).read_text())
             cfg = from_dict(ConsistencyConfig, data["cfg"]).validate()
             scores = tuple((int(k), tuple(float(x) for x in v)) for k, v in data.get("scores", []))
+            track = Track.from_json(data["track"]) if data.get("track") else None  # older cards have none
             return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores,
-                        str(data.get("dataset", "two_moons")))
+                        str(data.get("dataset", "two_moons")), track)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

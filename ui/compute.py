@@ -27,7 +27,7 @@ from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
 from ui import models, runs
 from ui.models import Selection
-from viz import charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
+from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
 INFERENCE_THREADS = 1  # tiny MLPs: one thread is fastest and never fights a training worker
 STANDARD = EvalSpec()  # the protocol's standard size: Home, page 3 and page 4's defaults
@@ -45,7 +45,8 @@ def _one_thread() -> None:
 def chart_spec(builder: str, *args, **kwargs) -> dict:
     """``<viz module>.<builder>(*args, **kwargs)`` as a Vega-Lite dict, cached (building a chart of thousands of
     points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``."""
-    module = next(m for m in (charts, trajectories, lab_charts, lab_w2_charts, param_ot_charts) if hasattr(m, builder))
+    module = next(m for m in (charts, trajectories, lab_charts, lab_w2_charts, param_ot_charts, compare_charts)
+                  if hasattr(m, builder))
     build = getattr(module, builder)
     return charts.to_spec(build(*args, **kwargs))
 

@@ -8,7 +8,7 @@ the one-step samples, the W2 of those samples under a small protocol spec
 
 A finished run's model goes into ``store()`` under a content address: the hash of
 its (teacher, consistency) configs (training is deterministic), or that hash plus
-the step for a run stopped early.  That id is what the sidebar picker and the URL
+the step for a run stopped early; the tracker's W2 points go with it (``RunModel.track``).  That id is what the sidebar picker and the URL
 (``?model=<id>``) carry, so a link to a run opens it for anyone on the same server
 while the store holds it.  A session remembers its last ``SESSION_RUNS`` runs.
 
@@ -54,6 +54,7 @@ class RunModel:
     seconds: float
     scores: tuple[tuple[int, evaluate.Score], ...] = ()  # k -> W2 at the standard spec, measured as the run ended
     dataset: str = datasets.DEFAULT  # what the teacher learned
+    track: retrain_job.Track | None = None  # one-step W2 against step, measured while it trained
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
@@ -79,7 +80,7 @@ class ModelStore:
                 self._items.popitem(last=False)
         try:
             self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds,
-                                        tuple((k, s.values) for k, s in run.scores), run.dataset), run.model)
+                                        tuple((k, s.values) for k, s in run.scores), run.dataset, run.track), run.model)
         except OSError:  # a full or read-only disk costs persistence, never the run itself
             pass
 
@@ -95,7 +96,7 @@ class ModelStore:
         card, model = found
         scores = tuple((k, evaluate.Score(values, evaluate.EvalSpec().n)) for k, values in card.scores)
         run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores,
-                       card.dataset)
+                       card.dataset, card.track)
         with self._lock:
             self._items[model_id] = run
         return run
@@ -138,20 +139,22 @@ def card(model_id_: str) -> runstore.Card | None:
 
 # --- Starting and stopping runs ---------------------------------------------------------------------
 
-def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str, noise):
+def _job_fn(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str,
+            tracker: retrain_job.Tracker):
     """Train (and score) in a child process at low priority, so the server keeps answering every session;
-    the model is stored here as it arrives.  With no teacher yet (an upload), the child trains the recipe's
-    teacher first, keeps it beside the runs, then distils it (one job, so one place in the queue)."""
+    the model is stored here as it arrives, with the W2 track the tracker recorded.  With no teacher yet (an
+    upload), the child trains the recipe's teacher first, keeps it beside the runs, then distils it (one job,
+    so one place in the queue)."""
     teacher_cfg = zoo.recipe(teacher_name, dataset).teacher
     cfg.validate()  # an impossible config fails before it is queued
     train = procjob.in_child(retrain_job.RetrainWork(
-        cfg, teacher, dataset, noise, teacher_cfg=teacher_cfg if teacher is None else None,
+        cfg, teacher, dataset, tracker.noise, teacher_cfg=teacher_cfg if teacher is None else None,
         teacher_path=str(zoo.teacher_path(teacher_cfg, teacher_root())) if teacher is None else None))
 
     def run(on_step, cancel):
         result = train(on_step, cancel)
         store().put(RunModel(model_id(teacher_name, cfg, dataset=dataset), teacher_name, cfg, result.model, cfg.steps,
-                             result.seconds, result.scores, dataset))
+                             result.seconds, result.scores, dataset, tracker.track()))
         return result
 
     return run
@@ -181,13 +184,14 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
                                   teacher_steps=0 if teacher is not None else zoo.recipe(teacher_name, dataset).teacher.steps)
     key = model_id(teacher_name, cfg, dataset=dataset)
     previous = current_job()
-    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, dataset, noise), watcher_id(), preview=tracker,
+    job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, dataset, tracker), watcher_id(), preview=tracker,
                            info=tracker)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
         result = job.result
-        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds, result.scores, dataset))
+        store().put(RunModel(key, teacher_name, cfg, result.model, cfg.steps, result.seconds, result.scores, dataset,
+                             job.info.track()))
     st.session_state[_JOB] = job
     return job
 
@@ -203,7 +207,7 @@ def stop(job: jobs.Job, keep: bool) -> str | None:
         step, snapshot = tracker.latest
         kept = model_id(tracker.teacher, tracker.cfg, step, tracker.dataset)
         store().put(RunModel(kept, tracker.teacher, tracker.cfg, snapshot, step, job.progress().elapsed,
-                             dataset=tracker.dataset))
+                             dataset=tracker.dataset, track=tracker.track(until=step)))
     manager().stop(job, watcher_id())
     if not job.progress().active or not job.watched_by(watcher_id()):
         st.session_state.pop(_JOB, None)

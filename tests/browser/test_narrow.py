@@ -30,6 +30,7 @@ PAGES = [
     ("lab_param", "lab_param", {}, 5),
     ("lab_ot", "lab_ot", {}, 7),
     ("lab_export", "lab_export", {}, 1),
+    ("lab_compare", "lab_compare", {}, 2),
 ]
 
 # Left and right edge of every drawn chart (its SVG or canvas), in window pixels.
