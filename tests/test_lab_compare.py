@@ -91,7 +91,7 @@ def session_run() -> runs.RunModel:
     tracker = Tracker("ours", cfg, "two_moons", evaluate.eval_noise(0, 50)[0])
     manager = jobs.JobManager()  # no watcher lease: nobody polls this job while it trains
     try:
-        job = manager.submit(runs.model_id("ours", cfg), runs._job_fn("ours", cfg, teacher, tracker), "fixture",
+        job = manager.submit(runs.model_id("ours", cfg), runs._job_fn("ours", cfg, teacher, "two_moons", tracker), "fixture",
                              preview=tracker, info=tracker)
         assert job.wait(600) and job.state == jobs.DONE, job.progress().error
     finally:

@@ -132,7 +132,7 @@ TRACK = Track((TrackPoint(100, Score((0.3, 0.31, 0.29), 500)), TrackPoint(200, S
 
 def test_a_card_keeps_its_track_through_the_disk(tmp_path):
     cfg = dataclasses.replace(zoo.DEFAULT.consistency, seed=3)
-    card = runstore.Card("run-00000000000a", "ours", cfg, cfg.steps, 2.0, ((1, (0.2, 0.21, 0.22)),), TRACK)
+    card = runstore.Card("run-00000000000a", "ours", cfg, cfg.steps, 2.0, ((1, (0.2, 0.21, 0.22)),), track=TRACK)
     runstore.RunStore(tmp_path).put(card, tiny_model())
     again = runstore.RunStore(tmp_path).card("run-00000000000a")  # a new process reads it back
     assert again == card and again.track.points[1].score.values == (0.2, 0.22, 0.21)
@@ -185,7 +185,7 @@ def test_a_finished_job_stores_the_track_its_tracker_measured(teacher):
     tracker = Tracker("ours", TINY, "two_moons", evaluate.eval_noise(0, 50)[0])
     manager = jobs.JobManager()
     try:
-        job = manager.submit(runs.model_id("ours", TINY), runs._job_fn("ours", TINY, teacher, tracker), "watcher",
+        job = manager.submit(runs.model_id("ours", TINY), runs._job_fn("ours", TINY, teacher, "two_moons", tracker), "watcher",
                              preview=tracker, info=tracker)
         assert job.wait(300), "the tiny job did not finish"
     finally:
