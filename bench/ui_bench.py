@@ -168,7 +168,7 @@ def bench_startup(repeats: int, cores: int, log: Callable[[str], None]) -> list[
 
 # ============================================================================ (b) rerun server time
 
-MODEL_PICKER_KEY = "_model_picker"  # app.py's sidebar select box (ui.models.model_picker)
+MODEL_PICKER_KEY = "_model_picker"  # app.py's sidebar select box (ui.models.resolve: the key is this plus ":<model>")
 WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "multiselect", "number_input", "checkbox",
                 "toggle", "button_group")
 
@@ -224,7 +224,7 @@ def changed_value(w, param) -> tuple[Any, str] | None:
         new = _near(v, step, None, hi)
         new = int(new) if isinstance(v, int) else round(float(new), 10)
         return new, f"{v} -> {new}"
-    if w.key == MODEL_PICKER_KEY:  # the sidebar model picker: labels -> names from ui.models
+    if (w.key or "").startswith(MODEL_PICKER_KEY):  # the sidebar model picker: labels -> names from ui.models
         from ui.models import MODEL_LABELS
 
         names = {label: name for name, label in MODEL_LABELS.items()}
@@ -404,7 +404,7 @@ def bench_page(name: str, path: str, home: str, specs: dict, log: Callable[[str]
             at = _open(path, home)
             reveal(at)
             at.run()
-    if not any(w.key == MODEL_PICKER_KEY for w in _widgets(at)):
+    if not any((w.key or "").startswith(MODEL_PICKER_KEY) for w in _widgets(at)):
         # AppTest drops the sidebar from its element tree after the first run; the picker only writes
         # ``model`` to the URL and reruns, so the same change is made through the URL.
         change_model_through_url(at, res, log)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from cmcore import consistency, flow, jobs, zoo
 from cmcore.presets import PRESETS
 from cmcore.stats import Score
+from tests.test_app_pages import model_picker
 from ui import retrain_view, runs, stepcode
 from viz import words
 
@@ -138,7 +139,7 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     assert job.key == mid and job.info.cfg == cfg
     assert at.query_params["model"] == mid
     assert "Retrained in" in texts(at.success)
-    assert at.sidebar.selectbox(key="_model_picker").value == mid
+    assert model_picker(at).value == mid
     assert runs.find(mid).model is job.result.model
     table = at.dataframe[-1].value
     assert "Steps 1200 → 30" in " ".join(table["settings that differ from ours"]) and "±" in table["W2, 1 step"][0]
@@ -148,7 +149,7 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     at.switch_page("pages/4_multistep.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.sidebar.selectbox(key="_model_picker").value == mid
+    assert model_picker(at).value == mid
     assert at.query_params["model"] == mid  # and the link says so again
 
 
@@ -164,7 +165,7 @@ def test_stop_and_discard_keeps_nothing():
     assert job.state == jobs.CANCELLED and job.result is None
     assert runs.find(job.key) is None
     assert "discarded" in texts(at.info)
-    assert at.sidebar.selectbox(key="_model_picker").value == "ours"
+    assert model_picker(at).value == "ours"
 
 
 def test_stop_and_keep_stores_the_model_so_far_and_shows_it():
@@ -181,7 +182,7 @@ def test_stop_and_keep_stores_the_model_so_far_and_shows_it():
     assert not at.exception, [e.value for e in at.exception]
     kept = at.query_params["model"]
     assert kept.startswith(job.key + "-s") and runs.find(kept).partial
-    assert at.sidebar.selectbox(key="_model_picker").value == kept
+    assert model_picker(at).value == kept
     assert "was kept" in texts(at.info)
     assert job.wait(JOB_TIMEOUT) and job.state == jobs.CANCELLED  # nobody else watched: the run stopped
 
@@ -249,7 +250,7 @@ def test_a_link_to_a_run_survives_a_restart_and_an_evicted_run_can_be_trained_ag
     other = AppTest.from_file("../app.py", default_timeout=RUN_TIMEOUT)
     other.query_params["model"] = mid
     other.run()
-    assert not other.exception and other.sidebar.selectbox(key="_model_picker").value == mid
+    assert not other.exception and model_picker(other).value == mid
 
     runs.store()._items.clear()
     (runs.store().disk.root / f"{mid}.safetensors").unlink()  # evicted: only its card is left
@@ -257,7 +258,7 @@ def test_a_link_to_a_run_survives_a_restart_and_an_evicted_run_can_be_trained_ag
     gone.query_params["model"] = mid
     gone.run()
     assert "no longer held" in texts(gone.warning)
-    assert gone.sidebar.selectbox(key="_model_picker").value == "ours"
+    assert model_picker(gone).value == "ours"
     gone.button(key="_retrain_gone").click()
     gone.run()
     assert not gone.exception, [e.value for e in gone.exception]

@@ -171,7 +171,7 @@ def test_home_follows_the_model_choice():
     def failing(at):
         return sum(":red[does not hold]" in m.value for m in at.markdown)
     assert failing(lesson) == 3 and failing(ours) == 0
-    assert lesson.sidebar.selectbox(key="_model_picker").value == "lesson"
+    assert model_picker(lesson).value == "lesson"
 
 
 def test_prediction_is_graded_once_and_not_regraded_by_sliders():
@@ -262,3 +262,10 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
         json.dumps(spec, allow_nan=False)  # valid JSON: missing values are null, not NaN
         own = chart.to_dict()["datasets"]  # the fast path carries the same rows as Altair's own conversion
         assert sorted(map(canonical, spec["datasets"].values())) == sorted(map(canonical, own.values())), name
+
+
+def model_picker(at):
+    """The sidebar's model select box (its key carries the model it opened on, so find it by its label)."""
+    from ui import models
+
+    return next(box for box in at.sidebar.selectbox if box.label == models.PICKER_LABEL)

@@ -18,6 +18,7 @@ from cmcore.evaluate import compare
 from cmcore.presets import PRESETS
 from cmcore.train import train_consistency
 from ui import runs
+from tests.test_app_pages import model_picker
 from viz import words
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -62,7 +63,7 @@ def open_page(page: str, model: str, query: dict | None = None) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    assert at.sidebar.selectbox(key="_model_picker").value == model  # the page shows the model asked for
+    assert model_picker(at).value == model  # the page shows the model asked for
     return at
 
 

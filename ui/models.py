@@ -24,8 +24,8 @@ from ui import data, runs
 MODEL_PARAM = "model"
 SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
 UNTRAINED_LABELS = {"ours": "Our defaults (train on page 3)", "lesson": "The lesson's recipe (train on page 3)"}
-_PICKER = "_model_picker"  # widget key of the sidebar select box
-_PICKER_SHOWN = "_model_picker_shown"  # the selection the select box showed on the previous run
+_PICKER = "_model_picker"  # widget key of the sidebar select box (with the model it opened on: see resolve)
+PICKER_LABEL = "Models shown on every page"
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
 _CURRENT = "_model_current"  # this run's Selection, set by resolve()
 _GONE = "_model_gone"  # a linked run whose weights this server no longer holds (its card is still known)
@@ -134,13 +134,15 @@ def resolve() -> Selection:
     options = {"ours": shipped("ours", dataset), "lesson": shipped("lesson", dataset),
                **{r.model_id: of_run(r) for r in runs.session_runs() if r.dataset == dataset}}
     options.setdefault(sel.model_id, sel)
-    if st.session_state.get(_PICKER_SHOWN) != sel.model_id or st.session_state.get(_PICKER) not in options:
-        st.session_state[_PICKER] = sel.model_id  # the URL changed the model (a link, a finished retrain): follow it
-    choice = st.sidebar.selectbox("Models shown on every page", list(options), key=_PICKER,
+    # The select box is keyed by the model it opens on.  When the URL changes the model (a link, a finished
+    # or kept retrain), a new box opens on it; a stale value the browser still holds for the old box (sent
+    # with a rerun that crossed the change on a busy server) belongs to a widget that no longer exists.
+    ids = list(options)
+    choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}",
                                   format_func=lambda m: options[m].label)
-    if choice != sel.model_id:
-        sel = options[choice]
-    st.session_state[_PICKER_SHOWN] = sel.model_id  # what the picker shows now (the person's pick included)
+    if choice != sel.model_id:  # the person picked another model: the page reruns with a box that opens on it
+        _choose(choice)
+        st.rerun()
     _choose(sel.model_id)
     st.session_state[_CURRENT] = sel
     gone = st.session_state.get(_GONE)
