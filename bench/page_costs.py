@@ -1,0 +1,34 @@
+"""Server time of one script run per page and per widget a browsing user moves (bench/load.py's MOVES), one user, warm.
+
+    python bench/page_costs.py
+
+Runs the real app in-process (AppTest): opens each page (results shown), reruns it, then gives each
+moved widget two new values through the URL and prints the wall time of each run.  Figures only,
+nothing asserted; the load test (bench/load.py) shows what these cost when thirty sessions share a server.
+"""
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+init = PagesManager.__init__
+def _init(self, *a, **k):
+    init(self, *a, **k); PagesManager.uses_pages_directory = False
+PagesManager.__init__ = _init
+CASES = [("pages/1_self-consistency.py", "sc", {"sc_seed": [5, 6], "sc_n_traj": [4, 12], "sc_steps": [150, 333]}),
+         ("pages/2_one-step-ode.py", "os", {"os_seed": [5, 6], "os_k": [7, 31]}),
+         ("pages/4_multistep.py", "ms", {"ms_seed": [5, 6], "ms_paths": [3, 15]}),
+         ("pages/home.py", None, {}), ("pages/3_distillation.py", "cd", {})]
+at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600); at.run()
+for page, pre, moves in CASES:
+    q = {f"{pre}_show": "1"} if pre else {}
+    at.query_params.clear(); at.query_params.update(q); at.switch_page(page)
+    t = time.perf_counter(); at.run(); print(page, "open", round(time.perf_counter() - t, 2), flush=True)
+    t = time.perf_counter(); at.run(); print(page, "rerun", round(time.perf_counter() - t, 2), flush=True)
+    for key, vals in moves.items():
+        for v in vals:
+            at.query_params.clear(); at.query_params.update({**q, key: str(v)}); at.switch_page(page)
+            t = time.perf_counter(); at.run(); print(page, key, v, round(time.perf_counter() - t, 2), [e.value for e in at.exception][:1], flush=True)
