@@ -14,6 +14,7 @@ from cmcore.retrain_job import Tracker
 from cmcore.stats import compare
 from ui import runs
 from viz import compare_words as cw
+from tests.test_lab2_pages import charts, no_exception
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/lab_compare.py"
@@ -29,15 +30,6 @@ def open_page(query: dict | None = None, session_runs: list[str] | None = None) 
     at.query_params.update(query or {})
     at.switch_page(PAGE)
     return at.run()
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def charts(at: AppTest) -> list:
-    return list(at.get("vega_lite_chart"))
 
 
 def text(at: AppTest) -> str:
