@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import evaluate
+from . import evaluate, store
 from .config import SIGMA_MAX, ConsistencyConfig, TeacherConfig
 from .consistency import sample_one_step
 from .jobs import CancelFlag, JobFn, OnStep, Preview
@@ -188,9 +189,6 @@ class RetrainWork:
             return consistency_job(self.cfg, self.teacher, self.dataset)(report, cancel)
 
         def keep(trained: nn.Module) -> None:
-            from pathlib import Path
-
-            from . import store
             Path(self.teacher_path).parent.mkdir(parents=True, exist_ok=True)
             store.save(self.teacher_path, "teacher", trained, self.teacher_cfg)
 
