@@ -2,9 +2,10 @@
 import streamlit as st
 
 from cmcore.store import CheckpointError
-from ui import models, params, router
+from ui import models, params, router, upkeep
 
 st.set_page_config(page_title="Consistency Explorer", page_icon=":material/bolt:", layout="wide")
+upkeep.start()  # once per server process: freed memory goes back to the system
 
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

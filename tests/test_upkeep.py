@@ -1,0 +1,25 @@
+"""The server's memory upkeep: one trimming thread per process, and glibc's malloc_trim really called."""
+import threading
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import upkeep
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def test_malloc_trim_is_found_and_runs_on_this_glibc_machine():
+    trim = upkeep._libc_trim()
+    assert trim is not None  # the development and CI machines are Debian (glibc)
+    assert trim(0) in (0, 1)  # 1: memory was released, 0: there was nothing to release
+
+
+def test_the_app_starts_one_trimming_thread_however_often_it_runs():
+    for _ in range(2):  # two sessions, two runs each
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.run()
+        assert not at.exception
+    trimmers = [t for t in threading.enumerate() if t.name == "malloc-trim"]
+    assert len(trimmers) == 1 and trimmers[0].daemon and trimmers[0].is_alive()
