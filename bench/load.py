@@ -749,7 +749,7 @@ def text_report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(r: dict, command: str) -> str:
+def markdown_report(r: dict, command: str, title: str = "# Load test: a class on one server") -> str:
     t, m, rt = r["targets"], r["memory_mb"], r["retrains"]
 
     def row(name, target, measured, ratio, met):
@@ -758,7 +758,7 @@ def markdown_report(r: dict, command: str) -> str:
     ratio = lambda v: "—" if v is None else f"{v:.2f}×"  # noqa: E731
     after_ratio = t["after_leave_vs_baseline"]["measured"]
     lines = [
-        "# Load test: a class on one server",
+        title,
         "",
         f"Written by `bench/load.py` ({r.get('when_utc')} UTC, commit {r.get('commit')}; "
         f"{r['machine']['cores']} cores, load client on the same machine). "
@@ -823,16 +823,23 @@ def markdown_report(r: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-MD_BEGIN, MD_END = "<!-- load.py:begin -->", "<!-- load.py:end -->"
+def markers(section: str = "") -> tuple[str, str]:
+    """The comment lines around one generated report (``--md-section``: several reports in one file)."""
+    name = f"load.py:{section}" if section else "load.py"
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 
 
-def write_md(path: Path, generated: str) -> None:
-    """Write the generated report between markers; text outside them (an analysis by hand) is kept."""
-    block = f"{MD_BEGIN}\n{generated.rstrip()}\n{MD_END}"
+def write_md(path: Path, generated: str, section: str = "") -> None:
+    """Write the generated report between its markers; text outside them (an analysis by hand, other
+    sections) is kept, and a section not yet in the file is appended."""
+    begin, end = markers(section)
+    block = f"{begin}\n{generated.rstrip()}\n{end}"
     old = path.read_text() if path.exists() else ""
-    if MD_BEGIN in old and MD_END in old:
-        head, rest = old.split(MD_BEGIN, 1)
-        block = head + block + rest.split(MD_END, 1)[1]
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        block = head + block + rest.split(end, 1)[1]
+    elif old:
+        block = old.rstrip("\n") + "\n\n" + block
     path.write_text(block if block.endswith("\n") else block + "\n")
 
 
@@ -873,6 +880,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="seed of every user's random stream")
     ap.add_argument("--json", help="write the full result here")
     ap.add_argument("--md", help="write a Markdown report here (e.g. bench/LOAD.md)")
+    ap.add_argument("--md-section", default="", help="name of the report's section in --md (several in one file)")
+    ap.add_argument("--md-title", default="", help="heading of that section")
     args = ap.parse_args(argv)
     if not 0 <= args.retrainers <= args.sessions:
         ap.error("--retrainers must be between 0 and --sessions")
@@ -897,9 +906,17 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     if args.md:
-        command = "python bench/load.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])
-                                                     if not a.startswith("--md") and a != args.md)
-        write_md(Path(args.md), markdown_report(result, command))
+        argv_, kept = list(argv or sys.argv[1:]), []
+        while argv_:  # the command without its --md* options (they name where the report goes)
+            a = argv_.pop(0)
+            if a.startswith("--md"):
+                if "=" not in a and argv_:
+                    argv_.pop(0)
+                continue
+            kept.append(a)
+        command = "python bench/load.py " + " ".join(shlex.quote(a) for a in kept)
+        title = f"## {args.md_title}" if args.md_title else "# Load test: a class on one server"
+        write_md(Path(args.md), markdown_report(result, command, title), args.md_section)
     return 1 if result["errors"] else 0
 
 
