@@ -2,8 +2,8 @@
 
     python bench/page_costs.py
 
-Runs the real app in-process (AppTest): opens each page (results shown), reruns it, then gives each
-moved widget two new values through the URL and prints the wall time of each run.  Figures only,
+Runs the real app in-process (AppTest): opens each page (results shown), reruns it, then sets each
+moved widget to two new values (as a person would) and prints the wall time of each run.  Figures only,
 nothing asserted; the load test (bench/load.py) shows what these cost when thirty sessions share a server.
 """
 import sys
@@ -29,6 +29,8 @@ for page, pre, moves in CASES:
     t = time.perf_counter(); at.run(); print(page, "open", round(time.perf_counter() - t, 2), flush=True)
     t = time.perf_counter(); at.run(); print(page, "rerun", round(time.perf_counter() - t, 2), flush=True)
     for key, vals in moves.items():
-        for v in vals:
-            at.query_params.clear(); at.query_params.update({**q, key: str(v)}); at.switch_page(page)
+        for v in vals:  # moved as a person moves it: the widget's new value, then the page's run
+            widget = next(w for kind in ("number_input", "slider", "select_slider") for w in getattr(at, kind)
+                          if w.key == key)
+            widget.set_value(v)
             t = time.perf_counter(); at.run(); print(page, key, v, round(time.perf_counter() - t, 2), [e.value for e in at.exception][:1], flush=True)
