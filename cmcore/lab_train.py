@@ -33,6 +33,13 @@ PARAM_STARTS = {  # where the network starts -> the stem of the study's file nam
     "teacher": "lab_param",  # the shipped recipe: F = x - t v_teacher (the lesson's form is then one Euler jump)
     "random": "lab_param_random",  # a freshly initialised network, as the lesson trains it
 }
+PARAM_STEPS = 400  # a short run: the shipped recipe's 1,200 steps cut to a third
+PARAM_SEEDS = (0, 1, 2)  # training seeds: the spread of a W2 here is the spread over training runs
+PARAM_SIGMA_DATA = (0.25, 0.5, 1.0, 2.0)  # the paper's form at these sigma_data (0.5 is the paper's value)
+PARAM_EVAL = (1000, 3)  # small protocol spec per run: 1,000 points on 3 evaluation seeds of its own
+CURVE_EVERY = 50  # W2 along training: one snapshot every this many steps
+CURVE_SPEC = EvalSpec(1000, (0,))  # ... each scored on one evaluation seed
+LOSS_POINTS = 80  # loss curve stored as this many window means
 
 
 def dataset_suffix(dataset: str) -> str:
@@ -47,14 +54,19 @@ def param_study_path(start: str = "teacher", dataset: str = datasets.DEFAULT) ->
     return BENCH_DIR / f"{PARAM_STARTS[start]}{dataset_suffix(dataset)}.json"
 
 
+def _flag(dataset: str) -> str:
+    return f" --dataset {dataset}" if dataset != datasets.DEFAULT else ""
+
+
+def param_command(start: str = "teacher", dataset: str = datasets.DEFAULT, seeds=PARAM_SEEDS,
+                  steps: int = PARAM_STEPS) -> str:
+    """The command that writes ``param_study_path(start, dataset)`` with these training seeds and steps."""
+    return (f"python -m cmcore.lab_cli param{' --start random' if start == 'random' else ''}{_flag(dataset)}"
+            + (f" --seeds {' '.join(map(str, seeds))}" if tuple(seeds) != PARAM_SEEDS else "")
+            + (f" --steps {steps}" if steps != PARAM_STEPS else ""))
+
+
 PARAM_STUDY_PATH = param_study_path()
-PARAM_STEPS = 400  # a short run: the shipped recipe's 1,200 steps cut to a third
-PARAM_SEEDS = (0, 1, 2)  # training seeds: the spread of a W2 here is the spread over training runs
-PARAM_SIGMA_DATA = (0.25, 0.5, 1.0, 2.0)  # the paper's form at these sigma_data (0.5 is the paper's value)
-PARAM_EVAL = (1000, 3)  # small protocol spec per run: 1,000 points on 3 evaluation seeds of its own
-CURVE_EVERY = 50  # W2 along training: one snapshot every this many steps
-CURVE_SPEC = EvalSpec(1000, (0,))  # ... each scored on one evaluation seed
-LOSS_POINTS = 80  # loss curve stored as this many window means
 
 
 class ParamDistillationObjective(ConsistencyObjective):
@@ -170,6 +182,17 @@ class ParamStudy:
     def dataset(self) -> str:
         return self.teacher_config.dataset
 
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The training seeds it ran."""
+        return tuple(sorted({r.seed for r in self.runs}))
+
+    @property
+    def command(self) -> str:
+        """The command that wrote it (its start, dataset, seeds and steps)."""
+        return param_command("teacher" if self.config.init_from_teacher else "random", self.dataset, self.seeds,
+                             self.config.steps)
+
     @staticmethod
     def load(path: Path = PARAM_STUDY_PATH, rebuild: str = "python -m cmcore.lab_cli param") -> "ParamStudy":
         """Raises FileNotFoundError/ValueError with the command that rebuilds the file."""
@@ -183,9 +206,7 @@ class ParamStudy:
     @staticmethod
     def of(start: str = "teacher", dataset: str = datasets.DEFAULT) -> "ParamStudy":
         """The stored study of ``dataset`` with the network started ``start``; refuses a file of other data."""
-        rebuild = f"python -m cmcore.lab_cli param --start {start}" + (
-            f" --dataset {dataset}" if dataset != datasets.DEFAULT else "")
-        path = param_study_path(start, dataset)
+        rebuild, path = param_command(start, dataset), param_study_path(start, dataset)
         study = ParamStudy.load(path, rebuild)
         if study.dataset != dataset:
             raise ValueError(f"{path} holds a study on {study.dataset!r}, not {dataset!r}; run `{rebuild}`.")
@@ -202,6 +223,17 @@ def save_json(data: dict, path: Path) -> Path:
 
 # --- Straight paths: a minibatch-OT teacher and a consistency model distilled from it -----------------
 
+LAB_THREADS = 1  # one torch thread: fastest for tiny MLPs on a shared machine (2 spin-waiting threads: ~10x slower)
+OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
+OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
+OT_CONSISTENCY = dataclasses.replace(zoo.DEFAULT.consistency, threads=LAB_THREADS)  # the shipped distillation recipe
+OT_TEACHER_STEPS = (1, 2, 5, 10, 20, 50)  # Euler steps scored (the issue's reference: 1, 2, 5, 50)
+OT_CM_STEPS = (1, 2, 4)
+OT_SPEC = EvalSpec(2000, (0, 1, 2, 3, 4, 5))  # the issue's reference used 6 seeds
+PAIRING_BATCHES = (128, 256, 512)
+PAIRING_REPEATS = 20
+
+
 def ot_study_path(dataset: str = datasets.DEFAULT) -> Path:
     """bench/lab_ot[-<dataset>].json"""
     return BENCH_DIR / f"lab_ot{dataset_suffix(dataset)}.json"
@@ -212,17 +244,16 @@ def ot_table_path(dataset: str = datasets.DEFAULT) -> Path:
     return BENCH_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
 
 
+def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
+    """The commands that write ``ot_study_path(dataset)`` (the checkpoints first, then their scores)."""
+    flag = _flag(dataset)
+    return (f"python -m cmcore.lab_cli train-ot{flag}{' --exact-only' if flag else ''} && "
+            f"python -m cmcore.lab_cli ot-bench{flag}"
+            + (f" --eval-seeds {eval_seeds}" if eval_seeds != len(OT_SPEC.seeds) else ""))
+
+
 OT_STUDY_PATH = ot_study_path()
 OT_TABLE_PATH = ot_table_path()
-LAB_THREADS = 1  # one torch thread: fastest for tiny MLPs on a shared machine (2 spin-waiting threads: ~10x slower)
-OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
-OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
-OT_CONSISTENCY = dataclasses.replace(zoo.DEFAULT.consistency, threads=LAB_THREADS)  # the shipped distillation recipe
-OT_TEACHER_STEPS = (1, 2, 5, 10, 20, 50)  # Euler steps scored (the issue's reference: 1, 2, 5, 50)
-OT_CM_STEPS = (1, 2, 4)
-OT_SPEC = EvalSpec(2000, (0, 1, 2, 3, 4, 5))  # the issue's reference used 6 seeds
-PAIRING_BATCHES = (128, 256, 512)
-PAIRING_REPEATS = 20
 
 
 def ot_teacher_config(dataset: str = datasets.DEFAULT, blocks: int = 1) -> OTTeacherConfig:
@@ -368,6 +399,11 @@ class OTStudy:
     pairing_gain: float  # mean squared pair distance after OT pairing / before
     dataset: str = datasets.DEFAULT  # what the teachers learned; the floor's and the pairing batches' data
 
+    @property
+    def command(self) -> str:
+        """The commands that wrote it (its dataset and evaluation seeds)."""
+        return ot_command(self.dataset, len(self.spec.seeds))
+
     def pairing_ms(self, batch: int, solver: str, blocks: int = 1) -> float | None:
         return next((r["ms"] for r in self.pairing
                      if (r["batch"], r["solver"], r["blocks"]) == (batch, solver, blocks)), None)
@@ -395,9 +431,7 @@ class OTStudy:
     @staticmethod
     def of(dataset: str = datasets.DEFAULT) -> "OTStudy":
         """The stored study of ``dataset``; refuses a file measured on other data."""
-        flag = f" --dataset {dataset}" if dataset != datasets.DEFAULT else ""
-        rebuild = f"python -m cmcore.lab_cli train-ot --exact-only{flag} && python -m cmcore.lab_cli ot-bench{flag}"
-        path = ot_study_path(dataset)
+        rebuild, path = ot_command(dataset), ot_study_path(dataset)
         study = OTStudy.load(path, rebuild)
         if study.dataset != dataset:
             raise ValueError(f"{path} holds a study on {study.dataset!r}, not {dataset!r}; run `{rebuild}`.")
@@ -407,7 +441,7 @@ class OTStudy:
 def ot_markdown(study: OTStudy, findings: list[str]) -> str:
     """bench/LAB_OT.md: the measured W2 table, the pairing cost and the computed findings."""
     nfes = sorted({k for c in study.couplings.values() for k in (*c.table.teacher, *c.table.consistency)})
-    flag = f" --dataset {study.dataset}" if study.dataset != datasets.DEFAULT else ""
+    flag = _flag(study.dataset)
     lines = [f"# Straight paths on {datasets.noun(study.dataset)}: minibatch-OT teacher vs the shipped (independent) "
              "teacher", "",
              f"Written by `python -m cmcore.lab_cli ot-bench{flag}` (checkpoints from "
