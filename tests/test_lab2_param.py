@@ -13,6 +13,7 @@ from cmcore.lab_words import coefficients_at_noise, param_findings, start_findin
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
 from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from ui.lab_words import study_fallback
 
 SIGMA_MIN = 0.002
 
@@ -127,6 +128,15 @@ def test_a_study_of_other_data_is_refused(tmp_path, monkeypatch):
 
 
 OTHER = "circles"
+
+
+def test_the_fallback_note_says_why_for_an_upload_and_for_a_dataset_without_a_study():
+    upload = study_fallback("upload-0123456789ab", datasets.DEFAULT, "unused")
+    assert upload.startswith("This page shows the stored study on **two moons**, not on your uploaded points "
+                             "(0123456789ab), the data chosen in the sidebar")
+    assert "an upload has none" in upload and "unused" not in upload
+    missing = study_fallback("circles", datasets.DEFAULT, param_command(dataset="circles"))
+    assert "no study is stored for concentric circles yet (`python -m cmcore.lab_cli param --dataset circles`" in missing
 
 
 def test_param_page_shows_the_chosen_datasets_study():

@@ -212,5 +212,5 @@ def study_fallback(current: str, shown: str, command: str) -> str:
                "built-in datasets, and an upload has none")
     else:
         why = f"no study is stored for {datasets.noun(current)} yet (`{command}` writes it)"
-    return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)} "
-            f"chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")
+    return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)}, the "
+            f"data chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")
