@@ -9,32 +9,34 @@ from pathlib import Path
 
 import torch
 
-from . import zoo
-from .lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TABLE_PATH, OT_TEACHER, OT_TEACHER_BLOCKS, PARAM_SEEDS,
-                        PARAM_SIGMA_DATA, PARAM_STARTS, PARAM_STEPS, OTStudy, ot_markdown, param_variants,
-                        run_param_study, run_ot_study, save_json, save_ot_consistency, save_ot_teacher,
-                        train_ot_teacher)
+from . import datasets, zoo
+from .evaluate import EvalSpec
+from .lab_train import (OT_CONSISTENCY, OT_SPEC, OT_TEACHER_BLOCKS, PARAM_SEEDS, PARAM_SIGMA_DATA, PARAM_STARTS,
+                        PARAM_STEPS, OTStudy, ot_markdown, ot_study_path, ot_table_path, ot_teacher_config,
+                        param_study_path, param_variants, run_param_study, run_ot_study, save_json,
+                        save_ot_consistency, save_ot_teacher, train_ot_teacher)
 from .lab_words import ot_findings, pairing_findings
 from .train import train_consistency
 
 
 def cmd_param(args) -> int:
     torch.set_num_threads(args.threads)
-    recipe = zoo.DEFAULT
+    recipe = zoo.recipe(zoo.DEFAULT.name, args.dataset)  # the dataset's shipped teacher and distillation recipe
     teacher = zoo.load_teacher(recipe.teacher).model
     cfg = dataclasses.replace(recipe.consistency, threads=args.threads, init_from_teacher=args.start == "teacher")
-    print(f"parameterisation study ({args.start} start): {args.steps} steps x seeds {args.seeds} "
+    print(f"parameterisation study on {args.dataset} ({args.start} start): {args.steps} steps x seeds {args.seeds} "
           f"x sigma_data {args.sigma_data}")
     data = run_param_study(teacher, recipe.teacher, cfg, param_variants(tuple(args.sigma_data)), tuple(args.seeds),
                            args.steps)
-    print(f"wrote {save_json(data, Path(args.out or PARAM_STARTS[args.start]))}")
+    print(f"wrote {save_json(data, Path(args.out or param_study_path(args.start, args.dataset)))}")
     return 0
 
 
 def cmd_train_ot(args) -> int:
-    """Train the OT teachers (exact, and in blocks) and distil the shipped recipe's consistency model from the
-    exact one; write their checkpoints beside the shipped ones."""
-    for cfg in (OT_TEACHER, OT_TEACHER_BLOCKS)[: 1 if args.exact_only else 2]:
+    """Train the dataset's OT teachers (exact, and in blocks) and distil the shipped recipe's consistency model from
+    the exact one; write their checkpoints beside the shipped ones."""
+    blocks = (1, OT_TEACHER_BLOCKS.ot_blocks)[: 1 if args.exact_only else 2]
+    for cfg in (ot_teacher_config(args.dataset, b) for b in blocks):
         print(f"OT teacher {cfg}")
         res, pairing = train_ot_teacher(cfg, on_step=_log("teacher"))
         print(f"  {res.seconds:.0f} s, of which pairing {pairing:.0f} s")
@@ -47,16 +49,18 @@ def cmd_train_ot(args) -> int:
 
 
 def cmd_ot_bench(args) -> int:
-    """Score both couplings with the protocol, time the pairing; write bench/lab_ot.json and bench/LAB_OT.md."""
+    """Score both couplings with the protocol, time the pairing; write bench/lab_ot[-<dataset>].json and
+    bench/LAB_OT[-<dataset>].md."""
     torch.set_num_threads(1)
+    out, md = Path(args.out or ot_study_path(args.dataset)), Path(args.md or ot_table_path(args.dataset))
     if args.markdown_only:
-        data = json.loads(Path(args.out).read_text())
+        data = json.loads(out.read_text())
     else:
-        data = run_ot_study()
-        print(f"wrote {save_json(data, Path(args.out))}")
+        data = run_ot_study(args.dataset, EvalSpec(OT_SPEC.n, tuple(range(args.eval_seeds))))
+        print(f"wrote {save_json(data, out)}")
     study = OTStudy.from_json(data)
     text = ot_markdown(study, ot_findings(study) + pairing_findings(study))
-    Path(args.md).write_text(text)
+    md.write_text(text)
     print(text)
     return 0
 
@@ -95,21 +99,31 @@ def _log(label: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cmcore.lab_cli", description="Offline studies for the lab pages.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    q = sub.add_parser("param", help="distil with each parameterisation (short runs); writes bench/lab_param.json")
+    dataset = dict(choices=list(datasets.REGISTRY), default=datasets.DEFAULT,
+                   help=f"the data: its shipped pair is the study's teacher (default {datasets.DEFAULT})")
+    q = sub.add_parser("param", help="distil with each parameterisation (short runs); writes "
+                       "bench/lab_param[_random][-<dataset>].json")
+    q.add_argument("--dataset", **dataset)
     q.add_argument("--steps", type=int, default=PARAM_STEPS)
     q.add_argument("--seeds", type=int, nargs="+", default=list(PARAM_SEEDS))
     q.add_argument("--sigma-data", type=float, nargs="+", default=list(PARAM_SIGMA_DATA))
     q.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these tiny MLPs)")
     q.add_argument("--start", choices=list(PARAM_STARTS), default="teacher",
                    help="the network starts from the teacher (the shipped recipe) or at random")
-    q.add_argument("--out", default=None, help="default: bench/lab_param.json (teacher), lab_param_random.json")
+    q.add_argument("--out", default=None, help="default: bench/lab_param.json (teacher), lab_param_random.json, "
+                   "with -<dataset> before .json for any dataset but the default")
     q.set_defaults(fn=cmd_param)
     o = sub.add_parser("train-ot", help="train the minibatch-OT teachers and a consistency model; write checkpoints")
+    o.add_argument("--dataset", **dataset)
     o.add_argument("--exact-only", action="store_true", help="skip the cheaper 4-block teacher")
     o.set_defaults(fn=cmd_train_ot)
-    b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes bench/lab_ot.json and LAB_OT.md")
-    b.add_argument("--out", default=str(OT_STUDY_PATH))
-    b.add_argument("--md", default=str(OT_TABLE_PATH))
+    b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes bench/lab_ot[-<dataset>].json "
+                       "and LAB_OT[-<dataset>].md")
+    b.add_argument("--dataset", **dataset)
+    b.add_argument("--eval-seeds", type=int, default=len(OT_SPEC.seeds),
+                   help=f"evaluation seeds 0..k-1 of {OT_SPEC.n:,} points per W2 (default {len(OT_SPEC.seeds)})")
+    b.add_argument("--out", default=None, help="default: bench/lab_ot[-<dataset>].json")
+    b.add_argument("--md", default=None, help="default: bench/LAB_OT[-<dataset>].md")
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)
     t = sub.add_parser("track", help="replay the shipped distillations, recording one-step W2 at each snapshot; "

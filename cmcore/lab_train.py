@@ -29,10 +29,9 @@ from .parameterisation import LESSON, Parameterisation, ScaledConsistencyModel
 from .train import ConsistencyObjective, StepInfo, TrainResult, fit
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
-PARAM_STUDY_PATH = BENCH_DIR / "lab_param.json"
-PARAM_STARTS = {  # where the network starts -> the study's file
-    "teacher": PARAM_STUDY_PATH,  # the shipped recipe: F = x - t v_teacher (the lesson's form is then one Euler jump)
-    "random": BENCH_DIR / "lab_param_random.json",  # a freshly initialised network, as the lesson trains it
+PARAM_STARTS = {  # where the network starts -> the stem of the study's file name
+    "teacher": "lab_param",  # the shipped recipe: F = x - t v_teacher (the lesson's form is then one Euler jump)
+    "random": "lab_param_random",  # a freshly initialised network, as the lesson trains it
 }
 PARAM_STEPS = 400  # a short run: the shipped recipe's 1,200 steps cut to a third
 PARAM_SEEDS = (0, 1, 2)  # training seeds: the spread of a W2 here is the spread over training runs
@@ -41,6 +40,33 @@ PARAM_EVAL = (1000, 3)  # small protocol spec per run: 1,000 points on 3 evaluat
 CURVE_EVERY = 50  # W2 along training: one snapshot every this many steps
 CURVE_SPEC = EvalSpec(1000, (0,))  # ... each scored on one evaluation seed
 LOSS_POINTS = 80  # loss curve stored as this many window means
+
+
+def dataset_suffix(dataset: str) -> str:
+    """File-name suffix of a dataset's stored study: none for the lesson's data (the files it always had)."""
+    return "" if dataset == datasets.DEFAULT else f"-{dataset}"
+
+
+def param_study_path(start: str = "teacher", dataset: str = datasets.DEFAULT) -> Path:
+    """bench/lab_param[_random][-<dataset>].json"""
+    if start not in PARAM_STARTS:
+        raise ValueError(f"Unknown start {start!r}; choose one of {', '.join(PARAM_STARTS)}.")
+    return BENCH_DIR / f"{PARAM_STARTS[start]}{dataset_suffix(dataset)}.json"
+
+
+def _flag(dataset: str) -> str:
+    return f" --dataset {dataset}" if dataset != datasets.DEFAULT else ""
+
+
+def param_command(start: str = "teacher", dataset: str = datasets.DEFAULT, seeds=PARAM_SEEDS,
+                  steps: int = PARAM_STEPS) -> str:
+    """The command that writes ``param_study_path(start, dataset)`` with these training seeds and steps."""
+    return (f"python -m cmcore.lab_cli param{' --start random' if start == 'random' else ''}{_flag(dataset)}"
+            + (f" --seeds {' '.join(map(str, seeds))}" if tuple(seeds) != PARAM_SEEDS else "")
+            + (f" --steps {steps}" if steps != PARAM_STEPS else ""))
+
+
+PARAM_STUDY_PATH = param_study_path()
 
 
 class ParamDistillationObjective(ConsistencyObjective):
@@ -152,16 +178,39 @@ class ParamStudy:
         return ParamStudy(from_dict(TeacherConfig, d["teacher_config"]), from_dict(ConsistencyConfig, d["config"]),
                           spec, Score(tuple(float(x) for x in d["floor"]), spec.n), runs)
 
+    @property
+    def dataset(self) -> str:
+        return self.teacher_config.dataset
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The training seeds it ran."""
+        return tuple(sorted({r.seed for r in self.runs}))
+
+    @property
+    def command(self) -> str:
+        """The command that wrote it (its start, dataset, seeds and steps)."""
+        return param_command("teacher" if self.config.init_from_teacher else "random", self.dataset, self.seeds,
+                             self.config.steps)
+
     @staticmethod
-    def load(path: Path = PARAM_STUDY_PATH) -> "ParamStudy":
+    def load(path: Path = PARAM_STUDY_PATH, rebuild: str = "python -m cmcore.lab_cli param") -> "ParamStudy":
         """Raises FileNotFoundError/ValueError with the command that rebuilds the file."""
         try:
             return ParamStudy.from_json(json.loads(Path(path).read_text()))
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path} is missing; run `python -m cmcore.lab_cli param` to rebuild it.") from None
+            raise FileNotFoundError(f"{path} is missing; run `{rebuild}` to rebuild it.") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path} is unreadable ({exc}); run `python -m cmcore.lab_cli param` "
-                             "to rebuild it.") from None
+            raise ValueError(f"{path} is unreadable ({exc}); run `{rebuild}` to rebuild it.") from None
+
+    @staticmethod
+    def of(start: str = "teacher", dataset: str = datasets.DEFAULT) -> "ParamStudy":
+        """The stored study of ``dataset`` with the network started ``start``; refuses a file of other data."""
+        rebuild, path = param_command(start, dataset), param_study_path(start, dataset)
+        study = ParamStudy.load(path, rebuild)
+        if study.dataset != dataset:
+            raise ValueError(f"{path} holds a study on {study.dataset!r}, not {dataset!r}; run `{rebuild}`.")
+        return study
 
 
 def save_json(data: dict, path: Path) -> Path:
@@ -174,8 +223,6 @@ def save_json(data: dict, path: Path) -> Path:
 
 # --- Straight paths: a minibatch-OT teacher and a consistency model distilled from it -----------------
 
-OT_STUDY_PATH = BENCH_DIR / "lab_ot.json"
-OT_TABLE_PATH = BENCH_DIR / "LAB_OT.md"
 LAB_THREADS = 1  # one torch thread: fastest for tiny MLPs on a shared machine (2 spin-waiting threads: ~10x slower)
 OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
 OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
@@ -185,6 +232,33 @@ OT_CM_STEPS = (1, 2, 4)
 OT_SPEC = EvalSpec(2000, (0, 1, 2, 3, 4, 5))  # the issue's reference used 6 seeds
 PAIRING_BATCHES = (128, 256, 512)
 PAIRING_REPEATS = 20
+
+
+def ot_study_path(dataset: str = datasets.DEFAULT) -> Path:
+    """bench/lab_ot[-<dataset>].json"""
+    return BENCH_DIR / f"lab_ot{dataset_suffix(dataset)}.json"
+
+
+def ot_table_path(dataset: str = datasets.DEFAULT) -> Path:
+    """bench/LAB_OT[-<dataset>].md"""
+    return BENCH_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
+
+
+def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
+    """The commands that write ``ot_study_path(dataset)`` (the checkpoints first, then their scores)."""
+    flag = _flag(dataset)
+    return (f"python -m cmcore.lab_cli train-ot{flag}{' --exact-only' if flag else ''} && "
+            f"python -m cmcore.lab_cli ot-bench{flag}"
+            + (f" --eval-seeds {eval_seeds}" if eval_seeds != len(OT_SPEC.seeds) else ""))
+
+
+OT_STUDY_PATH = ot_study_path()
+OT_TABLE_PATH = ot_table_path()
+
+
+def ot_teacher_config(dataset: str = datasets.DEFAULT, blocks: int = 1) -> OTTeacherConfig:
+    """The OT teacher of ``dataset``: the dataset is part of the config, so of the checkpoint's content address."""
+    return dataclasses.replace(OT_TEACHER, dataset=dataset, ot_blocks=blocks)
 
 
 def train_ot_teacher(cfg: OTTeacherConfig, **hooks) -> tuple[TrainResult, float]:
@@ -270,16 +344,17 @@ COUPLING_LABELS = {"independent": "independent (shipped)", "minibatch_ot": "mini
                    "minibatch_ot_blocks": "minibatch OT, 4 blocks of 128"}
 
 
-def run_ot_study(spec: EvalSpec = OT_SPEC, log=print) -> dict:
-    """Score the shipped pair and the OT checkpoints with the protocol; time the pairing; JSON-ready."""
-    recipe = zoo.DEFAULT
-    dataset = recipe.teacher.dataset
+def run_ot_study(dataset: str = datasets.DEFAULT, spec: EvalSpec = OT_SPEC, log=print) -> dict:
+    """Score ``dataset``'s shipped pair and its OT checkpoints with the protocol; time the pairing on batches
+    of that dataset; JSON-ready."""
+    recipe = zoo.recipe(zoo.DEFAULT.name, dataset)
+    exact, blocks = ot_teacher_config(dataset), ot_teacher_config(dataset, OT_TEACHER_BLOCKS.ot_blocks)
     entries = {
         "independent": (zoo.load_teacher(recipe.teacher), zoo.load_consistency(recipe.teacher, recipe.consistency)),
-        "minibatch_ot": (load_ot_teacher(OT_TEACHER), load_ot_consistency(OT_TEACHER, OT_CONSISTENCY)),
+        "minibatch_ot": (load_ot_teacher(exact), load_ot_consistency(exact, OT_CONSISTENCY)),
     }
-    if ot_teacher_path(OT_TEACHER_BLOCKS).is_file():
-        entries["minibatch_ot_blocks"] = (load_ot_teacher(OT_TEACHER_BLOCKS), None)
+    if ot_teacher_path(blocks).is_file():
+        entries["minibatch_ot_blocks"] = (load_ot_teacher(blocks), None)
     z, _ = eval_noise(0, spec.n)
     couplings = {}
     for name, (teacher, cm) in entries.items():
@@ -295,10 +370,11 @@ def run_ot_study(spec: EvalSpec = OT_SPEC, log=print) -> dict:
         log(f"  {name}: teacher 1 step {table.teacher[1]}" + (f", CM 1 step {table.consistency[1]}" if cm else "")
             + f" ({time.perf_counter() - start:.0f} s)")
     g = torch.Generator().manual_seed(0)
-    x0, eps = datasets.sample(dataset, OT_TEACHER.batch, g), torch.randn(OT_TEACHER.batch, 2, generator=g)
-    return {"spec": {"n": spec.n, "seeds": list(spec.seeds)}, "floor": list(floor_score(dataset, spec).values),
+    x0, eps = datasets.sample(dataset, exact.batch, g), torch.randn(exact.batch, 2, generator=g)
+    return {"dataset": dataset, "spec": {"n": spec.n, "seeds": list(spec.seeds)},
+            "floor": list(floor_score(dataset, spec).values),
             "couplings": couplings, "pairing": pairing_costs(dataset),
-            "pairing_gain": pairing_gain(x0, eps, ot_pairing(x0, eps, OT_TEACHER.ot_solver))}
+            "pairing_gain": pairing_gain(x0, eps, ot_pairing(x0, eps, exact.ot_solver))}
 
 
 @dataclass(frozen=True)
@@ -321,6 +397,12 @@ class OTStudy:
     couplings: dict[str, CouplingResult]
     pairing: tuple[dict, ...]  # rows: batch, solver, blocks, ms (median per training step)
     pairing_gain: float  # mean squared pair distance after OT pairing / before
+    dataset: str = datasets.DEFAULT  # what the teachers learned; the floor's and the pairing batches' data
+
+    @property
+    def command(self) -> str:
+        """The commands that wrote it (its dataset and evaluation seeds)."""
+        return ot_command(self.dataset, len(self.spec.seeds))
 
     def pairing_ms(self, batch: int, solver: str, blocks: int = 1) -> float | None:
         return next((r["ms"] for r in self.pairing
@@ -334,24 +416,36 @@ class OTStudy:
                                           float(c.get("pairing_seconds") or 0.0))
                      for name, c in d["couplings"].items()}
         return OTStudy(spec, Score(tuple(float(x) for x in d["floor"]), spec.n), couplings,
-                       tuple(d["pairing"]), float(d["pairing_gain"]))
+                       tuple(d["pairing"]), float(d["pairing_gain"]),
+                       str(d.get("dataset", datasets.DEFAULT)))  # the first study (two moons) has no such key
 
     @staticmethod
-    def load(path: Path = OT_STUDY_PATH) -> "OTStudy":
+    def load(path: Path = OT_STUDY_PATH, rebuild: str = "python -m cmcore.lab_cli ot-bench") -> "OTStudy":
         try:
             return OTStudy.from_json(json.loads(Path(path).read_text()))
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path} is missing; run `python -m cmcore.lab_cli ot-bench` "
-                                    "to rebuild it.") from None
+            raise FileNotFoundError(f"{path} is missing; run `{rebuild}` to rebuild it.") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path} is unreadable ({exc}); run `python -m cmcore.lab_cli ot-bench`.") from None
+            raise ValueError(f"{path} is unreadable ({exc}); run `{rebuild}`.") from None
+
+    @staticmethod
+    def of(dataset: str = datasets.DEFAULT) -> "OTStudy":
+        """The stored study of ``dataset``; refuses a file measured on other data."""
+        rebuild, path = ot_command(dataset), ot_study_path(dataset)
+        study = OTStudy.load(path, rebuild)
+        if study.dataset != dataset:
+            raise ValueError(f"{path} holds a study on {study.dataset!r}, not {dataset!r}; run `{rebuild}`.")
+        return study
 
 
 def ot_markdown(study: OTStudy, findings: list[str]) -> str:
     """bench/LAB_OT.md: the measured W2 table, the pairing cost and the computed findings."""
     nfes = sorted({k for c in study.couplings.values() for k in (*c.table.teacher, *c.table.consistency)})
-    lines = ["# Straight paths: minibatch-OT teacher vs the shipped (independent) teacher", "",
-             "Written by `python -m cmcore.lab_cli ot-bench` (checkpoints from `python -m cmcore.lab_cli train-ot`).",
+    flag = _flag(study.dataset)
+    lines = [f"# Straight paths on {datasets.noun(study.dataset)}: minibatch-OT teacher vs the shipped (independent) "
+             "teacher", "",
+             f"Written by `python -m cmcore.lab_cli ot-bench{flag}` (checkpoints from "
+             f"`python -m cmcore.lab_cli train-ot{flag}`).",
              f"W2 by the evaluation protocol: {study.spec.describe()}, mean ± standard error over seeds. "
              f"Floor (two real samples): {study.floor}.", "",
              "| model | " + " | ".join(f"NFE {k}" for k in nfes) + " |", "|---|" + "---|" * len(nfes)]
@@ -366,10 +460,10 @@ def ot_markdown(study: OTStudy, findings: list[str]) -> str:
     for c in study.couplings.values():
         secs = f"{c.train_seconds:.0f}" if c.train_seconds else "?"
         lines.append(f"| {c.label} | {secs} | {c.pairing_seconds:.0f} | {c.straightness:.3f} |")
-    lines += ["", "Pairing cost per training step (median of "
-              f"{PAIRING_REPEATS} runs, milliseconds, two-moons batch vs Gaussian noise). Wall-clock times on a "
-              "2-core machine shared with other jobs: they move by a factor of several with the load; the "
-              "ratios between rows are the robust part.", "",
+    lines += ["", f"Pairing cost per training step (median of {PAIRING_REPEATS} runs, milliseconds, a batch of "
+              f"{datasets.noun(study.dataset)} vs Gaussian noise). Wall-clock times on a 2-core machine shared with "
+              "other jobs: they move by a factor of several with the load; the ratios between rows are the robust "
+              "part.", "",
               "| batch | solver | exact assignments per step | ms |", "|---|---|---|---|"]
     lines += [f"| {r['batch']} | {r['solver']} | {r['blocks']} of {r['batch'] // r['blocks']} | {r['ms']:.1f} |"
               for r in study.pairing]

@@ -53,7 +53,9 @@ show.legend(["real", "teacher", "teacher_one", "consistency"])
 with st.spinner(f"Scoring the panels with the protocol ({compute.STANDARD.describe()}) ..."):
     floor, t50 = compute.floor_score(dataset), compute.teacher_score(sel.teacher_cfg, 50)
     t1, cm1 = compute.teacher_score(sel.teacher_cfg, 1), compute.cm_score(sel, 1)
-    reference = None if sel.model_id == "ours" else compute.cm_score(models.shipped("ours"), 1)
+    # Our shipped pair on the same data (an upload has none: no comparison with a model of other data).
+    reference = (None if sel.model_id == "ours" or datasets.is_upload(dataset)
+                 else compute.cm_score(models.shipped("ours", dataset), 1))
 m = st.columns(4)
 for col, (name, score) in zip(m, [("Floor: two real samples", floor), ("Teacher, 50 steps", t50),
                                   ("Teacher, 1 step", t1), ("Consistency model, 1 step", cm1)]):

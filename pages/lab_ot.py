@@ -2,9 +2,11 @@
 means for consistency distillation."""
 import streamlit as st
 
+from cmcore.lab_train import ot_command, ot_table_path
 from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore import datasets
 from ui import compute, export, models, params, studies
+from ui.lab_words import study_fallback
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -19,11 +21,12 @@ st.markdown("The shipped teacher learns from data points and noise drawn **indep
             "squared distance, then trains on the same interpolation. Paired points are close, lines cross less, "
             "paths straighten, and one Euler step lands nearer the data. Is there still work for a consistency "
             "model?")
-if models.current().dataset != datasets.DEFAULT:
-    st.info(f"This page shows a stored study measured on {datasets.noun(datasets.DEFAULT)}, the lesson's data; it does "
-            f"not follow the dataset chosen in the sidebar ({datasets.noun(models.current().dataset)}).",
-            icon=":material/info:")
-study = studies.ot_study()
+chosen_data = models.current().dataset
+data = studies.ot_dataset(chosen_data)  # the dataset whose stored study is shown: the chosen one if it has one
+if data != chosen_data:
+    st.info(study_fallback(chosen_data, data, ot_command(chosen_data)), icon=":material/info:")
+study = studies.ot_study(data)
+noun = datasets.noun(study.dataset)
 names = studies.COUPLINGS
 labels = [study.couplings[n].label for n in names]
 
@@ -33,24 +36,24 @@ params.slider(spec, "lo_paths", "Paths drawn", c[0])
 params.number(spec, "lo_seed", "Noise seed", c[1])
 cols = st.columns(2)
 for col, name, label in zip(cols, names, labels):
-    xs, ts = studies.trajectories(name, st.session_state["lo_paths"], st.session_state["lo_seed"])
+    xs, ts = studies.trajectories(name, data, st.session_state["lo_paths"], st.session_state["lo_seed"])
     straight = study.couplings[name].straightness
     col.vega_lite_chart(compute.chart_spec("trajectory_chart", trajectory_frame(xs, ts), f"Teacher: {label}",
                                       f"1-step endpoint error {straight:.3f}"), width="content")
     with col:
         export.csv_button("Paths (CSV)", lambda xs=xs, ts=ts: export.trajectories_csv(xs, ts),
-                          f"paths-{name}-seed{st.session_state['lo_seed']}.csv", f"lo_csv_{name}")
-st.caption(f"{studies.TRAJECTORY_STEPS} Euler steps from the same noise (grey circles) to the data (green "
-           "diamonds). The subtitle is the mean distance between where one Euler step lands and the 200-step "
-           "endpoint (2,000 points): a straight path makes it small.")
+                          f"paths-{name}-{data}-seed{st.session_state['lo_seed']}.csv", f"lo_csv_{name}")
+st.caption(f"Both teachers learned {noun}. {studies.TRAJECTORY_STEPS} Euler steps from the same noise (grey circles) "
+           "to the data (green diamonds). The subtitle is the mean distance between where one Euler step lands and "
+           "the 200-step endpoint (2,000 points): a straight path makes it small.")
 
 st.markdown("#### One network call each")
 panels = []
 for name, label in zip(names, labels):
     table = study.couplings[name].table
-    panels += [Panel(label, studies.one_step(name, "teacher", SAMPLE_POINTS, 0), "teacher_one",
+    panels += [Panel(label, studies.one_step(name, data, "teacher", SAMPLE_POINTS, 0), "teacher_one",
                      f"1 Euler step: W2 {table.teacher[1]}"),
-               Panel(label, studies.one_step(name, "consistency", SAMPLE_POINTS, 0), "consistency",
+               Panel(label, studies.one_step(name, data, "consistency", SAMPLE_POINTS, 0), "consistency",
                      f"consistency, 1 step: W2 {table.consistency[1]}")]
 cols = st.columns(4)
 for i, panel in enumerate(panels):
@@ -63,16 +66,16 @@ st.markdown("#### Quality per network evaluation")
 st.vega_lite_chart(compute.chart_spec("coupling_w2_chart", studies.w2_frame(study), study.floor.mean, study.floor.sem,
                                  tuple(labels)), width="stretch")
 st.dataframe(studies.w2_table(study), width="stretch")
-st.caption(f"W2 by the evaluation protocol: {study.spec.describe()}, mean ± standard error over seeds. "
-           f"Floor (blue): two real samples differ by {study.floor}. Measured offline by "
-           "`python -m cmcore.lab_cli ot-bench` (also in bench/LAB_OT.md).")
+st.caption(f"W2 against {noun} by the evaluation protocol: {study.spec.describe()}, mean ± standard error over "
+           f"seeds. Floor (blue): two real samples differ by {study.floor}. Measured offline by "
+           f"`{study.command}` (also in bench/{ot_table_path(study.dataset).name}).")
 st.markdown("#### When does distillation pay off?")
 for line in ot_findings(study):
     st.markdown(f"- {line}")
 
 st.markdown("#### The price of pairing")
 st.dataframe(studies.pairing_table(study), width="stretch", hide_index=True)
-st.caption("Median wall-clock milliseconds per training step for the assignment alone (two-moons batch against "
+st.caption(f"Median wall-clock milliseconds per training step for the assignment alone (a batch of {noun} against "
            "Gaussian noise), measured on the 2-core machine that trained the teachers while other jobs shared it: "
            "absolute times move with the load, the ratios between rows much less.")
 for line in pairing_findings(study):

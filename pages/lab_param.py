@@ -2,11 +2,12 @@
 import streamlit as st
 
 from cmcore.config import SIGMA_MIN
-from cmcore.lab_train import PARAM_SIGMA_DATA
+from cmcore.lab_train import PARAM_SIGMA_DATA, param_command
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.parameterisation import LESSON, Parameterisation
 from cmcore import datasets
 from ui import compute, models, studies
+from ui.lab_words import study_fallback
 from ui.params import Param, Spec, bind, restore_empty, sync
 
 STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}
@@ -15,10 +16,10 @@ spec = bind(Spec("lab_param", [Param("lp_sigma", 0.5, "choice", choices=PARAM_SI
 restore_empty(spec)  # a segmented control clicked twice is empty: fall back to its default
 
 st.title("Parameterisations")
-if models.current().dataset != datasets.DEFAULT:
-    st.info(f"This page shows a stored study measured on {datasets.noun(datasets.DEFAULT)}, the lesson's data; it does "
-            f"not follow the dataset chosen in the sidebar ({datasets.noun(models.current().dataset)}).",
-            icon=":material/info:")
+chosen_data = models.current().dataset
+data = studies.param_dataset(chosen_data)  # the dataset whose stored study is shown: the chosen one if it has one
+if data != chosen_data:
+    st.info(study_fallback(chosen_data, data, param_command(dataset=chosen_data)), icon=":material/info:")
 st.markdown("A consistency model is written f(x_t, t) = c_skip(t) x_t + c_out(t) F(x_t, t), with c_skip = 1 and "
             "c_out = 0 at t = σ_min so that f(x, σ_min) = x holds exactly, whatever the network F does. "
             "The lesson and the consistency-models paper (Song et al. 2023) meet that condition with different "
@@ -38,14 +39,14 @@ st.markdown(coefficients_at_noise(chosen, SIGMA_MIN))
 
 st.markdown("#### What it does to training (measured)")
 st.segmented_control("The network starts", tuple(STARTS), format_func=STARTS.get, key="lp_start")
-study = studies.param_study(st.session_state["lp_start"])
+study = studies.param_study(st.session_state["lp_start"], data)
 cfg = study.config
 start = "from the teacher" if cfg.init_from_teacher else "at random"
-st.caption(f"Consistency distillation from the shipped teacher with the shipped recipe cut to {cfg.steps} steps "
-           f"(network started {start}, {cfg.teacher_solver} teacher steps, {cfg.n_levels} levels, "
-           f"{cfg.loss.replace('_', '-')} loss), {len(study.runs_of(LESSON))} training seeds per form. One-step W2 "
-           f"by the evaluation protocol, each run on {study.spec.n:,} points and evaluation seeds of its own: "
-           "mean ± standard error over the training seeds. Measured offline by `python -m cmcore.lab_cli param`; "
+st.caption(f"Consistency distillation from the shipped teacher of **{datasets.noun(study.dataset)}** with the "
+           f"shipped recipe cut to {cfg.steps} steps (network started {start}, {cfg.teacher_solver} teacher steps, "
+           f"{cfg.n_levels} levels, {cfg.loss.replace('_', '-')} loss), {len(study.runs_of(LESSON))} training seeds "
+           f"per form. One-step W2 by the evaluation protocol, each run on {study.spec.n:,} points and evaluation "
+           f"seeds of its own: mean ± standard error over the training seeds. Measured offline by `{study.command}`; "
            "nothing trains here.")
 st.vega_lite_chart(compute.chart_spec("score_bars", studies.score_frame(study), study.floor.mean, study.floor.sem,
                                  chosen.label), width="stretch")
@@ -62,11 +63,11 @@ st.caption("Left: one-step W2 along training (step 0 is the starting network), o
            "Right: the loss, averaged over windows of steps. Blue dashes: the floor (two real samples).")
 if not measured:
     st.warning(f"The stored study has no runs at σ_data = {sigma_data:g}; rebuild it with "
-               "`python -m cmcore.lab_cli param`.", icon=":material/warning:")
+               f"`{param_command(st.session_state['lp_start'], study.dataset)}`.", icon=":material/warning:")
 for line in param_findings(studies.scores(study), study.floor, studies.init_w2(study), cfg.steps,
                            chosen if measured else LESSON):
     st.markdown(f"- {line}")
-both = {start: studies.param_study(start) for start in STARTS}
+both = {start: studies.param_study(start, data) for start in STARTS}
 shown_form = chosen if measured else LESSON
 if all(shown_form in s.variants for s in both.values()) and len({s.config.steps for s in both.values()}) == 1:
     st.markdown("- " + start_finding(shown_form, both["teacher"].score(shown_form), both["random"].score(shown_form),

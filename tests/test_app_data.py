@@ -104,3 +104,13 @@ def test_recipes_compared_follows_the_dataset():
     # B (our shipped pair) is scored on eight Gaussians: the protocol's stored number for that pair, not two moons'.
     assert f"{stored.consistency[1]}" in view(at)
     assert "different data" not in view(at)
+
+
+def test_page_3_compares_with_our_shipped_pair_on_the_same_data():
+    at = open_page("pages/3_distillation.py", {"data": OTHER, "cd_show": "1", "model": "lesson"})
+    no_exception(at)
+    ours = zoo.recipe("ours", OTHER)
+    stored, moons = zoo.load_quality(ours.teacher, ours.consistency), zoo.load_quality(zoo.DEFAULT.teacher,
+                                                                                        zoo.DEFAULT.consistency)
+    assert f"Against our shipped defaults (one-step W2 {stored.consistency[1]})" in view(at)
+    assert str(moons.consistency[1]) not in view(at)  # never the two-moons model's score

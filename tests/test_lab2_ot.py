@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import store, zoo
+from cmcore import datasets, lab_train, store, zoo
 from cmcore.config import TeacherConfig, config_hash
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.flow import flow_matching_loss
-from cmcore.lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TEACHER, CouplingResult, OTStudy, load_ot_teacher,
+from cmcore.lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
+                              load_ot_teacher, ot_command, ot_study_path, ot_table_path, ot_teacher_config,
                               ot_teacher_path, pairing_gain, save_ot_teacher)
 from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore.nets import MLP
 from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
                                 squared_cost)
+from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
 
 
 def brute_force(cost: np.ndarray) -> float:
@@ -132,5 +134,71 @@ def test_stored_study_has_both_couplings_and_the_checkpoints_load():
         assert 1 in c.table.teacher and 1 in c.table.consistency and len(c.table.teacher[1].values) >= 3
     assert study.couplings["minibatch_ot"].straightness < study.couplings["independent"].straightness
     assert load_ot_teacher(OT_TEACHER).model is not None
-    from cmcore.lab_train import load_ot_consistency
     assert load_ot_consistency(OT_TEACHER, OT_CONSISTENCY).teacher_config == OT_TEACHER.base()
+
+
+def test_ot_checkpoints_are_named_per_dataset():
+    cfg = ot_teacher_config("circles")
+    assert cfg.dataset == "circles" and cfg.coupling_metadata == OT_TEACHER.coupling_metadata
+    assert ot_teacher_config() == OT_TEACHER  # two moons: the files it always had
+    names = {ot_teacher_path(ot_teacher_config(d)) for d in datasets.REGISTRY}
+    assert len(names) == len(datasets.REGISTRY)  # the dataset is in the content address
+    assert ot_study_path().name == "lab_ot.json" and ot_study_path("circles").name == "lab_ot-circles.json"
+    assert ot_table_path("circles").name == "LAB_OT-circles.md"
+    assert ot_command("circles", 3).endswith("ot-bench --dataset circles --eval-seeds 3")
+
+
+@pytest.mark.parametrize("dataset", list(datasets.REGISTRY))
+def test_every_dataset_has_a_study_of_its_own_shipped_pair(dataset):
+    study = OTStudy.of(dataset)
+    assert study.dataset == dataset
+    for name in ("independent", "minibatch_ot"):
+        c = study.couplings[name]
+        assert 1 in c.table.teacher and 1 in c.table.consistency and len(c.table.teacher[1].values) >= 3
+    # The independent coupling is the dataset's shipped pair scored against that dataset: its first seeds are
+    # the ones of the pair's stored protocol table (checkpoints/quality-*.json), and so is the floor.
+    assert study.couplings["minibatch_ot"].straightness < study.couplings["independent"].straightness
+    recipe = zoo.recipe("ours", dataset)
+    stored = zoo.load_quality(recipe.teacher, recipe.consistency)
+    ind, k = study.couplings["independent"].table, len(stored.teacher[1].values)
+    assert ind.teacher[1].values[:k] == pytest.approx(stored.teacher[1].values, abs=1e-4)
+    assert ind.consistency[1].values[:k] == pytest.approx(stored.consistency[1].values, abs=1e-4)
+    assert study.floor.values[:k] == pytest.approx(stored.floor.values, abs=1e-9)
+    cfg = ot_teacher_config(dataset)
+    assert load_ot_teacher(cfg).config.dataset == dataset
+    assert load_ot_consistency(cfg, OT_CONSISTENCY).teacher_config == cfg.base()
+
+
+def test_a_study_of_other_data_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab_train, "BENCH_DIR", tmp_path)
+    (tmp_path / "lab_ot-circles.json").write_text(OT_STUDY_PATH.read_text())  # two moons' study under circles' name
+    with pytest.raises(ValueError, match="holds a study on 'two_moons', not 'circles'"):
+        OTStudy.of("circles")
+
+
+OTHER = "circles"
+
+
+def test_ot_page_shows_the_chosen_datasets_study():
+    at = open_page("pages/lab_ot.py", {"data": OTHER, "lo_paths": "8"})
+    no_exception(at)
+    assert len(charts(at)) == 7
+    body, own, lesson = text(at), OTStudy.of(OTHER), OTStudy.of()
+    for study, shown in ((own, True), (lesson, False)):
+        numbers = (study.couplings["minibatch_ot"].table.teacher[1], study.couplings["independent"].table.teacher[1],
+                   study.floor)
+        assert all((str(x) in body) == shown for x in numbers), (shown, numbers)
+    assert str(own.couplings["independent"].table.consistency[1]) in at.dataframe[0].value.to_string()
+    assert datasets.noun(OTHER) in body and "two moons" not in body and "two-moons" not in body
+    assert not infos(at)
+
+
+def test_ot_page_on_an_upload_shows_the_lessons_study_and_says_why():
+    name = an_upload()
+    at = open_page("pages/lab_ot.py", {"data": name, "lo_paths": "8"})
+    no_exception(at)
+    note = infos(at)
+    assert "an upload has none" in note and datasets.noun(name) in note
+    assert f"stored study on **{datasets.noun(datasets.DEFAULT)}**" in note
+    lesson = OTStudy.of()
+    assert str(lesson.couplings["minibatch_ot"].table.teacher[1]) in text(at) and str(lesson.floor) in text(at)

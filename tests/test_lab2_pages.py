@@ -31,6 +31,17 @@ def text(at: AppTest) -> str:
     return "\n".join(e.value for kind in kinds for e in getattr(at, kind))
 
 
+def infos(at: AppTest) -> str:
+    return "\n".join(e.value for e in at.info)
+
+
+def an_upload() -> str:
+    """A small uploaded dataset this server holds (``upload-<hash>``): no study is ever stored for it."""
+    from cmcore import uploads
+
+    return uploads.accept(("x,y\n" + "\n".join(f"{i % 7},{(i * 5) % 13}" for i in range(80))).encode())
+
+
 def test_param_page_draws_curves_scores_and_findings():
     at = open_page("pages/lab_param.py")
     no_exception(at)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cmcore import datasets
 from cmcore.evaluate import EvalSpec, Score, compare
 from cmcore.lab import CONSISTENT_WITHIN, LONG_LINE_QUANTILE, TOP_SHARE, LineStats
 
@@ -199,3 +200,17 @@ def consistency_over_t(ts, current, early, teacher, current_name: str, early_nam
     return (f"On noised data, {who}. The largest mean error of {current_name} is {worst_c:.3f}, against "
             f"{worst_e:.3f} for {early_name}; the teacher's one-jump x₀ prediction reaches {float(teacher[top]):.3f} "
             f"(at t = {ts[top]:.2f}).")
+
+
+# --- Stored studies ------------------------------------------------------------------------------
+
+def study_fallback(current: str, shown: str, command: str) -> str:
+    """Why a lab page shows the stored study of ``shown`` while the sidebar has chosen ``current``
+    (``command``: what writes a study for a registry dataset)."""
+    if datasets.is_upload(current):
+        why = ("studies are measured offline (minutes of training per study, by `python -m cmcore.lab_cli`) on the "
+               "built-in datasets, and an upload has none")
+    else:
+        why = f"no study is stored for {datasets.noun(current)} yet (`{command}` writes it)"
+    return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)}, the "
+            f"data chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")

@@ -14,10 +14,10 @@ import torch
 
 from torch import nn
 
-from cmcore import evaluate, zoo
+from cmcore import datasets, evaluate, zoo
 from cmcore.flow import solve
-from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency,
-                              load_ot_teacher)
+from cmcore.lab_train import (OT_CONSISTENCY, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency, load_ot_teacher,
+                              ot_study_path, ot_teacher_config, param_study_path)
 from cmcore.parameterisation import Parameterisation
 from ui import export, models
 
@@ -25,10 +25,25 @@ CURVE_POINTS = 200  # samples of t for the coefficient curves
 TRAJECTORY_STEPS = 50  # Euler steps drawn per path
 
 
+STUDY_ENTRIES = 2 * len(datasets.REGISTRY)  # cache room: every registry dataset's stored studies (each a few kB)
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def param_study(start: str = "teacher") -> ParamStudy:
-    return ParamStudy.load(PARAM_STARTS[start])
+
+def param_dataset(dataset: str) -> str:
+    """The dataset whose stored parameterisation study a page shows: ``dataset`` when both its studies (teacher
+    and random start) are stored, else the lesson's. Only registry names reach the file system: an upload never
+    has a study (studies are measured offline)."""
+    stored = dataset in datasets.REGISTRY and all(param_study_path(s, dataset).is_file() for s in PARAM_STARTS)
+    return dataset if stored else datasets.DEFAULT
+
+
+def ot_dataset(dataset: str) -> str:
+    """The dataset whose stored straight-paths study a page shows (as ``param_dataset``)."""
+    return dataset if dataset in datasets.REGISTRY and ot_study_path(dataset).is_file() else datasets.DEFAULT
+
+
+@st.cache_data(show_spinner=False, max_entries=STUDY_ENTRIES)
+def param_study(start: str = "teacher", dataset: str = datasets.DEFAULT) -> ParamStudy:
+    return ParamStudy.of(start, dataset)
 
 
 def coefficient_frame(params: tuple[Parameterisation, ...], sigma_min: float) -> pd.DataFrame:
@@ -72,34 +87,37 @@ def scores(study: ParamStudy) -> dict:
 COUPLINGS = ("independent", "minibatch_ot")  # the two teachers (and their consistency models) side by side
 
 
-@st.cache_data(show_spinner=False, max_entries=1)
-def ot_study() -> OTStudy:
-    return OTStudy.load()
+@st.cache_data(show_spinner=False, max_entries=len(datasets.REGISTRY))
+def ot_study(dataset: str = datasets.DEFAULT) -> OTStudy:
+    return OTStudy.of(dataset)
 
 
-@st.cache_resource(show_spinner="Loading the models ...", max_entries=4)
-def coupling_models(coupling: str) -> tuple[nn.Module, nn.Module]:
-    """(teacher, consistency model) of one coupling: the shipped pair, or the OT pair (frozen, shared)."""
+@st.cache_resource(show_spinner="Loading the models ...", max_entries=STUDY_ENTRIES)
+def coupling_models(coupling: str, dataset: str = datasets.DEFAULT) -> tuple[nn.Module, nn.Module]:
+    """(teacher, consistency model) of one coupling on ``dataset``: its shipped pair, or its OT pair (frozen,
+    shared)."""
     if coupling == "independent":
-        recipe = zoo.DEFAULT
-        return models.teacher(recipe.teacher), models.consistency(models.shipped(recipe.name))
-    return load_ot_teacher(OT_TEACHER).model, load_ot_consistency(OT_TEACHER, OT_CONSISTENCY).model
+        recipe = zoo.recipe(zoo.DEFAULT.name, dataset)
+        return models.teacher(recipe.teacher), models.consistency(models.shipped(recipe.name, dataset))
+    cfg = ot_teacher_config(dataset)
+    return load_ot_teacher(cfg).model, load_ot_consistency(cfg, OT_CONSISTENCY).model
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def trajectories(coupling: str, n: int, seed: int, steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
+def trajectories(coupling: str, dataset: str, n: int, seed: int,
+                 steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Euler paths of the coupling's teacher from evaluation noise: (xs [steps+1, n, 2], ts [steps+1])."""
     torch.set_num_threads(1)
     z, _ = evaluate.eval_noise(seed, n)
-    traj = solve(coupling_models(coupling)[0], z, 1.0, 0.0, steps, "euler")
+    traj = solve(coupling_models(coupling, dataset)[0], z, 1.0, 0.0, steps, "euler")
     return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def one_step(coupling: str, role: str, n: int, seed: int) -> np.ndarray:
+def one_step(coupling: str, dataset: str, role: str, n: int, seed: int) -> np.ndarray:
     """One network call from evaluation noise: the teacher's Euler step or the consistency model's jump."""
     torch.set_num_threads(1)
-    teacher, cm = coupling_models(coupling)
+    teacher, cm = coupling_models(coupling, dataset)
     x = evaluate.teacher_samples(teacher, seed, n, 1) if role == "teacher" else evaluate.cm_samples(cm, seed, n, 1)
     return x.numpy().astype(np.float64)
 

@@ -30,6 +30,19 @@ def test_lab_page_draws(app, path, title, n_charts):
     assert not app.page_errors, app.page_errors
 
 
+@pytest.mark.parametrize("path,title,n_charts", LAB_PAGES[:2])
+def test_lab_study_pages_draw_the_chosen_datasets_study(app, path, title, n_charts):
+    from playwright.sync_api import expect
+
+    app.goto(path, data="circles")
+    expect(heading(app)).to_contain_text(title)
+    app.assert_charts_drawn(at_least=n_charts)
+    expect(app.main()).to_contain_text("concentric circles")
+    expect(app.main().locator('[data-testid="stAlert"]').filter(has_text="stored study on")).to_have_count(0)
+    app.assert_no_exception()
+    assert not app.page_errors, app.page_errors
+
+
 def test_param_slider_moves_the_curves(app):
     from playwright.sync_api import expect
 
