@@ -2,6 +2,7 @@
 import threading
 from pathlib import Path
 
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import upkeep
@@ -16,6 +17,7 @@ def test_malloc_trim_is_found_and_runs_on_this_glibc_machine():
 
 
 def test_the_app_starts_one_trimming_thread_however_often_it_runs():
+    st.cache_resource.clear()  # as other tests and a redeploy do: must not start a second thread
     for _ in range(2):  # two sessions, two runs each
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()

@@ -13,8 +13,6 @@ import ctypes
 import ctypes.util
 import threading
 
-import streamlit as st
-
 TRIM_EVERY_S = 15.0
 
 
@@ -34,12 +32,18 @@ def _loop(trim, stop: threading.Event) -> None:
         trim(0)
 
 
-@st.cache_resource(show_spinner=False)
+_lock = threading.Lock()
+_stop: threading.Event | None = None  # set once per process (a module global: clearing Streamlit's caches must not start another)
+
+
 def start() -> threading.Event | None:
     """Start the trimming thread once per process; returns the event that stops it (None without glibc)."""
-    trim = _libc_trim()
-    if trim is None:
-        return None
-    stop = threading.Event()
-    threading.Thread(target=_loop, args=(trim, stop), name="malloc-trim", daemon=True).start()
-    return stop
+    global _stop
+    with _lock:
+        if _stop is None:
+            trim = _libc_trim()
+            if trim is None:
+                return None
+            _stop = threading.Event()
+            threading.Thread(target=_loop, args=(trim, _stop), name="malloc-trim", daemon=True).start()
+        return _stop
