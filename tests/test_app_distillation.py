@@ -236,6 +236,18 @@ def test_distillation_story_follows_the_numbers():
     assert "does worse than" in bad and "μ = 0.999" in bad and "random weights" in bad and "closer" not in bad
     tie = words.distillation_story(s(0.15), s(1.2), s(1.21, 0.05), s(0.06), ours)
     assert "indistinguishable at this sample size" in tie
+    assert "no model here scores lower than that" in good
+    # Eight Gaussians, a 1-step run (measured): the 50-step teacher's mean is under the floor, inside the noise.
+    under = words.distillation_story(s(0.264, 0.06), s(2.443), s(1.924), s(0.323, 0.005), ours, reference=s(0.26))
+    assert re.search(r"the 50-step teacher \(0\.264 ± 0\.0\d\d\) is indistinguishable from it", under)
+    assert "no model here scores lower" not in under
+    assert "this run is worse than the shipped model" in under
+    below = words.distillation_story(s(0.05, 0.001), s(1.9), s(0.3), s(0.06, 0.001), ours)
+    assert re.search(r"the 50-step teacher \(0\.050 ± 0\.001\) is measurably below it", below)
+
+
+def test_a_run_label_counts_its_steps_in_words():
+    assert words.plural(1) == "1 step" and words.plural(1200) == "1,200 steps"
 
 
 def test_a_link_to_a_run_survives_a_restart_and_an_evicted_run_can_be_trained_again():

@@ -20,6 +20,7 @@ from torch import nn
 from cmcore import datasets, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from ui import data, runs
+from viz.words import plural
 
 MODEL_PARAM = "model"
 SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
@@ -67,7 +68,7 @@ def run_label_of(run) -> str:
 def run_label(run: runs.RunModel) -> str:
     """How a run is named in the picker and tables: what it changed, how far it trained."""
     name = run_label_of(run)
-    steps = f"{run.steps_done:,} of {run.cfg.steps:,} steps" if run.partial else f"{run.cfg.steps:,} steps"
+    steps = f"{run.steps_done:,} of {plural(run.cfg.steps)}" if run.partial else plural(run.cfg.steps)
     return f"Retrained: {name}, {steps}"
 
 

@@ -31,7 +31,7 @@ def times(a: float, b: float) -> str:
 
 
 def plural(k: int, word: str = "step") -> str:
-    return f"{k} {word}{'s' if k != 1 else ''}"
+    return f"{k:,} {word}{'s' if k != 1 else ''}"
 
 
 def outcome_word(c: Comparison) -> str:
@@ -88,6 +88,19 @@ def jump_story(x0_hats: np.ndarray, inputs: np.ndarray, levels: np.ndarray) -> s
     return head + "The later jumps land close to the first answer and mostly refine it."
 
 
+def floor_clause(scores: Mapping[str, Score], floor: Score) -> str:
+    """Where the models stand against the floor (two real samples), from the numbers: a model whose mean
+    is under it is either inside its noise or measurably below it (finite samples allow both)."""
+    under = {name: s for name, s in scores.items() if s.mean < floor.mean}
+    if not under:
+        return "no model here scores lower than that."
+    parts = [f"{name} ({s}) is " + ("measurably below it, which finite samples allow (the floor is an estimate too)"
+                                    if compare(s, floor).lower else
+                                    "indistinguishable from it: as close to the data as this sample size can tell")
+             for name, s in under.items()]
+    return "; ".join(parts) + "."
+
+
 # --- Page 3 -----------------------------------------------------------------------------------------
 
 def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings: Mapping[str, object],
@@ -126,10 +139,11 @@ def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings
     else:
         lines.append(f"The 50-step teacher is still better ({t50}): {vs50.says('one consistency step', 'fifty')}. "
                      "Page 4 shows what a few more jumps buy.")
-    lines.append(f"For scale, two independent samples of real data score {floor}; no model scores lower than that.")
+    lines.append(f"For scale, two independent samples of real data score {floor}; " + floor_clause(
+        {"the 50-step teacher": t50, "the teacher's one step": t1, "the consistency model's one step": cm1}, floor))
     if reference is not None:
         lines.append("Against our shipped defaults (one-step W2 " + f"{reference}): "
-                     + compare(cm1, reference).says("these settings", "the defaults") + ".")
+                     + compare(cm1, reference).says("this run", "the shipped model") + ".")
     return "\n".join(f"- {line}" for line in lines)
 
 
