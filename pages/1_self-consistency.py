@@ -5,7 +5,7 @@ import streamlit as st
 from viz import charts
 from cmcore.config import SOLVERS
 from cmcore.evaluate import EXACT_DISTANCE, FINE_SOLVE_STEPS, SOLVER_ERROR_FACTOR
-from ui import compute, models, params, show, teach
+from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
 
 T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
@@ -45,13 +45,17 @@ teach.predict_first("sc", "You restart the ODE from the chosen points of one tra
 t_values = tuple(sorted(st.session_state["sc_t"], reverse=True))
 resolve = None if st.session_state["sc_resolve"] == "same" else int(st.session_state["sc_resolve"])
 sel = models.current()
-v = compute.self_consistency(sel.teacher_cfg, st.session_state["sc_n_traj"], st.session_state["sc_seed"],
-                             st.session_state["sc_steps"], st.session_state["sc_solver"],
-                             st.session_state["sc_traj"], t_values, resolve)
+models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
+seed = st.session_state["sc_seed"]
+trajectories = later.call(compute.self_consistency, sel.teacher_cfg, st.session_state["sc_n_traj"], seed,
+                          st.session_state["sc_steps"], st.session_state["sc_solver"], st.session_state["sc_traj"],
+                          t_values, resolve)
 params.sync(spec)
 if not teach.revealed("sc", "sc_show"):
+    later.prefetch(trajectories)  # computed while the question is read
     teach.hidden_note()
     st.stop()
+(v,) = later.need(f"the trajectories of noise seed {seed} and their restarts", trajectories)
 
 left, right = st.columns(2)
 chart_args = (v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints, v.true_endpoint)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from cmcore import datasets
 from viz.charts import Panel
-from ui import compute, models, params, show, teach
+from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
 
 CURVE_POINTS = 500  # the error-vs-steps curve runs ~1,000 network calls; fewer points keep it quick
@@ -41,14 +41,17 @@ with st.container(border=True):
     params.number(spec, "os_seed", "Noise seed", c[1])
     params.slider(spec, "os_k", "k for the k-step ODE", c[2])
 sel = models.current()
+models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
 teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "
                     f"points look like (the data: {datasets.noun(sel.dataset)})?", OPTIONS, "os_show")
 n, seed, k = st.session_state["os_n"], st.session_state["os_seed"], st.session_state["os_k"]
-v, vk = compute.one_step(sel.teacher_cfg, n, seed), compute.k_step(sel.teacher_cfg, n, seed, k)
+solves = (later.call(compute.one_step, sel.teacher_cfg, n, seed), later.call(compute.k_step, sel.teacher_cfg, n, seed, k))
 params.sync(spec)
 if not teach.revealed("os", "os_show"):
+    later.prefetch(*solves)  # computed while the question is read
     teach.hidden_note()
     st.stop()
+v, vk = later.need(f"the 200-step reference and the {k}-step ODE for noise seed {seed}", *solves)
 
 (e1, m1), (ex, mx), (ek, mk) = v.errors["euler_one"], v.errors["x0_prediction"], vk.error
 show.panel_grid([

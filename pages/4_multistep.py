@@ -4,7 +4,7 @@ import streamlit as st
 
 from cmcore import datasets
 from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec, compare
-from ui import compute, models, params, show, teach
+from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
 from viz import words
 from viz.charts import Panel
@@ -22,6 +22,7 @@ cm_steps, teacher_steps = sorted(st.session_state["ms_cm"]), sorted(st.session_s
 
 st.title("4. Multi-step consistency")
 sel = models.current()
+models.teacher(sel.teacher_cfg), models.consistency(sel)  # loaded first: a damaged file is reported at once
 st.markdown("A consistency model can also take a few steps: jump to a clean estimate x̂₀, mix fresh noise back "
             "in to a lower level τ, jump again. Below, both samplers start from the same noise, and every panel "
             f"is scored by W2, the 2-Wasserstein distance to a fresh real sample of {datasets.noun(sel.dataset)} (lower "
@@ -35,8 +36,12 @@ with st.container(border=True):
 teach.predict_first("ms", "Is one consistency step better or worse than five steps of the teacher's ODE?",
                     OPTIONS, "ms_show")
 n, seed = st.session_state["ms_n"], st.session_state["ms_seed"]
+samplers = ([later.call(compute.teacher_points, sel.teacher_cfg, s, n, seed) for s in teacher_steps]
+            + [later.call(compute.cm_points, sel, k, n, seed) for k in cm_steps]
+            + [later.call(compute.real_points, sel.teacher_cfg.dataset, n, seed)])
 params.sync(spec)
 if not teach.revealed("ms", "ms_show"):
+    later.prefetch(*samplers)  # computed while the question is read
     teach.hidden_note()
     st.stop()
 
@@ -45,14 +50,13 @@ def label(k: int) -> str:
     return f"{k} step{'s' if k > 1 else ''}"
 
 
-teacher_panels = [Panel(label(s), compute.teacher_points(sel.teacher_cfg, s, n, seed),
-                        "teacher_one" if s == 1 else "teacher") for s in teacher_steps]
-cm_panels = [Panel(label(k), compute.cm_points(sel, k, n, seed), "consistency") for k in cm_steps]
+*points, real_bg = later.need(f"every sampler's {n:,} points for noise seed {seed}", *samplers)
+teacher_panels = [Panel(label(s), p, "teacher_one" if s == 1 else "teacher") for s, p in zip(teacher_steps, points)]
+cm_panels = [Panel(label(k), p, "consistency") for k, p in zip(cm_steps, points[len(teacher_steps):])]
 st.markdown("##### Teacher: Euler ODE")
 show.panel_grid(teacher_panels, per_row=4, size=170)
 st.markdown("##### Consistency model")
-show.panel_grid(cm_panels + [Panel("Real data", compute.real_points(sel.teacher_cfg.dataset, n, seed), "real")],
-                per_row=4, size=170)
+show.panel_grid(cm_panels + [Panel("Real data", real_bg, "real")], per_row=4, size=170)
 show.legend(["real", "teacher", "teacher_one", "consistency"])
 ev = EvalSpec(n, compute.STANDARD.seeds)  # the protocol's fixed seeds: the panels' seed changes the picture only
 st.caption(f"Every panel: the same {n:,} noise points (seed {seed}). W2 below is measured by the protocol on its "
@@ -81,8 +85,8 @@ c = st.columns([1, 1, 2])
 params.slider(spec, "ms_paths", "Points to follow", c[0])
 params.segmented(spec, "ms_path_k", "Sampling steps K", c[1])
 k_path = st.session_state["ms_path_k"]
-paths = compute.jump_paths(sel, k_path, st.session_state["ms_paths"], seed)
-real_bg = compute.real_points(sel.teacher_cfg.dataset, n, seed)
+(paths,) = later.need(f"the jumps of {k_path}-step sampling",
+                      later.call(compute.jump_paths, sel, k_path, st.session_state["ms_paths"], seed))
 show.charts_in_columns([compute.chart_spec("multistep_steps_chart", paths.inputs, paths.x0_hats, paths.levels,
                                            samples_bg=real_bg, size=185, only_step=i) for i in range(k_path)],
                        per_row=min(k_path, 4))

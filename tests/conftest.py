@@ -7,6 +7,9 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from cmcore.runstore import RUN_DIR_ENV
 
+# AppTest never runs a fragment's timer: pages compute their numbers inside the script run (ui/later.py).
+# Servers the tests start drop this again (tests/browser/conftest.py, bench/load.py).
+os.environ["CONSISTENCY_FILL_IN"] = "sync"
 # Runs the tests train are stored in a folder of this test session, never in the repo's .runs/.
 os.environ.setdefault(RUN_DIR_ENV, tempfile.mkdtemp(prefix="cmcore-runs-"))
 

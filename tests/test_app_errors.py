@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from cmcore import zoo
+from ui import shared
 
 
 def test_corrupt_teacher_checkpoint_shows_clear_error(tmp_path, monkeypatch):
@@ -16,6 +17,7 @@ def test_corrupt_teacher_checkpoint_shows_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv(zoo.CHECKPOINT_DIR_ENV, str(tmp_path))
     st.cache_resource.clear()
     st.cache_data.clear()
+    shared.clear_all()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
         at.switch_page("pages/1_self-consistency.py")
@@ -27,3 +29,4 @@ def test_corrupt_teacher_checkpoint_shows_clear_error(tmp_path, monkeypatch):
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()
+        shared.clear_all()

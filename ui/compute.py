@@ -1,8 +1,12 @@
-"""The pages' numbers: cmcore evaluations behind ``st.cache_data``, returned as numpy/pandas/Scores.
+"""The pages' numbers: cmcore evaluations behind a cache, returned as numpy/pandas/Scores.
 
 Every function is keyed on frozen configs (or a ``models.Selection``) plus plain
 settings, so a rerun with the same widgets costs a dictionary look-up, and every
-session of the server shares the result.  W2 always comes from the one protocol,
+session of the server shares the result.  The per-seed numbers a student's widgets
+ask for (trajectories, references, samples) sit in ``ui.shared`` caches, which the
+pages fill in off the script run (``ui.later``) and which let go of what nobody asked
+for in two minutes; the rest (scores on the protocol's fixed seeds, chart specs) in
+``st.cache_data``.  W2 always comes from the one protocol,
 ``cmcore.evaluate``: a ``Score`` (mean ± standard error over seeds), read against the
 floor at the same size.  Shipped models' scores at the standard spec are read from the
 tables stored beside the checkpoints (``zoo.load_quality``), so no page measures them
@@ -25,7 +29,7 @@ from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
-from ui import models, runs
+from ui import models, runs, shared
 from ui.models import Selection
 from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
@@ -136,7 +140,7 @@ class SelfConsistencyView:
     explained_by_solver: bool  # the farthest landing is within what that error explains
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared.cached(max_entries=64)
 def self_consistency(teacher_cfg: TeacherConfig, n_traj: int, seed: int, n_steps: int, solver: str, chosen: int,
                      t_values: tuple[float, ...], resolve_steps: int | None) -> SelfConsistencyView:
     _one_thread()
@@ -171,7 +175,7 @@ class KStepView:
     error: tuple[float, float]  # (mean, max) distance to the 200-step endpoint
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@shared.cached(max_entries=32)
 def one_step(teacher_cfg: TeacherConfig, n: int, seed: int) -> OneStepView:
     """``evaluate.one_step_comparison`` on eval noise: the 200-step endpoint, one Euler step, the x0 prediction."""
     _one_thread()
@@ -184,14 +188,14 @@ def one_step(teacher_cfg: TeacherConfig, n: int, seed: int) -> OneStepView:
     return OneStepView(real, _np(oc.true_endpoints), _np(oc.euler_one), _np(oc.x0_prediction), errors, diff)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared.cached(max_entries=64)
 def k_step(teacher_cfg: TeacherConfig, n: int, seed: int, k: int) -> KStepView:
     """A k-step Euler ODE from the same noise, scored against ``one_step``'s cached 200-step endpoint
     (kept apart so that moving k costs k network calls, not 200 more)."""
     _one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     x = ode_endpoint(models.teacher(teacher_cfg), z, 1.0, 0.0, k, "euler")
-    err = endpoint_error(x, torch.from_numpy(one_step(teacher_cfg, n, seed).true_endpoints).float())
+    err = endpoint_error(x, torch.tensor(one_step(teacher_cfg, n, seed).true_endpoints, dtype=torch.float32))
     return KStepView(_np(x), k, (float(err.mean()), float(err.max())))
 
 
@@ -206,20 +210,20 @@ def error_curve(teacher_cfg: TeacherConfig, n: int, seed: int) -> pd.DataFrame:
 
 # --- Exercise 4 and page 3: samples (scores come from the protocol above) ----------------------
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared.cached(max_entries=64)
 def real_points(dataset: str, n: int, seed: int) -> np.ndarray:
     """The real reference sample of evaluation seed ``seed`` (what W2 is measured against)."""
     return _np(evaluate.eval_reference(dataset, seed, n))
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@shared.cached(max_entries=128)
 def teacher_points(teacher_cfg: TeacherConfig, steps: int, n: int, seed: int) -> np.ndarray:
     """The teacher's Euler ODE with ``steps`` steps from evaluation noise ``seed``."""
     _one_thread()
     return _np(evaluate.teacher_samples(models.teacher(teacher_cfg), seed, n, steps))
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@shared.cached(max_entries=128)
 def cm_points(sel: Selection, k: int, n: int, seed: int) -> np.ndarray:
     """``k``-step consistency sampling from the same evaluation noise as the teacher."""
     _one_thread()
@@ -233,7 +237,7 @@ class JumpPaths:
     x0_hats: np.ndarray  # [K, m, 2]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared.cached(max_entries=64)
 def jump_paths(sel: Selection, k: int, m: int, seed: int) -> JumpPaths:
     """The first ``m`` points of multi-step sampling, every input and every jump."""
     _one_thread()

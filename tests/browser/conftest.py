@@ -71,6 +71,7 @@ class StreamlitServer:
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", *extra_args]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("CONSISTENCY_FILL_IN", None)  # a real server fills numbers in as they finish (tests/conftest.py: AppTest's sync)
         self.proc = subprocess.Popen(cmd, cwd=root, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
 

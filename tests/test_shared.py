@@ -1,0 +1,135 @@
+"""ui/shared.py: one computation per key for every session, off the script run, bounded in size and time.
+
+Plain functions and events stand in for the pages' numbers; nothing here sleeps or times anything.
+"""
+import threading
+from concurrent.futures import wait
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from ui import later, shared
+
+WAIT_S = 60  # generous bound on events that must happen; the tests never wait on time otherwise
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_sessions_asking_at_once_share_one_computation():
+    gate, calls = threading.Event(), []
+
+    def slow(seed):
+        calls.append(seed)
+        assert gate.wait(WAIT_S)
+        return seed * 10
+
+    memo = shared.SharedCache(slow, max_entries=8, pool=shared.Pool(1))
+    first = memo.start(3)
+    others = [memo.start(3) for _ in range(5)]  # five more sessions ask while it is computing
+    assert all(f is first for f in others)
+    gate.set()
+    assert first.result(WAIT_S) == 30
+    assert memo(3) == 30 and memo.start(3) is None  # held now: no future, no computation
+    assert calls == [3] and memo.computed == 1
+
+
+def test_a_worker_that_needs_a_value_queued_behind_itself_computes_it():
+    """Page 2's k-step error needs the 200-step reference: with one worker, waiting on it would hang."""
+    pool = shared.Pool(1)
+    reference = shared.SharedCache(lambda seed: seed + 0.5, max_entries=8, pool=pool)
+    k_step = shared.SharedCache(lambda seed: reference(seed) * 2, max_entries=8, pool=pool)
+    blocker, gate = shared.SharedCache(lambda _: gate_wait(), max_entries=1, pool=pool), threading.Event()
+
+    def gate_wait():
+        assert gate.wait(WAIT_S)
+        return 0
+
+    held = blocker.start(0)  # the only worker is busy: both jobs below queue behind it
+    later_k, later_ref = k_step.start(7), reference.start(7)
+    gate.set()
+    done, not_done = wait([held, later_k, later_ref], timeout=WAIT_S)
+    assert not not_done
+    assert later_k.result() == 15.0 and later_ref.result() == 7.5
+    assert reference.computed == 1  # taken over by the k-step job, not computed twice
+
+
+def test_values_are_bounded_least_recently_used_out_first():
+    memo = shared.SharedCache(lambda x: [x], max_entries=2)
+    memo(1), memo(2), memo(1), memo(3)  # 2 is the least recently asked for when 3 arrives
+    assert memo.holds(1) and memo.holds(3) and not memo.holds(2) and len(memo) == 2
+
+
+def test_values_nobody_asked_for_lately_expire():
+    clock = Clock()
+    memo = shared.SharedCache(lambda x: x, max_entries=8, ttl_s=120, clock=clock)
+    memo(1), memo(2)
+    clock.now = 100
+    memo(1)  # asked for again: its two minutes start over
+    clock.now = 150
+    assert memo.expire() == 1
+    assert memo.holds(1) and not memo.holds(2)
+    clock.now = 400
+    assert memo.expire() == 1 and len(memo) == 0
+
+
+def test_expire_all_reaches_every_cache_the_pages_use():
+    from ui import compute
+
+    assert compute.one_step in shared._ALL and compute.cm_points in shared._ALL
+    assert isinstance(shared.expire_all(), int)
+
+
+def test_an_error_reaches_every_waiter_and_the_next_ask_tries_again():
+    attempts = []
+
+    def flaky(x):
+        attempts.append(x)
+        if len(attempts) == 1:
+            raise LookupError("the run is no longer held")
+        return x
+
+    memo = shared.SharedCache(flaky, max_entries=4, pool=shared.Pool(1))
+    f = memo.start(5)
+    with pytest.raises(LookupError):
+        f.result(WAIT_S)
+    assert not memo.holds(5)
+    assert memo(5) == 5 and attempts == [5, 5]
+
+
+@dataclass(frozen=True)
+class View:
+    points: np.ndarray
+
+
+def test_shared_arrays_are_read_only():
+    memo = shared.SharedCache(lambda n: View(np.zeros((n, 2))), max_entries=2)
+    v = memo(3)
+    with pytest.raises(ValueError):
+        v.points[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        shared.SharedCache(lambda n: np.ones(n), max_entries=1)(4)[0] = 2.0
+
+
+def test_the_queue_count_says_how_much_is_ahead():
+    pool, gate = shared.Pool(1), threading.Event()
+    block = shared.SharedCache(lambda x: gate.wait(WAIT_S), max_entries=4, pool=pool)
+    fast = shared.SharedCache(lambda x: x, max_entries=4, pool=pool)
+    first, second, mine = block.start(1), block.start(2), fast.start(3)
+    assert pool.ahead_of([first]) == 0 and pool.ahead_of([mine]) == 2 and pool.busy() == 3
+    gate.set()
+    wait([first, second, mine], timeout=WAIT_S)
+    assert pool.busy() == 0 and mine.result() == 3
+
+
+def test_waiting_note_words():
+    assert later.waiting_text("the trajectories of noise seed 4", 0) == (
+        "Computing the trajectories of noise seed 4 ... The page fills in by itself.")
+    assert "1 computation from other sessions is ahead of it." in later.waiting_text("x", 1)
+    assert "1,204 computations from other sessions are ahead of it." in later.waiting_text("x", 1204)
