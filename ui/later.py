@@ -23,7 +23,8 @@ import streamlit as st
 
 from ui import shared
 
-POLL_S = 0.3  # how often a waiting page looks again (a look costs the server a few milliseconds)
+POLL_S = 0.3  # how often a waiting page looks again when its numbers are next in line
+POLL_QUEUED_S = 1.5  # ... and when other sessions' computations are ahead of them
 GRACE_S = 0.3  # first in line, numbers ready this soon are drawn in the same run: no note flashes up for them
 WAIT_PREFIX = "Computing"  # the waiting note starts with this (bench/load.py watches for it)
 SYNC_ENV = "CONSISTENCY_FILL_IN"  # "sync": compute inside the script run (AppTest, which never polls)
@@ -69,8 +70,24 @@ def waiting_text(what: str, ahead: int) -> str:
     return f"{WAIT_PREFIX} {what} ...{queue} The page fills in by itself."
 
 
-@st.fragment(run_every=POLL_S)
-def _waiting(what: str, futures: list) -> None:
+def _look(what: str, futures: list) -> None:
     if all(f.done() for f in futures):
         st.rerun(scope="app")  # a full run, which finds the values held (or shows the error)
     st.info(waiting_text(what, shared.POOL.ahead_of(futures)), icon=":material/hourglass_top:")
+
+
+@st.fragment(run_every=POLL_S)
+def _look_soon(what: str, futures: list) -> None:
+    _look(what, futures)
+
+
+@st.fragment(run_every=POLL_QUEUED_S)
+def _look_later(what: str, futures: list) -> None:
+    _look(what, futures)
+
+
+def _waiting(what: str, futures: list) -> None:
+    """The note, redrawn by a fragment that looks often when these numbers are next in line, seldom when many
+    computations are ahead (every look is a fragment run: thirty sessions looking every 0.3 s cost a core)."""
+    queued = shared.POOL.ahead_of(futures) >= shared.WORKERS
+    (_look_later if queued else _look_soon)(what, futures)

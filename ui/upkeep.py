@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import sys
 import threading
 
 from ui import shared
 
 TRIM_EVERY_S = 15.0
+# How long a thread may hold the interpreter lock while another waits for it (Python's default: 5 ms).  The
+# worker threads (ui/shared.py) let go of the lock for every small torch call and must take it back after:
+# with script runs busy, each take-back waited up to 5 ms, and an ODE solve of a few hundred calls took
+# seconds instead of a fraction of one.  1 ms cuts that wait fivefold for a little more switching.
+SWITCH_INTERVAL_S = 0.001
 
 
 def _libc_trim():
@@ -44,6 +50,7 @@ def start() -> threading.Event | None:
     global _stop
     with _lock:
         if _stop is None:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
             trim = _libc_trim()
             if trim is None:
                 return None

@@ -267,7 +267,10 @@ _IDLE_JS = """
   const app = document.querySelector('[data-testid="stApp"]');
   return !!s && !!app && s.settled > since && app.dataset.testScriptState === 'notRunning'
       && app.dataset.testConnectionState === 'CONNECTED'
-      && !document.querySelector('[data-testid="stSkeleton"]');
+      && !document.querySelector('[data-testid="stSkeleton"]')
+      // ui/later.py: a page still computing its numbers shows this note and reruns itself when they are in
+      && !Array.from(document.querySelectorAll('[data-testid="stAlert"]'))
+            .some((el) => el.innerText.trim().startsWith('Computing'));
 }
 """
 
