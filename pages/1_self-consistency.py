@@ -45,7 +45,7 @@ teach.predict_first("sc", "You restart the ODE from the chosen points of one tra
 t_values = tuple(sorted(st.session_state["sc_t"], reverse=True))
 resolve = None if st.session_state["sc_resolve"] == "same" else int(st.session_state["sc_resolve"])
 sel = models.current()
-models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
+_ = models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
 seed = st.session_state["sc_seed"]
 trajectories = later.call(compute.self_consistency, sel.teacher_cfg, st.session_state["sc_n_traj"], seed,
                           st.session_state["sc_steps"], st.session_state["sc_solver"], st.session_state["sc_traj"],

@@ -41,7 +41,7 @@ with st.container(border=True):
     params.number(spec, "os_seed", "Noise seed", c[1])
     params.slider(spec, "os_k", "k for the k-step ODE", c[2])
 sel = models.current()
-models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
+_ = models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
 teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "
                     f"points look like (the data: {datasets.noun(sel.dataset)})?", OPTIONS, "os_show")
 n, seed, k = st.session_state["os_n"], st.session_state["os_seed"], st.session_state["os_k"]

@@ -22,7 +22,7 @@ cm_steps, teacher_steps = sorted(st.session_state["ms_cm"]), sorted(st.session_s
 
 st.title("4. Multi-step consistency")
 sel = models.current()
-models.teacher(sel.teacher_cfg), models.consistency(sel)  # loaded first: a damaged file is reported at once
+_ = models.teacher(sel.teacher_cfg), models.consistency(sel)  # loaded first: a damaged file is reported at once
 st.markdown("A consistency model can also take a few steps: jump to a clean estimate x̂₀, mix fresh noise back "
             "in to a lower level τ, jump again. Below, both samplers start from the same noise, and every panel "
             f"is scored by W2, the 2-Wasserstein distance to a fresh real sample of {datasets.noun(sel.dataset)} (lower "

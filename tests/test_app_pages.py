@@ -93,6 +93,15 @@ def test_exercise_hides_results_until_answered(page):
     assert at.query_params[EXERCISES[page][1]] in ("1", ["1"])
 
 
+@pytest.mark.parametrize("page", EXERCISES)
+def test_pages_draw_nothing_by_accident(page):
+    """A bare expression in a page file is drawn by Streamlit's magic (a model's repr, a tuple): none may be."""
+    for at in (open_page(page), revealed(page)):
+        shown = [str(e.value) for kind in ("markdown", "code", "text", "json") for e in at.get(kind)]
+        assert not any("Sequential(" in t or "MLP(" in t for t in shown), [t[:80] for t in shown if "MLP(" in t]
+        assert not at.get("code") and not at.get("json")
+
+
 def test_skip_button_reveals_results():
     at = open_page("pages/2_one-step-ode.py")
     assert not charts(at)
