@@ -67,7 +67,7 @@ def need(what: str, *calls: Call) -> list[Any]:
 def waiting_text(what: str, ahead: int) -> str:
     queue = (f" {ahead:,} computation{'s' if ahead != 1 else ''} from other sessions "
              f"{'is' if ahead == 1 else 'are'} ahead of it." if ahead else "")
-    return f"{WAIT_PREFIX} {what} ...{queue} The page fills in by itself."
+    return f"{WAIT_PREFIX} {what}…{queue} The page fills in by itself."
 
 
 def _look(what: str, futures: list) -> None:
