@@ -3,12 +3,16 @@
     python bench/page_costs.py
 
 Runs the real app in-process (AppTest): opens each page (results shown), reruns it, then sets each
-moved widget to two new values (as a person would) and prints the wall time of each run.  Figures only,
+moved widget to two new values (as a person would) and prints the wall time of each run, with the
+page's numbers computed inside the run (on a server they are computed beside it and filled in).  Figures only,
 nothing asserted; the load test (bench/load.py) shows what these cost when thirty sessions share a server.
 """
+import os
 import sys
 import time
 from pathlib import Path
+
+os.environ["CONSISTENCY_FILL_IN"] = "sync"  # the cost of computing a page's numbers, inside the run (ui/later.py)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -22,7 +22,8 @@ BEGIN, END = "<!-- slow paths: begin -->", "<!-- slow paths: end -->"
 
 # name -> (what issue 6 measured on main at b1adc54, Python run in a fresh process that prints its seconds)
 SETUP = (
-    "import sys, time, dataclasses; sys.path.insert(0, %r)\n"
+    "import os, sys, time, dataclasses; sys.path.insert(0, %r)\n"
+    "os.environ['CONSISTENCY_FILL_IN'] = 'sync'  # numbers computed inside the timed run (ui/later.py)\n"
     "from streamlit.testing.v1 import AppTest\n"
     "from streamlit.runtime.pages_manager import PagesManager\n"
     "init = PagesManager.__init__\n"

@@ -32,3 +32,4 @@ def test_the_server_hands_the_interpreter_lock_round_often():
     """ui/shared.py's workers take the lock back after every torch call: the app shortens Python's 5 ms wait."""
     AppTest.from_file(APP, default_timeout=120).run()
     assert sys.getswitchinterval() == upkeep.SWITCH_INTERVAL_S < 0.005
+

@@ -1,11 +1,13 @@
-"""Give freed memory back to the operating system while the server runs.
+"""The server process's upkeep: memory handed back, the interpreter lock shared fairly.
 
 Every script run happens in a thread of its own, and glibc's allocator keeps what those threads
 freed in per-thread arenas instead of returning it, so the server's resident memory stays higher
-than what it holds.  ``start`` runs one daemon thread per server process that calls glibc's
-``malloc_trim(0)`` every ``TRIM_EVERY_S`` seconds, which hands free pages of every arena back (a few
-milliseconds), after dropping the per-seed numbers nobody asked for lately (``ui.shared``).  Measured (bench/LOAD.md): 12 sessions left 508 MiB instead of 579 MiB 40 s after
-leaving, peak 686 MiB instead of 917 MiB.  Where glibc is absent (macOS, musl) it does nothing.
+than what it holds.  ``start`` runs one daemon thread per server process that, every
+``TRIM_EVERY_S`` seconds, drops the per-seed numbers nobody asked for lately (``ui.shared``) and
+calls glibc's ``malloc_trim(0)``, which hands free pages of every arena back (a few milliseconds).
+Measured (bench/LOAD.md): 12 sessions left 508 MiB instead of 579 MiB 40 s after leaving, peak
+686 MiB instead of 917 MiB.  Where glibc is absent (macOS, musl) there is no trimming.  ``start``
+also shortens the interpreter lock's switch interval.
 """
 from __future__ import annotations
 
@@ -42,18 +44,20 @@ def _loop(trim, stop: threading.Event) -> None:
 
 
 _lock = threading.Lock()
+_started = False
 _stop: threading.Event | None = None  # set once per process (a module global: clearing Streamlit's caches must not start another)
 
 
 def start() -> threading.Event | None:
-    """Start the trimming thread once per process; returns the event that stops it (None without glibc)."""
-    global _stop
+    """Once per process: the lock's switch interval and the trimming thread; returns the event
+    that stops the trimming (None without glibc)."""
+    global _stop, _started
     with _lock:
-        if _stop is None:
+        if not _started:
+            _started = True
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             trim = _libc_trim()
-            if trim is None:
-                return None
-            _stop = threading.Event()
-            threading.Thread(target=_loop, args=(trim, _stop), name="malloc-trim", daemon=True).start()
+            if trim is not None:
+                _stop = threading.Event()
+                threading.Thread(target=_loop, args=(trim, _stop), name="malloc-trim", daemon=True).start()
         return _stop
