@@ -1,5 +1,4 @@
 """The server's memory upkeep: one trimming thread per process, and glibc's malloc_trim really called."""
-import sys
 import threading
 from pathlib import Path
 
@@ -26,10 +25,4 @@ def test_the_app_starts_one_trimming_thread_however_often_it_runs():
         assert not at.exception
     trimmers = [t for t in threading.enumerate() if t.name == "malloc-trim"]
     assert len(trimmers) == 1 and trimmers[0].daemon and trimmers[0].is_alive()
-
-
-def test_the_server_hands_the_interpreter_lock_round_often():
-    """ui/shared.py's workers take the lock back after every torch call: the app shortens Python's 5 ms wait."""
-    AppTest.from_file(APP, default_timeout=120).run()
-    assert sys.getswitchinterval() == upkeep.SWITCH_INTERVAL_S < 0.005
 
