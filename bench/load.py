@@ -66,7 +66,7 @@ MOVES = {"self-consistency": ("sc_seed", "sc_n_traj", "sc_steps"), "one-step-ode
 RETRAIN_PAGE, RETRAIN_FORM_KEYS = "distillation", ("cd_steps", "cd_seed")
 RETRAIN_DONE = "Retrained in"  # ui/retrain_view.py live_section's success message
 RETRAIN_BUTTON = "Retrain"  # ui/retrain_form.py settings_form's button
-WAITING = "Computing"  # ui/later.py's note while a page's numbers are being computed (it fills in by itself)
+WAITING = "Computing"  # ui/later.py's note, drawn while a run waits for its numbers from the worker pool
 KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a user key
 
 # Issue 8's targets on 2 cores: 30 sessions, 5 of them retraining at once.
@@ -110,7 +110,7 @@ class Tab:
         self._finished_upto = 0  # the latest full run that finished successfully
         self._run_seq: dict[str, int] = {}  # script_run_id -> run number
         self._run_waits = False  # the full run in progress drew ui/later.py's waiting note
-        self.waiting = False  # the latest finished full run drew it: its numbers are still being computed
+        self.waited = False  # the latest finished full run drew it (and then its numbers, before finishing)
         self._changed = asyncio.Condition()
         self._timers: list[asyncio.Task] = []
         self._reader: asyncio.Task | None = None
@@ -201,13 +201,6 @@ class Tab:
             await self._rerun(page_name=path, query=query)
         return time.perf_counter() - t0
 
-    async def filled(self, t0: float) -> float:
-        """Wait until a full run finished without the waiting note (the page's fragment reruns the page when its
-        numbers are in); seconds since ``t0``."""
-        if self.waiting:
-            await self.wait_for(lambda: not self.waiting, "numbers filled in")
-        return time.perf_counter() - t0
-
     async def change(self, states: list[WidgetState], trigger: str | None = None) -> float:
         """Set widget values (and press ``trigger``, a button id) like the frontend; seconds until run done."""
         for s in states:
@@ -289,7 +282,7 @@ class Tab:
         elif kind == "script_finished":
             if msg.script_finished == FINISHED_OK and run_id in self._run_seq:
                 if self._run_seq[run_id] > self._finished_upto:
-                    self.waiting = self._run_waits
+                    self.waited = self._run_waits
                 self._finished_upto = max(self._finished_upto, self._run_seq[run_id])
         elif kind == "navigation":
             self.page_hashes = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
@@ -369,9 +362,7 @@ class UserResult:
     reconnect_s: float | None = None  # --reconnect: websocket dropped and reopened until the rerun finished
     page_s: list[float] = field(default_factory=list)  # navigating to a page until its run finished
     interaction_s: list[float] = field(default_factory=list)  # widget change until the run finished
-    filled_s: list[float] = field(default_factory=list)  # widget change until the numbers were on screen
-    waited: list[bool] = field(default_factory=list)  # that run drew the waiting note (numbers filled in later)
-    page_filled_s: list[float] = field(default_factory=list)  # page asked for until its numbers were on screen
+    waited: list[bool] = field(default_factory=list)  # that run drew the waiting note before its numbers
     retrain: dict | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
     served_by: list[str] = field(default_factory=list)
@@ -389,14 +380,12 @@ async def browse(tab: Tab, res: UserResult, args, rng: random.Random, deadline: 
     while True:
         for i, path in enumerate(pages):
             query = f"{REVEAL[path]}=1" if path in REVEAL else ""
-            t0 = time.perf_counter()
             if rounds == 0 and i == 0:
                 res.first_page_s = await tab.open(path, query)
                 if args.reconnect:
                     res.reconnect_s = await tab.reconnect()
             else:
                 res.page_s.append(await tab.navigate(path, query))
-            res.page_filled_s.append(await tab.filled(t0))  # the widgets below the numbers are drawn with them
             for key in rng.sample(MOVES.get(path, ()), min(args.actions, len(MOVES.get(path, ())))):
                 if key not in tab.widgets:
                     tab.errors.append(("widget", f"{key} not drawn on /{path}"))
@@ -405,10 +394,8 @@ async def browse(tab: Tab, res: UserResult, args, rng: random.Random, deadline: 
                 if state is None:
                     continue
                 await think(rng, args.think)
-                t0 = time.perf_counter()
                 res.interaction_s.append(await tab.change([state]))
-                res.waited.append(tab.waiting)
-                res.filled_s.append(await tab.filled(t0))
+                res.waited.append(tab.waited)
             await think(rng, args.think)
         rounds += 1
         if deadline is None and rounds >= args.rounds or deadline is not None and time.monotonic() > deadline:
@@ -587,7 +574,7 @@ class Server:
                     "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType",
                     "none", "--browser.gatherUsageStats", "false", *(extra or [])]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env.pop("CONSISTENCY_FILL_IN", None)  # as deployed: numbers filled in as they finish, never "sync"
+        env.pop("CONSISTENCY_FILL_IN", None)  # as deployed: numbers computed in the worker pool, never "sync"
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
 
@@ -648,14 +635,10 @@ async def run(args, pids: list[int]) -> dict:
     for i in range(args.warmup):  # a first visitor walks every page once: the baseline is a warm, idle server
         tab = Tab(args.url, args.timeout)
         try:
-            t0 = time.perf_counter()
             await tab.open("")
-            await tab.filled(t0)
             home = home or (rss_mb(pids) if pids else None)
             for path in [PAGE_NAMES[p] for p in args.pages if PAGE_NAMES[p]]:
-                t0 = time.perf_counter()
                 await tab.navigate(path, f"{REVEAL[path]}=1" if path in REVEAL else "")
-                await tab.filled(t0)
         except SessionError:
             pass
         finally:
@@ -707,7 +690,6 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
     waits = [x["queue_wait_s"] for x in rt if x["queue_wait_s"] is not None]
     finished = sum(bool(x["finished"]) for x in rt)
     inter = spread([s for r in browse for s in r.interaction_s])
-    filled = spread([s for r in browse for s in r.filled_s])
     waited = [w for r in browse for w in r.waited]
     out = {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "md")},
@@ -721,9 +703,7 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
                      "train_s": spread([x["train_s"] for x in rt if x["train_s"] is not None]),
                      "total_s": spread([x["total_s"] for x in rt if x["total_s"] is not None])},
         "interaction_s": inter,  # browsing sessions: widget change -> script finished
-        "filled_s": filled,  # widget change -> a finished run with every number drawn (no waiting note)
         "changes_that_waited": {"n": len(waited), "waited": sum(waited)},
-        "page_filled_s": spread([s for r in browse for s in r.page_filled_s]),
         "page_open_s": spread([s for r in browse for s in r.page_s]),
         "first_page_s": spread([r.first_page_s for r in results if r.first_page_s is not None]),
         "memory_mb": memory,
@@ -767,9 +747,8 @@ def text_report(r: dict) -> str:
         f"interaction (browsing, widget change -> script finished): n={r['interaction_s']['n']} "
         f"p50 {fmt(r['interaction_s']['p50'], ' s')} p95 {fmt(r['interaction_s']['p95'], ' s')} "
         f"max {fmt(r['interaction_s']['max'], ' s')}",
-        f"numbers on screen (widget change -> no waiting note): p50 {fmt(r['filled_s']['p50'], ' s')} "
-        f"p95 {fmt(r['filled_s']['p95'], ' s')} max {fmt(r['filled_s']['max'], ' s')}; "
-        f"{r['changes_that_waited']['waited']} of {r['changes_that_waited']['n']} changes showed the waiting note",
+        f"{r['changes_that_waited']['waited']} of {r['changes_that_waited']['n']} changes showed the waiting note "
+        "before their numbers",
         f"page open (browsing): p50 {fmt(r['page_open_s']['p50'], ' s')} p95 {fmt(r['page_open_s']['p95'], ' s')} "
         f"max {fmt(r['page_open_s']['max'], ' s')}; first page p50 {fmt(r['first_page_s']['p50'], ' s')}",
         f"server RSS: cold {fmt(m['cold_mb'], ' MiB', 0)}, warm baseline {fmt(m['baseline_mb'], ' MiB', 0)}, "
@@ -811,9 +790,8 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         f"their own (noise seeds, counts, slider positions), thinking ~{r['config']['think']:g} s between steps; "
         f"{r['sessions']['retraining']} open page 3, set `cd_steps={r['config']['cd_steps']}` and a seed of their own "
         "in the form, press Retrain and poll like a browser until it finishes. Interaction time = from sending the "
-        "widget change to Streamlit's script-finished message for that run (browsing sessions only); a run whose "
-        "numbers are still being computed draws a waiting note there and fills them in by itself (`ui/later.py`), so "
-        "the time until the numbers are on screen is reported beside it.",
+        "widget change to Streamlit's script-finished message for that run (browsing sessions only), so it "
+        "includes the wait for the numbers, which the worker pool computes beside the run (`ui/later.py`).",
         "",
         "| target (issue 8) | target | measured | ratio to target | met |",
         "|---|---|---|---|---|",
@@ -835,14 +813,8 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         f"| interaction, browsing: n / p50 / p95 / max | {r['interaction_s']['n']} / "
         f"{fmt(r['interaction_s']['p50'], ' s')} / {fmt(r['interaction_s']['p95'], ' s')} / "
         f"{fmt(r['interaction_s']['max'], ' s')} |",
-        f"| numbers on screen after a widget change (no waiting note left): n / p50 / p95 / max | "
-        f"{r['filled_s']['n']} / {fmt(r['filled_s']['p50'], ' s')} / {fmt(r['filled_s']['p95'], ' s')} / "
-        f"{fmt(r['filled_s']['max'], ' s')} |",
-        f"| widget changes whose run drew the waiting note first | {r['changes_that_waited']['waited']} of "
-        f"{r['changes_that_waited']['n']} |",
-        f"| page opened → its numbers on screen: n / p50 / p95 / max | {r['page_filled_s']['n']} / "
-        f"{fmt(r['page_filled_s']['p50'], ' s')} / {fmt(r['page_filled_s']['p95'], ' s')} / "
-        f"{fmt(r['page_filled_s']['max'], ' s')} |",
+        f"| widget changes whose run drew the waiting note before its numbers | "
+        f"{r['changes_that_waited']['waited']} of {r['changes_that_waited']['n']} |",
         f"| page open, browsing: n / p50 / p95 / max | {r['page_open_s']['n']} / {fmt(r['page_open_s']['p50'], ' s')}"
         f" / {fmt(r['page_open_s']['p95'], ' s')} / {fmt(r['page_open_s']['max'], ' s')} |",
         f"| first page (connect to first run finished): n / p50 / max | {r['first_page_s']['n']} / "

@@ -29,8 +29,6 @@ def test_two_sessions_one_small_retrain(tmp_path):
     # every page after the first was opened, and each page with widgets had one moved and answered
     assert len(browse["page_s"]) == 2 and len(browse["interaction_s"]) == 2
     assert r["interaction_s"]["n"] == 2 and r["memory_mb"]["peak_mb"] > 0
-    # every change's numbers reached the screen (ui/later.py: drawn at once, or filled in by the page's fragment),
-    # and every page opened showed its numbers; the widget moved on each page sits below them
-    assert len(browse["filled_s"]) == 2 and all(f >= i for f, i in zip(browse["filled_s"], browse["interaction_s"]))
-    assert len(browse["page_filled_s"]) == 3 and r["changes_that_waited"]["n"] == 2
+    # every change was answered by a run that drew its numbers (ui/later.py's worker pool, waited for in the run)
+    assert len(browse["waited"]) == 2 and r["changes_that_waited"]["n"] == 2
     assert proc.returncode == 0

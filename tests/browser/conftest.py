@@ -268,7 +268,7 @@ _IDLE_JS = """
   return !!s && !!app && s.settled > since && app.dataset.testScriptState === 'notRunning'
       && app.dataset.testConnectionState === 'CONNECTED'
       && !document.querySelector('[data-testid="stSkeleton"]')
-      // ui/later.py: a page still computing its numbers shows this note and reruns itself when they are in
+      // ui/later.py: a run waiting for its numbers shows this note (and is still running)
       && !Array.from(document.querySelectorAll('[data-testid="stAlert"]'))
             .some((el) => el.innerText.trim().startsWith('Computing'));
 }
