@@ -133,3 +133,18 @@ def test_waiting_note_words():
         "Computing the trajectories of noise seed 4… The numbers appear here by themselves.")
     assert "1 computation from other sessions is ahead of it." in later.waiting_text("x", 1)
     assert "1,204 computations from other sessions are ahead of it." in later.waiting_text("x", 1204)
+
+
+def test_one_pages_numbers_go_in_one_job_not_scattered_behind_others():
+    pool, gate, order = shared.Pool(1), threading.Event(), []
+    blocker = shared.SharedCache(lambda x: gate.wait(WAIT_S), max_entries=4, pool=pool)
+    a = shared.SharedCache(lambda x: order.append(("a", x)) or x, max_entries=4, pool=pool)
+    b = shared.SharedCache(lambda x: order.append(("b", x)) or x, max_entries=4, pool=pool)
+    first = blocker.start(0)
+    page_one = shared.start_together([(a, (1,)), (b, (1,))], pool=pool)
+    other = a.start(2)  # another session's number, asked for after page one's
+    assert pool.ahead_of(page_one) == 1 and pool.ahead_of([other]) == 3  # computations ahead, page one's included
+    gate.set()
+    wait([first, *page_one, other], timeout=WAIT_S)
+    assert order == [("a", 1), ("b", 1), ("a", 2)]
+    assert shared.start_together([(a, (1,)), (b, (1,))], pool=pool) == [None, None]  # held: nothing to start

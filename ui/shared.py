@@ -50,10 +50,15 @@ class Pool:
         self._queued: dict[Future, int] = {}  # handed over and not finished -> sequence number
         self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[[], None], future: Future) -> None:
+    def submit(self, fn: Callable[[], None], *futures: Future) -> None:
+        """Run ``fn``, which completes ``futures`` (one page's numbers go in one job: split into one job per
+        number, a page waited for the last of its pieces, scattered behind every other session's)."""
         with self._lock:
-            self._queued[future] = next(self._seq)
-        future.add_done_callback(self._done)
+            seq = next(self._seq)
+            for future in futures:
+                self._queued[future] = seq
+        for future in futures:
+            future.add_done_callback(self._done)
         self._executor.submit(fn)
 
     def _done(self, future: Future) -> None:
@@ -112,6 +117,19 @@ class SharedCache:
             (self._pool or POOL).submit(functools.partial(self._run_queued, args, future), future)
         return future
 
+    def claim(self, *args) -> Future | None:
+        """Like ``start`` but hands nothing to the pool: the caller's own job computes it (``run_claimed``)."""
+        found, _, future, _ = self._claim(args, take=False)
+        return None if found else future
+
+    def run_claimed(self, *args) -> None:
+        self._run_queued(args, self._inflight_future(args))
+
+    def _inflight_future(self, args) -> Future | None:
+        with self._lock:
+            slot = self._inflight.get(args)
+            return slot[0] if slot is not None else None
+
     def holds(self, *args) -> bool:
         with self._lock:
             return args in self._values
@@ -155,8 +173,10 @@ class SharedCache:
             self._inflight[args] = [future, take]
             return False, None, future, True
 
-    def _run_queued(self, args, future: Future) -> None:
+    def _run_queued(self, args, future: Future | None) -> None:
         """The pool's job: compute unless a caller took it over meanwhile."""
+        if future is None:
+            return
         with self._lock:
             slot = self._inflight.get(args)
             if slot is None or slot[0] is not future or slot[1]:
@@ -188,6 +208,16 @@ def cached(max_entries: int, ttl_s: float = IDLE_TTL_S):
         _ALL.append(memo)
         return memo
     return wrap
+
+
+def start_together(calls, pool: Pool | None = None) -> list[Future | None]:
+    """``start`` for several ``(memo, args)`` at once, computed one after another in a single pool job."""
+    futures = [memo.claim(*args) for memo, args in calls]
+    mine = [(memo, args) for (memo, args), f in zip(calls, futures) if f is not None]
+    if mine:
+        (pool or POOL).submit(lambda: [memo.run_claimed(*args) for memo, args in mine],
+                              *[f for f in futures if f is not None])
+    return futures
 
 
 def expire_all() -> int:
