@@ -110,12 +110,7 @@ class SharedCache:
 
     def start(self, *args) -> Future | None:
         """None if the value is held; otherwise the Future of its computation, handed to the pool if new."""
-        found, _, future, mine = self._claim(args, take=False)
-        if found:
-            return None
-        if mine:
-            (self._pool or POOL).submit(functools.partial(self._run_queued, args, future), future)
-        return future
+        return start_together([(self, args)], self._pool)[0]
 
     def claim(self, *args) -> Future | None:
         """Like ``start`` but hands nothing to the pool: the caller's own job computes it (``run_claimed``)."""
