@@ -19,9 +19,6 @@ spec = params.bind(Spec("self_consistency", [
     Param("sc_solver", "euler", "choice", choices=SOLVERS), Param("sc_traj", 2, lo=0, hi=15),
     Param("sc_t", [0.9, 0.7, 0.5, 0.3, 0.1], "multi", choices=T_CHOICES),
     Param("sc_resolve", "same", "choice", choices=tuple(RESOLVE)), teach.reveal_param("sc")]))
-clicked = (st.session_state.get("sc_chart") or {}).get("selection", {}).get(charts.TRAJ_SELECTION) or []
-if clicked and clicked[0].get("traj") != st.session_state.get("_sc_clicked"):  # a click on a line picks it
-    st.session_state["_sc_clicked"] = st.session_state["sc_traj"] = int(clicked[0]["traj"])
 if st.session_state["sc_traj"] >= st.session_state["sc_n_traj"]:  # fewer trajectories than the chosen index
     st.session_state["sc_traj"] = st.session_state["sc_n_traj"] - 1
 params.restore_empty(spec)  # a deselected solver or an emptied list of levels falls back to its default
@@ -55,48 +52,61 @@ if not teach.revealed("sc", "sc_show"):
     later.prefetch(trajectories)  # computed while the question is read
     teach.hidden_note()
     st.stop()
-(v,) = later.need(f"the trajectories of noise seed {seed} and their restarts", trajectories)
 
-left, right = st.columns(2)
-chart_args = (v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints, v.true_endpoint)
-left.vega_lite_chart(compute.chart_spec("self_consistency_chart", *chart_args, size=320, part="overview"),
-                     on_select="rerun", key="sc_chart", width="content", selection_mode=charts.TRAJ_SELECTION)
-right.vega_lite_chart(compute.chart_spec("self_consistency_chart", *chart_args, size=320, clickable=False,
-                                         part="zoom"), width="content")
-show.legend(["chosen", "highlight", "teacher", "endpoint"])
-st.caption("First chart: every trajectory from noise (circle) to data (diamond); click a line to choose it. Second: "
-           "the chosen trajectory up close; dashed arrows run from each restart point to where its re-solve lands "
-           "(green dots); the red cross is the trajectory's own endpoint.")
-dmax, dmean, worst = float(v.distances.max()), float(v.distances.mean()), int(v.distances.argmax())
-m = st.columns(3)
-m[0].metric("Max distance to the endpoint", f"{dmax:.2e}")
-m[1].metric("Mean distance", f"{dmean:.2e}")
-m[2].metric("True endpoint", f"({v.true_endpoint[0]:.3f}, {v.true_endpoint[1]:.3f})")
-st.dataframe(pd.DataFrame({"restart t": v.t_used, "start x₁": v.points[:, 0], "start x₂": v.points[:, 1],
-                           "re-solve steps": v.resolve_steps, "landed x₁": v.endpoints[:, 0],
-                           "landed x₂": v.endpoints[:, 1], "distance": v.distances}),
-             hide_index=True, column_config={"distance": st.column_config.NumberColumn(format="%.2e")})
 
-exact = dmax < EXACT_DISTANCE
-accepted = ((OPTIONS[0], OPTIONS[1]) if exact else (OPTIONS[1], OPTIONS[0])) if v.explained_by_solver else (OPTIONS[2],)
-teach.verdict("sc", accepted, f"the farthest restart landed {dmax:.2e} from the endpoint, and this solver's own error "
-              f"on these points is {v.solver_error:.2e} (measured against a {FINE_SOLVE_STEPS}-step Heun solve). "
-              + ("A gap within twice that is the solver's doing, so the points are the same up to the solver."
-                 if v.explained_by_solver else "The gap is larger than the solver's error explains."))
-how = ("on the trajectory's own time grid" if resolve is None else f"with a fresh grid of {resolve} "
-       f"{st.session_state['sc_solver'].capitalize()} step{'s' if resolve > 1 else ''} from each point")
-if exact:
-    why = ("That is zero up to float rounding: on the same grid the solver repeats exactly the steps it already "
-           "took, so it cannot land anywhere else. Pick a fixed step count to see a solver's own error.")
-elif v.explained_by_solver:
-    why = (f"Not zero, but within {SOLVER_ERROR_FACTOR:g}× the solver's own error ({v.solver_error:.2e}): a fresh grid "
-           f"takes different steps, and each errs a little differently. The restart from t = {v.t_used[worst]:.2f} "
-           "missed the most. Add steps and the gap shrinks toward zero, as it would for the exact ODE.")
-else:
-    why = (f"That is more than {SOLVER_ERROR_FACTOR:g}× the solver's own error ({v.solver_error:.2e}) explains; "
-           "the restarts disagree beyond the solver's error on this model.")
-teach.what_happened(f"You restarted the ODE from {len(v.t_used)} points of trajectory {v.chosen} {how}. "
-                    f"The farthest landed {dmax:.2e} from the trajectory's endpoint, the mean was {dmean:.2e}. {why}")
-teach.takeaway("Every point of a deterministic ODE trajectory has the same destination. If a network learned "
-               "f(x_t, t) = that destination for every x_t and t, one evaluation would replace the whole solve: "
-               "that network is a consistency model.")
+def pick_clicked_line() -> None:
+    """A click on a line of the first chart chooses that trajectory (the whole page reruns with it)."""
+    clicked = (st.session_state.get("sc_chart") or {}).get("selection", {}).get(charts.TRAJ_SELECTION) or []
+    if clicked and clicked[0].get("traj") is not None:
+        st.session_state["sc_traj"] = min(int(clicked[0]["traj"]), st.session_state["sc_n_traj"] - 1)
+    later.rerun_page()
+
+
+def results(v) -> None:
+    left, right = st.columns(2)
+    chart_args = (v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints, v.true_endpoint)
+    left.vega_lite_chart(compute.chart_spec("self_consistency_chart", *chart_args, size=320, part="overview"),
+                         on_select=pick_clicked_line, key="sc_chart", width="content",
+                         selection_mode=charts.TRAJ_SELECTION)
+    right.vega_lite_chart(compute.chart_spec("self_consistency_chart", *chart_args, size=320, clickable=False,
+                                             part="zoom"), width="content")
+    show.legend(["chosen", "highlight", "teacher", "endpoint"])
+    st.caption("First chart: every trajectory from noise (circle) to data (diamond); click a line to choose it. Second: "
+               "the chosen trajectory up close; dashed arrows run from each restart point to where its re-solve lands "
+               "(green dots); the red cross is the trajectory's own endpoint.")
+    dmax, dmean, worst = float(v.distances.max()), float(v.distances.mean()), int(v.distances.argmax())
+    m = st.columns(3)
+    m[0].metric("Max distance to the endpoint", f"{dmax:.2e}")
+    m[1].metric("Mean distance", f"{dmean:.2e}")
+    m[2].metric("True endpoint", f"({v.true_endpoint[0]:.3f}, {v.true_endpoint[1]:.3f})")
+    st.dataframe(pd.DataFrame({"restart t": v.t_used, "start x₁": v.points[:, 0], "start x₂": v.points[:, 1],
+                               "re-solve steps": v.resolve_steps, "landed x₁": v.endpoints[:, 0],
+                               "landed x₂": v.endpoints[:, 1], "distance": v.distances}),
+                 hide_index=True, column_config={"distance": st.column_config.NumberColumn(format="%.2e")})
+
+    exact = dmax < EXACT_DISTANCE
+    accepted = ((OPTIONS[0], OPTIONS[1]) if exact else (OPTIONS[1], OPTIONS[0])) if v.explained_by_solver else (OPTIONS[2],)
+    teach.verdict("sc", accepted, f"the farthest restart landed {dmax:.2e} from the endpoint, and this solver's own error "
+                  f"on these points is {v.solver_error:.2e} (measured against a {FINE_SOLVE_STEPS}-step Heun solve). "
+                  + ("A gap within twice that is the solver's doing, so the points are the same up to the solver."
+                     if v.explained_by_solver else "The gap is larger than the solver's error explains."))
+    how = ("on the trajectory's own time grid" if resolve is None else f"with a fresh grid of {resolve} "
+           f"{st.session_state['sc_solver'].capitalize()} step{'s' if resolve > 1 else ''} from each point")
+    if exact:
+        why = ("That is zero up to float rounding: on the same grid the solver repeats exactly the steps it already "
+               "took, so it cannot land anywhere else. Pick a fixed step count to see a solver's own error.")
+    elif v.explained_by_solver:
+        why = (f"Not zero, but within {SOLVER_ERROR_FACTOR:g}× the solver's own error ({v.solver_error:.2e}): a fresh grid "
+               f"takes different steps, and each errs a little differently. The restart from t = {v.t_used[worst]:.2f} "
+               "missed the most. Add steps and the gap shrinks toward zero, as it would for the exact ODE.")
+    else:
+        why = (f"That is more than {SOLVER_ERROR_FACTOR:g}× the solver's own error ({v.solver_error:.2e}) explains; "
+               "the restarts disagree beyond the solver's error on this model.")
+    teach.what_happened(f"You restarted the ODE from {len(v.t_used)} points of trajectory {v.chosen} {how}. "
+                        f"The farthest landed {dmax:.2e} from the trajectory's endpoint, the mean was {dmean:.2e}. {why}")
+    teach.takeaway("Every point of a deterministic ODE trajectory has the same destination. If a network learned "
+                   "f(x_t, t) = that destination for every x_t and t, one evaluation would replace the whole solve: "
+                   "that network is a consistency model.")
+
+
+later.fill_in(f"the trajectories of noise seed {seed} and their restarts", results, trajectories)

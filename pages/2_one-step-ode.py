@@ -51,61 +51,65 @@ if not teach.revealed("os", "os_show"):
     later.prefetch(*solves)  # computed while the question is read
     teach.hidden_note()
     st.stop()
-v, vk = later.need(f"the 200-step reference and the {k}-step ODE for noise seed {seed}", *solves)
 
-(e1, m1), (ex, mx), (ek, mk) = v.errors["euler_one"], v.errors["x0_prediction"], vk.error
-show.panel_grid([
-    Panel("Real data", v.real, "real", f"{n} fresh samples"),
-    Panel("ODE, 200 steps", v.true_endpoints, "teacher", "the reference endpoint"),
-    Panel("One Euler step", v.euler_one, "teacher_one", f"error mean {e1:.3f} · max {m1:.3f}"),
-    Panel("x₀ prediction", v.x0_prediction, "teacher_one", f"error mean {ex:.3f} · max {mx:.3f}"),
-    Panel(f"ODE, {k} steps", vk.points, "teacher", f"error mean {ek:.3f} · max {mk:.3f}")], per_row=5, size=170)
-show.legend(["real", "teacher", "teacher_one"])
-c = st.columns(4)
-c[0].metric("One Euler step: mean error", f"{e1:.3f}")
-c[1].metric(f"{k}-step ODE: mean error", f"{ek:.3f}")
-c[2].metric("Max |Euler step − x₀ prediction|", f"{v.euler_vs_x0_max:.1e}")
-spread_one, spread_true = v.spread(v.euler_one), v.spread(v.true_endpoints)
-c[3].metric("Spread of one-step points / endpoints", f"{spread_one / spread_true:.2f}")
 
-ratio = spread_one / spread_true
-teach.verdict("os", one_step_outcome(e1, ratio), f"the one-step points miss their endpoints by {e1:.2f} on average, "
-              f"and their spread is {ratio:.0%} of the endpoints' spread.")
+def results(v, vk) -> None:
+    (e1, m1), (ex, mx), (ek, mk) = v.errors["euler_one"], v.errors["x0_prediction"], vk.error
+    show.panel_grid([
+        Panel("Real data", v.real, "real", f"{n} fresh samples"),
+        Panel("ODE, 200 steps", v.true_endpoints, "teacher", "the reference endpoint"),
+        Panel("One Euler step", v.euler_one, "teacher_one", f"error mean {e1:.3f} · max {m1:.3f}"),
+        Panel("x₀ prediction", v.x0_prediction, "teacher_one", f"error mean {ex:.3f} · max {mx:.3f}"),
+        Panel(f"ODE, {k} steps", vk.points, "teacher", f"error mean {ek:.3f} · max {mk:.3f}")], per_row=5, size=170)
+    show.legend(["real", "teacher", "teacher_one"])
+    c = st.columns(4)
+    c[0].metric("One Euler step: mean error", f"{e1:.3f}")
+    c[1].metric(f"{k}-step ODE: mean error", f"{ek:.3f}")
+    c[2].metric("Max |Euler step − x₀ prediction|", f"{v.euler_vs_x0_max:.1e}")
+    spread_one, spread_true = v.spread(v.euler_one), v.spread(v.true_endpoints)
+    c[3].metric("Spread of one-step points / endpoints", f"{spread_one / spread_true:.2f}")
 
-st.markdown("#### Why one Euler step and the x₀ prediction are the same here")
-st.markdown(
-    "The flow mixes data and noise linearly, $x_t = (1-t)\\,x_0 + t\\,\\varepsilon$, and the teacher learns the "
-    "velocity $v = \\varepsilon - x_0$. Solve the first equation for $x_0$ and you get $x_0 = x_t - t\\,v$. "
-    "At $t = 1$ that is $x_1 - v(x_1, 1)$. An Euler step from $t = 1$ to $t = 0$ moves by "
-    "$(0 - 1)\\cdot v(x_1, 1)$, which is the very same expression: for this flow the DDIM-style prediction *is* "
-    f"one Euler step. Measured on these {n} points, the two differ by at most {v.euler_vs_x0_max:.1e}"
-    f"{' (identical to the last bit)' if v.euler_vs_x0_max == 0 else ''}.")
-st.markdown("#### Where the error comes from")
-st.markdown(
-    "Each training pair moves along a straight line, but the network cannot see which pair it is on: it learns "
-    "the average, $v(x_t, t) = \\mathbb{E}[\\varepsilon - x_0 \\mid x_t]$. At $t = 1$ the input is pure noise and "
-    "says nothing about $x_0$, so the best guess of $x_0$ is the data mean, and one step pulls every point "
-    f"toward it: the one-step cloud is {ratio:.0%} as wide as the endpoints. As $t$ falls, $x_t$ reveals more "
-    "about its $x_0$, the average changes, and the velocity turns. Paths bend, and a straight line drawn from "
-    "$t = 1$ misses where they end.")
+    ratio = spread_one / spread_true
+    teach.verdict("os", one_step_outcome(e1, ratio), f"the one-step points miss their endpoints by {e1:.2f} on average, "
+                  f"and their spread is {ratio:.0%} of the endpoints' spread.")
 
-curve = compute.error_curve(sel.teacher_cfg, CURVE_POINTS, CURVE_SEED)
-st.markdown("#### Endpoint error against the number of ODE steps")
-st.vega_lite_chart(compute.chart_spec("error_vs_steps", curve, highlight_steps=k), width="stretch")
-st.caption(f"Mean distance to the 200-step endpoint on {CURVE_POINTS} points of evaluation noise seed {CURVE_SEED}, the "
-           "same for every seed you pick (the curve is a property of the teacher, so one computation serves everyone); "
-           "Heun spends two "
-           f"network calls per step. Dashed line: k = {k}.")
-eu, he = curve[curve.solver == "euler"], curve[curve.solver == "heun"]
-good = eu[eu.mean_error < 0.1]
-need = f"{int(good.steps.min())} Euler steps" if len(good) else f"more than {int(eu.steps.max())} Euler steps"
-best_heun = he.loc[he.mean_error.idxmin()]
-teach.what_happened(
-    f"One step from noise missed the 200-step endpoint by {e1:.2f} on average (worst {m1:.2f}); {k} steps cut "
-    f"that to {ek:.3f}. On the {CURVE_POINTS}-point curve, getting the mean error under 0.1 took {need}. Heun, "
-    f"which spends two network calls per step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
-    + ("; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "
-       "own error of about that size." if best_heun.steps < he.steps.max() else ".")
-    + " Every extra step is one more network evaluation: accuracy costs compute.")
-teach.takeaway("A solver needs many small steps because the averaged velocity field bends. A consistency model "
-               "skips the solver: it is trained to output the endpoint itself, so one evaluation can be accurate.")
+    st.markdown("#### Why one Euler step and the x₀ prediction are the same here")
+    st.markdown(
+        "The flow mixes data and noise linearly, $x_t = (1-t)\\,x_0 + t\\,\\varepsilon$, and the teacher learns the "
+        "velocity $v = \\varepsilon - x_0$. Solve the first equation for $x_0$ and you get $x_0 = x_t - t\\,v$. "
+        "At $t = 1$ that is $x_1 - v(x_1, 1)$. An Euler step from $t = 1$ to $t = 0$ moves by "
+        "$(0 - 1)\\cdot v(x_1, 1)$, which is the very same expression: for this flow the DDIM-style prediction *is* "
+        f"one Euler step. Measured on these {n} points, the two differ by at most {v.euler_vs_x0_max:.1e}"
+        f"{' (identical to the last bit)' if v.euler_vs_x0_max == 0 else ''}.")
+    st.markdown("#### Where the error comes from")
+    st.markdown(
+        "Each training pair moves along a straight line, but the network cannot see which pair it is on: it learns "
+        "the average, $v(x_t, t) = \\mathbb{E}[\\varepsilon - x_0 \\mid x_t]$. At $t = 1$ the input is pure noise and "
+        "says nothing about $x_0$, so the best guess of $x_0$ is the data mean, and one step pulls every point "
+        f"toward it: the one-step cloud is {ratio:.0%} as wide as the endpoints. As $t$ falls, $x_t$ reveals more "
+        "about its $x_0$, the average changes, and the velocity turns. Paths bend, and a straight line drawn from "
+        "$t = 1$ misses where they end.")
+
+    curve = compute.error_curve(sel.teacher_cfg, CURVE_POINTS, CURVE_SEED)
+    st.markdown("#### Endpoint error against the number of ODE steps")
+    st.vega_lite_chart(compute.chart_spec("error_vs_steps", curve, highlight_steps=k), width="stretch")
+    st.caption(f"Mean distance to the 200-step endpoint on {CURVE_POINTS} points of evaluation noise seed {CURVE_SEED}, the "
+               "same for every seed you pick (the curve is a property of the teacher, so one computation serves everyone); "
+               "Heun spends two "
+               f"network calls per step. Dashed line: k = {k}.")
+    eu, he = curve[curve.solver == "euler"], curve[curve.solver == "heun"]
+    good = eu[eu.mean_error < 0.1]
+    need = f"{int(good.steps.min())} Euler steps" if len(good) else f"more than {int(eu.steps.max())} Euler steps"
+    best_heun = he.loc[he.mean_error.idxmin()]
+    teach.what_happened(
+        f"One step from noise missed the 200-step endpoint by {e1:.2f} on average (worst {m1:.2f}); {k} steps cut "
+        f"that to {ek:.3f}. On the {CURVE_POINTS}-point curve, getting the mean error under 0.1 took {need}. Heun, "
+        f"which spends two network calls per step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
+        + ("; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "
+           "own error of about that size." if best_heun.steps < he.steps.max() else ".")
+        + " Every extra step is one more network evaluation: accuracy costs compute.")
+    teach.takeaway("A solver needs many small steps because the averaged velocity field bends. A consistency model "
+                   "skips the solver: it is trained to output the endpoint itself, so one evaluation can be accurate.")
+
+
+later.fill_in(f"the 200-step reference and the {k}-step ODE for noise seed {seed}", results, *solves)

@@ -36,12 +36,14 @@ with st.container(border=True):
 teach.predict_first("ms", "Is one consistency step better or worse than five steps of the teacher's ODE?",
                     OPTIONS, "ms_show")
 n, seed = st.session_state["ms_n"], st.session_state["ms_seed"]
+real = later.call(compute.real_points, sel.teacher_cfg.dataset, n, seed)
 samplers = ([later.call(compute.teacher_points, sel.teacher_cfg, s, n, seed) for s in teacher_steps]
-            + [later.call(compute.cm_points, sel, k, n, seed) for k in cm_steps]
-            + [later.call(compute.real_points, sel.teacher_cfg.dataset, n, seed)])
+            + [later.call(compute.cm_points, sel, k, n, seed) for k in cm_steps] + [real])
+k_path = st.session_state["ms_path_k"]
+paths = later.call(compute.jump_paths, sel, k_path, st.session_state["ms_paths"], seed)
 params.sync(spec)
 if not teach.revealed("ms", "ms_show"):
-    later.prefetch(*samplers)  # computed while the question is read
+    later.prefetch(*samplers, paths)  # computed while the question is read
     teach.hidden_note()
     st.stop()
 
@@ -50,51 +52,57 @@ def label(k: int) -> str:
     return f"{k} step{'s' if k > 1 else ''}"
 
 
-*points, real_bg = later.need(f"every sampler's {n:,} points for noise seed {seed}", *samplers)
-teacher_panels = [Panel(label(s), p, "teacher_one" if s == 1 else "teacher") for s, p in zip(teacher_steps, points)]
-cm_panels = [Panel(label(k), p, "consistency") for k, p in zip(cm_steps, points[len(teacher_steps):])]
-st.markdown("##### Teacher: Euler ODE")
-show.panel_grid(teacher_panels, per_row=4, size=170)
-st.markdown("##### Consistency model")
-show.panel_grid(cm_panels + [Panel("Real data", real_bg, "real")], per_row=4, size=170)
-show.legend(["real", "teacher", "teacher_one", "consistency"])
-ev = EvalSpec(n, compute.STANDARD.seeds)  # the protocol's fixed seeds: the panels' seed changes the picture only
-st.caption(f"Every panel: the same {n:,} noise points (seed {seed}). W2 below is measured by the protocol on its "
-           f"fixed seeds ({ev.describe()}), whichever seed the panels show.")
+def samples_and_scores(*values) -> None:
+    *points, real_bg = values
+    teacher_panels = [Panel(label(s), p, "teacher_one" if s == 1 else "teacher") for s, p in zip(teacher_steps, points)]
+    cm_panels = [Panel(label(k), p, "consistency") for k, p in zip(cm_steps, points[len(teacher_steps):])]
+    st.markdown("##### Teacher: Euler ODE")
+    show.panel_grid(teacher_panels, per_row=4, size=170)
+    st.markdown("##### Consistency model")
+    show.panel_grid(cm_panels + [Panel("Real data", real_bg, "real")], per_row=4, size=170)
+    show.legend(["real", "teacher", "teacher_one", "consistency"])
+    ev = EvalSpec(n, compute.STANDARD.seeds)  # the protocol's fixed seeds: the panels' seed changes the picture only
+    st.caption(f"Every panel: the same {n:,} noise points (seed {seed}). W2 below is measured by the protocol on its "
+               f"fixed seeds ({ev.describe()}), whichever seed the panels show.")
 
-with st.spinner(f"Scoring every sampler with the protocol ({ev.describe()}; each new setting once) ..."):
-    floor = compute.floor_score(sel.teacher_cfg.dataset, ev)
-    tea = {s: compute.teacher_score(sel.teacher_cfg, s, ev) for s in sorted({*teacher_steps, 1, 5})}
-    cms = {k: compute.cm_score(sel, k, ev) for k in sorted({*cm_steps, 1})}
-rows = ([{"model": "teacher (Euler ODE)", "nfe": s, "w2": tea[s].mean, "sem": tea[s].sem} for s in teacher_steps]
-        + [{"model": "consistency model", "nfe": k, "w2": cms[k].mean, "sem": cms[k].sem} for k in cm_steps])
-st.markdown("#### Quality per network evaluation")
-st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", pd.DataFrame(rows), floor=floor.mean, floor_sem=floor.sem),
-                   width="stretch")
-st.dataframe(pd.DataFrame([{"sampler": r["model"], "NFE": r["nfe"], "W2": f"{r['w2']:.3f} ± {r['sem']:.3f}"}
-                           for r in rows] + [{"sampler": "floor (two real samples)", "NFE": 0, "W2": str(floor)}]),
-             hide_index=True, width="stretch")
+    with st.spinner(f"Scoring every sampler with the protocol ({ev.describe()}; each new setting once) ..."):
+        floor = compute.floor_score(sel.teacher_cfg.dataset, ev)
+        tea = {s: compute.teacher_score(sel.teacher_cfg, s, ev) for s in sorted({*teacher_steps, 1, 5})}
+        cms = {k: compute.cm_score(sel, k, ev) for k in sorted({*cm_steps, 1})}
+    rows = ([{"model": "teacher (Euler ODE)", "nfe": s, "w2": tea[s].mean, "sem": tea[s].sem} for s in teacher_steps]
+            + [{"model": "consistency model", "nfe": k, "w2": cms[k].mean, "sem": cms[k].sem} for k in cm_steps])
+    st.markdown("#### Quality per network evaluation")
+    st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", pd.DataFrame(rows), floor=floor.mean, floor_sem=floor.sem),
+                       width="stretch")
+    st.dataframe(pd.DataFrame([{"sampler": r["model"], "NFE": r["nfe"], "W2": f"{r['w2']:.3f} ± {r['sem']:.3f}"}
+                               for r in rows] + [{"sampler": "floor (two real samples)", "NFE": 0, "W2": str(floor)}]),
+                 hide_index=True, width="stretch")
 
-vs5 = compare(cms[1], tea[5])
-teach.verdict("ms", (OPTIONS[0],) if vs5.lower else (OPTIONS[2],) if vs5.higher else (OPTIONS[1],),
-              vs5.says("one consistency step", "five teacher steps") + f": W2 {cms[1]} against {tea[5]}.")
-teach.what_happened(words.multistep_story(tea, cms, floor, n))
+    vs5 = compare(cms[1], tea[5])
+    teach.verdict("ms", (OPTIONS[0],) if vs5.lower else (OPTIONS[2],) if vs5.higher else (OPTIONS[1],),
+                  vs5.says("one consistency step", "five teacher steps") + f": W2 {cms[1]} against {tea[5]}.")
+    teach.what_happened(words.multistep_story(tea, cms, floor, n))
 
+
+later.fill_in(f"every sampler's {n:,} points for noise seed {seed}", samples_and_scores, *samplers)
 st.markdown("#### Jump, re-noise, jump again")
 c = st.columns([1, 1, 2])
 params.slider(spec, "ms_paths", "Points to follow", c[0])
 params.segmented(spec, "ms_path_k", "Sampling steps K", c[1])
-k_path = st.session_state["ms_path_k"]
-(paths,) = later.need(f"the jumps of {k_path}-step sampling",
-                      later.call(compute.jump_paths, sel, k_path, st.session_state["ms_paths"], seed))
-show.charts_in_columns([compute.chart_spec("multistep_steps_chart", paths.inputs, paths.x0_hats, paths.levels,
-                                           samples_bg=real_bg, size=185, only_step=i) for i in range(k_path)],
-                       per_row=min(k_path, 4))
-st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
-           "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
-           "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
-st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels))
-teach.takeaway("Multi-step consistency sampling does not follow a trajectory: each step is an independent jump "
-               "to the data, and re-noising with fresh noise gives the model a second chance from a lower noise "
-               "level. Whether those extra jumps pay off is a property of the model: the chart above measures it "
-               "for the one you picked.")
+
+
+def jumps(real_bg, paths) -> None:
+    show.charts_in_columns([compute.chart_spec("multistep_steps_chart", paths.inputs, paths.x0_hats, paths.levels,
+                                               samples_bg=real_bg, size=185, only_step=i) for i in range(k_path)],
+                           per_row=min(k_path, 4))
+    st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
+               "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
+               "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
+    st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels))
+    teach.takeaway("Multi-step consistency sampling does not follow a trajectory: each step is an independent jump "
+                   "to the data, and re-noising with fresh noise gives the model a second chance from a lower noise "
+                   "level. Whether those extra jumps pay off is a property of the model: the chart above measures it "
+                   "for the one you picked.")
+
+
+later.fill_in(f"the jumps of {k_path}-step sampling", jumps, real, paths)

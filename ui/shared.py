@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,7 @@ import numpy as np
 
 IDLE_TTL_S = 120.0  # a value nobody asked for in two minutes is dropped (recomputing one costs under a second)
 WORKERS = 2  # worker threads for every page's numbers (torch computes without the interpreter lock)
+HOLD_ENV = "CONSISTENCY_POOL_HOLD_S"  # tests only: every pool job waits this long first, as behind a class's queue
 
 
 def _read_only(value: Any) -> Any:
@@ -44,8 +46,9 @@ def _read_only(value: Any) -> Any:
 class Pool:
     """The process's worker threads, and the order in which work was handed to them."""
 
-    def __init__(self, workers: int = WORKERS):
+    def __init__(self, workers: int = WORKERS, hold_s: float | None = None):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in")
+        self._hold_s = float(os.environ.get(HOLD_ENV) or 0) if hold_s is None else hold_s
         self._seq = itertools.count()
         self._queued: dict[Future, int] = {}  # handed over and not finished -> sequence number
         self._lock = threading.Lock()
@@ -59,7 +62,11 @@ class Pool:
                 self._queued[future] = seq
         for future in futures:
             future.add_done_callback(self._done)
-        self._executor.submit(fn)
+        self._executor.submit(self._held, fn) if self._hold_s > 0 else self._executor.submit(fn)
+
+    def _held(self, fn: Callable[[], None]) -> None:
+        time.sleep(self._hold_s)  # tests: the page's numbers are late, deterministically
+        fn()
 
     def _done(self, future: Future) -> None:
         with self._lock:

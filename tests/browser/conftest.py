@@ -63,14 +63,15 @@ def _healthy(url: str) -> bool:
 class StreamlitServer:
     """``python -m streamlit run app.py`` in its own process group; output goes to a log file."""
 
-    def __init__(self, root: Path = REPO, port: int | None = None, extra_args: tuple[str, ...] = ()):
+    def __init__(self, root: Path = REPO, port: int | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
         self.root, self.port = root, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", *extra_args]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         env.pop("CONSISTENCY_FILL_IN", None)  # a real server fills numbers in as they finish (tests/conftest.py: AppTest's sync)
         self.proc = subprocess.Popen(cmd, cwd=root, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
@@ -103,9 +104,9 @@ class StreamlitServer:
         os.unlink(self.log.name)
 
 
-def running_server():
+def running_server(**env: str):
     """Start a server, wait until it is healthy, hand it over, always stop it."""
-    srv = StreamlitServer()
+    srv = StreamlitServer(env=env)
     try:
         srv.wait_healthy()
         yield srv
@@ -268,8 +269,9 @@ _IDLE_JS = """
   return !!s && !!app && s.settled > since && app.dataset.testScriptState === 'notRunning'
       && app.dataset.testConnectionState === 'CONNECTED'
       && !document.querySelector('[data-testid="stSkeleton"]')
-      // ui/later.py: a run waiting for its numbers shows this note (and is still running)
-      && !Array.from(document.querySelectorAll('[data-testid="stAlert"]'))
+      // ui/later.py: a part whose numbers are still coming shows this note until a fragment run fills it in
+      // (its text, not the alert's: the alert's starts with the icon's name)
+      && !Array.from(document.querySelectorAll('[data-testid="stAlert"] [data-testid="stMarkdownContainer"]'))
             .some((el) => el.innerText.trim().startsWith('Computing'));
 }
 """

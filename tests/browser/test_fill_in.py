@@ -1,0 +1,106 @@
+"""A busy server in a real browser: the page is drawn at once, its numbers are filled in where they go.
+
+This module's server holds every worker-pool job for ``HOLD_S`` seconds (``CONSISTENCY_POOL_HOLD_S``),
+longer than the grace a run waits for its numbers (``ui/later.py``), so every page and every change takes
+the path a class's queue forces, deterministically: the run ends with the waiting note, and fragment runs
+draw the numbers in its place.  What a student must see on that path: the note, then numbers that belong
+to the widgets above them, widgets that keep the values a link or a move gave them, and widgets drawn
+below the numbers that still rerun the whole page (its address too).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import AppPage, _safe_name, new_context, running_server
+from tests.browser.test_pages import expect, number, segmented, set_number, slider
+
+pytestmark = pytest.mark.browser
+
+HOLD_S = 1.5
+NOTE = "Computing"
+
+# Sets window.__sawNote once the waiting note has been on the page (checked on every DOM change).
+_NOTE_WATCH_JS = """
+(() => {
+  window.__sawNote = 0;
+  const look = () => {
+    if (Array.from(document.querySelectorAll('[data-testid="stAlert"] [data-testid="stMarkdownContainer"]'))
+          .some((el) => el.innerText.trim().startsWith('%s'))) window.__sawNote += 1;
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+""" % NOTE
+
+
+@pytest.fixture(scope="module")
+def busy_server():
+    yield from running_server(CONSISTENCY_POOL_HOLD_S=str(HOLD_S))
+
+
+@pytest.fixture
+def busy(browser, busy_server, request):
+    context = new_context(browser)
+    context.add_init_script(_NOTE_WATCH_JS)
+    wrapped = AppPage(context.new_page(), busy_server.url)
+    yield wrapped
+    try:
+        wrapped.screenshot(_safe_name(request.node.name))
+    finally:
+        context.close()
+
+
+def saw_note(app: AppPage) -> bool:
+    return app.page.evaluate("() => window.__sawNote > 0")
+
+
+def forget_note(app: AppPage) -> None:
+    app.page.evaluate("() => { window.__sawNote = 0; }")
+
+
+def test_a_link_shows_the_note_then_its_numbers_under_its_own_widgets(busy):
+    busy.goto("self-consistency", sc_n_traj=5, sc_seed=123, sc_steps=100, sc_solver="heun", sc_show=1)
+    assert saw_note(busy)  # the first run ended before its numbers existed (goto waited for them to fill in)
+    expect(slider(busy, "Trajectories")).to_have_value("5")
+    expect(slider(busy, "Solver steps (t = 1 → 0)")).to_have_value("100")
+    expect(number(busy, "Noise seed")).to_have_value("123")
+    expect(segmented(busy, "Solver")).to_have_text("Heun")
+    busy.assert_charts_drawn(at_least=2)
+    expect(busy.main().get_by_text("Max distance to the endpoint")).to_be_visible()
+    expect(busy.main().get_by_text(re.compile(r"You restarted the ODE from \d+ points of trajectory"))).to_be_visible()
+    q = busy.query()
+    assert q.get("sc_n_traj") == ["5"] and q.get("sc_seed") == ["123"] and q.get("sc_solver") == ["heun"]
+    busy.assert_no_exception()
+
+
+def test_a_moved_widget_is_answered_at_once_and_its_numbers_follow(busy):
+    busy.goto("one-step-ode", os_show=1)
+    before = busy.main().get_by_text(re.compile(r"One step from noise missed the 200-step endpoint")).inner_text()
+    forget_note(busy)
+    set_number(busy, "Noise seed", 77, until=lambda: busy.page.wait_for_url(re.compile(r"os_seed=77")))
+    assert saw_note(busy)
+    story = busy.main().get_by_text(re.compile(r"One step from noise missed the 200-step endpoint"))
+    expect(story).to_be_visible()
+    assert story.inner_text() != before  # the story is told from seed 77's numbers, not seed 0's
+    expect(number(busy, "Noise seed")).to_have_value("77")
+    busy.assert_charts_drawn(at_least=6)
+    busy.assert_no_exception()
+
+
+def test_two_parts_fill_in_and_a_widget_between_them_keeps_its_value(busy):
+    # Page 4 has two parts that fill in (the samplers, then the jumps) and widgets between them.  Drawn by a
+    # fragment, those widgets would lose their value in the browser whenever a full run drew the note instead
+    # (it showed "4" while the jumps were drawn for K = 2): they are drawn by the full run, above the part.
+    busy.goto("multistep", ms_show=1, ms_n=500, ms_seed=5)
+    assert saw_note(busy)
+    busy.assert_charts_drawn(at_least=15)  # both parts filled in
+    k2 = busy.main().locator('[role="radiogroup"][aria-label="Sampling steps K"]').get_by_text("2", exact=True)
+    forget_note(busy)
+    busy.rerun(k2.click, until=lambda: busy.page.wait_for_url(re.compile(r"ms_path_k=2")))
+    assert saw_note(busy)  # the jumps of K = 2 were new: the note, then the jumps
+    expect(segmented(busy, "Sampling steps K")).to_have_text("2")
+    expect(busy.main().get_by_text(re.compile(r"^Step 2: "))).to_be_visible()
+    expect(busy.main().get_by_text(re.compile(r"^Step 3: "))).to_have_count(0)
+    expect(slider(busy, "Points to follow")).to_have_value("6")
+    busy.assert_no_exception()
