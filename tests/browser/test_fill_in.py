@@ -104,3 +104,27 @@ def test_two_parts_fill_in_and_a_widget_between_them_keeps_its_value(busy):
     expect(busy.main().get_by_text(re.compile(r"^Step 3: "))).to_have_count(0)
     expect(slider(busy, "Points to follow")).to_have_value("6")
     busy.assert_no_exception()
+
+
+# Screen point halfway along trajectory ``traj``'s line in page 1's first chart (its SVG path's aria-label
+# carries the trajectory's number).
+_LINE_POINT_JS = """
+(el, traj) => {
+  const line = Array.from(el.querySelectorAll('.view_1_marks path'))
+      .find((p) => (p.getAttribute('aria-label') || '').includes('traj: ' + traj + ';'));
+  const a = line.getPointAtLength(line.getTotalLength() * 0.5), m = line.getScreenCTM();
+  return [a.x * m.a + a.y * m.c + m.e, a.x * m.b + a.y * m.d + m.f];
+}
+"""
+
+
+def test_a_click_on_a_filled_in_chart_chooses_the_trajectory_for_the_whole_page(busy):
+    busy.goto("self-consistency", sc_show=1, sc_seed=7)
+    assert saw_note(busy)  # so the chart was drawn by the fragment run that filled the numbers in
+    chart = busy.main().locator('[data-testid="stVegaLiteChart"]').first
+    busy.assert_charts_drawn(at_least=2)
+    x, y = chart.evaluate(_LINE_POINT_JS, 5)
+    busy.rerun(lambda: busy.page.mouse.click(x, y), until=lambda: busy.page.wait_for_url(re.compile(r"sc_traj=5")))
+    expect(busy.main().get_by_role("combobox", name="Chosen trajectory")).to_have_value("5")
+    expect(busy.main().get_by_text(re.compile(r"points of trajectory 5 "))).to_be_visible()
+    busy.assert_no_exception()
