@@ -113,7 +113,8 @@ class Tab:
         self._finished_upto = 0  # the latest full run that finished successfully
         self._run_seq: dict[str, int] = {}  # script_run_id -> run number
         self._run_fragments: tuple[str, ...] = ()  # fragment ids of the run in progress (() for a full run)
-        self._last_timed = ""  # the fragment whose timer the run in progress started last (where its alerts go)
+        self._last_timed = ""  # the fragment the run in progress (re)timed last: the note after it is that one's
+        #                        (one fragment run may run several: Streamlit folds their timer ticks together)
         self._run_waiting: set[str] = set()  # fragments the run in progress drew ui/later.py's note in
         self.waiting: set[str] = set()  # fragments whose note is on screen: their numbers are still coming
         self.waited = False  # the latest finished full run drew the note (its numbers came by fragment runs)
@@ -334,8 +335,8 @@ class Tab:
             self.errors.append(("exception", f"{proto.type}: {proto.message}"[:500]))
         elif kind == "alert":
             self.alerts.append((proto.format, proto.body))
-            if proto.body.startswith(WAITING):  # drawn by a fragment: the one running, or the one just timed
-                self._run_waiting.add(self._run_fragments[0] if self._run_fragments else self._last_timed)
+            if proto.body.startswith(WAITING):  # ui/later.py times its fragment just before drawing the note
+                self._run_waiting.add(self._last_timed or (self._run_fragments or ("",))[0])
             if proto.format == Alert.ERROR:
                 self.errors.append(("error_alert", proto.body[:500]))
         elif kind == "progress":
