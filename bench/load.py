@@ -75,7 +75,6 @@ KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a
 TARGETS = {"errors": 0, "p95_interaction_s": 1.0, "peak_rss_mb": 1536.0, "after_leave_ratio": 1.20}
 
 FINISHED_OK = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
-FINISHED_FRAGMENT = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 
 class SessionError(Exception):
@@ -300,9 +299,9 @@ class Tab:
                 if self._run_seq[run_id] > self._finished_upto:
                     self.waiting, self.waited = set(self._run_waiting), bool(self._run_waiting)
                 self._finished_upto = max(self._finished_upto, self._run_seq[run_id])
-            elif msg.script_finished == FINISHED_FRAGMENT and run_id not in self._run_seq:
-                self.fragment_runs += 1
-                self.waiting = (self.waiting - set(self._run_fragments)) | self._run_waiting
+            elif run_id not in self._run_seq:  # a fragment run, finished or stopped for the next run (what it
+                self.fragment_runs += 1      # drew stays on screen either way, as in the frontend)
+                self.waiting |= self._run_waiting
         elif kind == "navigation":
             self.page_hashes = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
             self.page_hash = msg.navigation.page_script_hash  # the page this run shows (new_session has app.py's)
@@ -314,8 +313,9 @@ class Tab:
             if fid not in self._timers or self._timers[fid][0] != interval:
                 self._stop_timers([fid])
                 self._timers[fid] = (interval, asyncio.create_task(self._auto_rerun(interval, fid)))
-        elif kind == "stop_auto_rerun":
+        elif kind == "stop_auto_rerun":  # ui/later.py stops a part's timer once it has drawn the part's numbers
             self._stop_timers(msg.stop_auto_rerun.fragment_ids)
+            self.waiting -= set(msg.stop_auto_rerun.fragment_ids)
         elif kind == "page_not_found":
             self.errors.append(("page_not_found", msg.page_not_found.page_name))
         elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):

@@ -97,9 +97,9 @@ def _values(calls: Sequence[Call], futures: Sequence) -> list[Any]:
 def _waiting_part(what: str, draw: Callable[..., None], calls: tuple, futures: tuple) -> None:
     pending = [f for f in futures if f is not None and not f.done()]
     if not pending:
-        _poll_every(None)
         draw(*_values(calls, futures))
-        return
+        _poll_every(None)  # after the drawing: a run stopped halfway (Streamlit does that when another rerun is
+        return             # asked for) leaves the timer on, and the next tick draws the part again
     ahead = shared.POOL.ahead_of(pending)
     _poll_every(POLL_QUEUED_S if ahead >= shared.WORKERS else POLL_S)  # (sent first: bench/load.py reads the
     st.info(waiting_text(what, ahead), icon=":material/hourglass_top:")  # note as the timed fragment's)
