@@ -2,8 +2,9 @@
 
 Plain functions and events stand in for the pages' numbers; nothing here sleeps or times anything.
 """
+import os
 import threading
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,3 +149,21 @@ def test_one_pages_numbers_go_in_one_job_not_scattered_behind_others():
     wait([first, *page_one, other], timeout=WAIT_S)
     assert order == [("a", 1), ("b", 1), ("a", 2)]
     assert shared.start_together([(a, (1,)), (b, (1,))], pool=pool) == [None, None]  # held: nothing to start
+
+
+def test_pool_threads_yield_the_cores_to_script_runs():
+    pool = shared.Pool(workers=1, nice=7)
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+    f = Future()
+    pool.submit(lambda: (seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())),
+                         f.set_result(None)), f)
+    wait([f], timeout=60)
+    assert seen == [min(19, here + 7)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # the caller's thread is untouched
+
+
+def test_a_waiting_part_looks_less_often_behind_a_longer_queue():
+    steps = [later.poll_interval(a) for a in range(0, 80)]
+    assert steps[0] == later.POLL_S == steps[shared.WORKERS]  # next in line (or nearly): as often as it may
+    assert all(a <= b for a, b in zip(steps, steps[1:])) and steps[-1] == later.POLL_MAX_S

@@ -8,7 +8,7 @@ on a quiet server (nothing ahead in the pool) the run waits up to ``GRACE_S`` fo
 alone sees the numbers in the same run, without a note flashing up.  If they are not in by then, the
 script run ends with a note in their place saying what is being computed and how much other sessions'
 work is ahead of it.  That place is a fragment: the browser reruns it (only it) every ``POLL_S`` seconds,
-or every ``POLL_QUEUED_S`` while a queue is ahead, and the run that finds the numbers draws them there and
+less often the longer the queue ahead of it, and the run that finds the numbers draws them there and
 stops the timer.  So a widget move costs the server a short script run, never the computation, and no
 session's run waits for another session's numbers.
 
@@ -37,8 +37,9 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState,
 
 from ui import shared
 
-POLL_S = 0.3  # a waiting part looks again this often while its numbers are next in line ...
-POLL_QUEUED_S = 1.5  # ... and this often while a queue is ahead (thirty sessions at 0.3 s would cost a core)
+POLL_S = 0.3  # a waiting part looks again this often while its numbers are next in line, and
+POLL_PER_AHEAD_S = 0.1  # this much less often per computation ahead of them (every look is a script run:
+POLL_MAX_S = 3.0  # thirty sessions looking every 0.3 s cost a core), but at least this often
 GRACE_S = 0.3  # first in line, numbers ready this soon are drawn in the same run: no note flashes up for them
 WAIT_PREFIX = "Computing"  # the waiting note starts with this (bench/load.py and the browser tests watch for it)
 SYNC_ENV = "CONSISTENCY_FILL_IN"  # "sync": compute inside the script run (AppTest, which never polls)
@@ -83,6 +84,11 @@ def rerun_page() -> None:
     st.rerun()
 
 
+def poll_interval(ahead: int) -> float:
+    """Seconds between a waiting part's looks when ``ahead`` computations are queued before its numbers."""
+    return round(min(POLL_MAX_S, POLL_S + POLL_PER_AHEAD_S * max(0, ahead - shared.WORKERS)), 1)
+
+
 def waiting_text(what: str, ahead: int) -> str:
     queue = (f" {ahead:,} computation{'s' if ahead != 1 else ''} from other sessions "
              f"{'is' if ahead == 1 else 'are'} ahead of it." if ahead else "")
@@ -101,7 +107,7 @@ def _waiting_part(what: str, draw: Callable[..., None], calls: tuple, futures: t
         _poll_every(None)  # after the drawing: a run stopped halfway (Streamlit does that when another rerun is
         return             # asked for) leaves the timer on, and the next tick draws the part again
     ahead = shared.POOL.ahead_of(pending)
-    _poll_every(POLL_QUEUED_S if ahead >= shared.WORKERS else POLL_S)  # (sent first: bench/load.py reads the
+    _poll_every(poll_interval(ahead))  # (sent first: bench/load.py reads the
     st.info(waiting_text(what, ahead), icon=":material/hourglass_top:")  # note as the timed fragment's)
 
 

@@ -30,6 +30,9 @@ import numpy as np
 
 IDLE_TTL_S = 120.0  # a value nobody asked for in two minutes is dropped (recomputing one costs under a second)
 WORKERS = 2  # worker threads for every page's numbers (torch computes without the interpreter lock)
+# Added to the workers' nice value: they yield the cores to script runs (short, and a student waits on each;
+# the numbers fill in later), but still come before a retrain's child process (CMCORE_TRAIN_NICE, 5).
+WORKER_NICE = int(os.environ.get("CONSISTENCY_POOL_NICE", "4"))
 HOLD_ENV = "CONSISTENCY_POOL_HOLD_S"  # tests only: every pool job waits this long first, as behind a class's queue
 
 
@@ -46,8 +49,9 @@ def _read_only(value: Any) -> Any:
 class Pool:
     """The process's worker threads, and the order in which work was handed to them."""
 
-    def __init__(self, workers: int = WORKERS, hold_s: float | None = None):
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in")
+    def __init__(self, workers: int = WORKERS, hold_s: float | None = None, nice: int = WORKER_NICE):
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in",
+                                            initializer=_lower_priority, initargs=(nice,))
         self._hold_s = float(os.environ.get(HOLD_ENV) or 0) if hold_s is None else hold_s
         self._seq = itertools.count()
         self._queued: dict[Future, int] = {}  # handed over and not finished -> sequence number
@@ -81,6 +85,15 @@ class Pool:
     def busy(self) -> int:
         with self._lock:
             return len(self._queued)
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value by ``nice`` (Linux schedules threads one by one; elsewhere nothing)."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):
+        pass
 
 
 POOL = Pool()  # one per process (a module global: clearing Streamlit's caches must not start another)
