@@ -568,7 +568,8 @@ class MemorySampler:
     def __init__(self, pids: list[int], every_s: float = 0.5):
         self.pids, self.every_s, self.peak, self.samples = pids, every_s, 0.0, 0
         self.loads: list[float] = []
-        self._task: asyncio.Task | None = None
+        self.lags: list[float] = []  # the load client's own event-loop delay: time it adds to every figure
+        self._tasks: list[asyncio.Task] = []
 
     async def _run(self) -> None:
         while True:
@@ -578,13 +579,19 @@ class MemorySampler:
             self.samples += 1
             await asyncio.sleep(self.every_s)
 
+    async def _lag(self, every_s: float = 0.1) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(every_s)
+            self.lags.append(max(0.0, time.monotonic() - t - every_s))
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._lag())]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 # ---------------------------------------------------------------------------- a server to test
@@ -690,6 +697,7 @@ async def run(args, pids: list[int]) -> dict:
     sampler = MemorySampler(pids)
     sampler.start()
     cpu0 = cpu_s(pids) if pids else None
+    client_cpu0 = time.process_time()
     roles = ["retrain"] * args.retrainers + ["browse"] * (args.sessions - args.retrainers)
     t0 = time.monotonic()
     deadline = t0 + args.duration if args.duration else None
@@ -697,6 +705,7 @@ async def run(args, pids: list[int]) -> dict:
     results = await asyncio.gather(*(user(i, role, args, starts[i], deadline) for i, role in enumerate(roles)))
     load_s = time.monotonic() - t0
     server_cpu = cpu_s(pids) - cpu0 if pids else None
+    client_cpu = time.process_time() - client_cpu0
     await sampler.stop()
     peak = max(sampler.peak, rss_mb(pids)) if pids else None
     end_rss = rss_mb(pids) if pids else None
@@ -706,7 +715,8 @@ async def run(args, pids: list[int]) -> dict:
                                      "after_leave_mb": after, "after_leave_lowest_mb": lowest,
                                      "settle_s": waited, "samples": sampler.samples},
                      load_s, time.monotonic() - t_begin,
-                     {"server_cpu_s": server_cpu, "cores": os.cpu_count(),
+                     {"server_cpu_s": server_cpu, "cores": os.cpu_count(), "client_cpu_s": client_cpu,
+                      "client_loop_lag_s": spread(sampler.lags),
                       "loadavg_1min_mean": sum(sampler.loads) / len(sampler.loads) if sampler.loads else None,
                       "loadavg_1min_max": max(sampler.loads, default=None)})
 
@@ -781,6 +791,10 @@ def fmt(v, unit: str = "", digits: int = 2) -> str:
     return "—" if v is None else f"{v:,.{digits}f}{unit}"
 
 
+def _lag(r: dict, key: str) -> float | None:
+    return (r["machine"].get("client_loop_lag_s") or {}).get(key)
+
+
 def text_report(r: dict) -> str:
     s, m, t, rt = r["sessions"], r["memory_mb"], r["targets"], r["retrains"]
     lines = [
@@ -804,6 +818,8 @@ def text_report(r: dict) -> str:
         f"machine: {r['machine']['cores']} cores, 1-min load average mean {fmt(r['machine']['loadavg_1min_mean'], '', 1)}"
         f" (max {fmt(r['machine']['loadavg_1min_max'], '', 1)}); server CPU during the load "
         f"{fmt(r['machine']['server_cpu_s'], ' s', 0)} in {r['load_s']:.0f} s",
+        f"load client: CPU {fmt(r['machine'].get('client_cpu_s'), ' s', 0)}; its event-loop delay (added to every "
+        f"time above) p50 {fmt(_lag(r, 'p50'), ' s', 3)} p95 {fmt(_lag(r, 'p95'), ' s', 3)} max {fmt(_lag(r, 'max'), ' s', 3)}",
     ]
     if r["backends"]["sessions_tagged"]:
         lines.append(f"backends: {r['backends']['sessions_per_backend']}; sessions that moved: "
@@ -895,6 +911,9 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         f"| machine load average (1 min) during the load: mean / max | "
         f"{fmt(r['machine']['loadavg_1min_mean'], '', 1)} / {fmt(r['machine']['loadavg_1min_max'], '', 1)} "
         f"on {r['machine']['cores']} cores (the machine is shared: other work's load counts here too) |",
+        f"| the load client on the same machine: CPU time / its event-loop delay p50 / p95 / max (added to every "
+        f"time it measures) | {fmt(r['machine'].get('client_cpu_s'), ' s', 0)} / {fmt(_lag(r, 'p50'), ' s', 3)} / "
+        f"{fmt(_lag(r, 'p95'), ' s', 3)} / {fmt(_lag(r, 'max'), ' s', 3)} |",
     ]
     if r["error_samples"]:
         lines += ["", "First errors:", ""]

@@ -271,6 +271,16 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
         json.dumps(spec, allow_nan=False)  # valid JSON: missing values are null, not NaN
         own = chart.to_dict()["datasets"]  # the fast path carries the same rows as Altair's own conversion
         assert sorted(map(canonical, spec["datasets"].values())) == sorted(map(canonical, own.values())), name
+    for panel in (C.Panel("a", big, "real", "W2 0.1"), C.Panel("b", big[:10], "teacher"), C.Panel("b", big[:5], "teacher")):
+        assert C.panel_spec(panel, 170) == C.to_spec(C.scatter_panels([panel], 1, 170)), panel.title  # the grids' path
+    steps = (rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 6, 2)), [1.0, 0.67, 0.33], big)
+    for only in (None, 0, 2):  # page 4's fast path: a layout built once, then only the rows change
+        fast = T.multistep_steps_spec(*steps, size=185, only_step=only)
+        assert fast == C.to_spec(T.multistep_steps_chart(*steps, size=185, only_step=only)), only
+        assert T.multistep_steps_spec(*steps, size=185, only_step=only) == fast  # a second call, from the kept layout
+    other = T.multistep_steps_spec(rng.normal(size=(3, 6, 2)), *steps[1:], size=185, only_step=0)
+    first = T.multistep_steps_spec(*steps, size=185, only_step=0)
+    assert other["data"] != first["data"] and list(other["datasets"]) == [other["data"]["name"]]  # nothing stale
 
 
 def model_picker(at):

@@ -48,11 +48,12 @@ def _one_thread() -> None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def chart_spec(builder: str, *args, **kwargs) -> dict:
     """``<viz module>.<builder>(*args, **kwargs)`` as a Vega-Lite dict, cached (building a chart of thousands of
-    points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``."""
+    points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``.  A ``*_spec`` builder
+    returns the dict itself (built from a layout it keeps)."""
     module = next(m for m in (charts, trajectories, lab_charts, lab_w2_charts, param_ot_charts, compare_charts)
                   if hasattr(m, builder))
-    build = getattr(module, builder)
-    return charts.to_spec(build(*args, **kwargs))
+    built = getattr(module, builder)(*args, **kwargs)
+    return built if isinstance(built, dict) else charts.to_spec(built)
 
 
 # --- The protocol's scores ---------------------------------------------------------------------

@@ -88,14 +88,16 @@ def progress_fragment() -> None:
         cols = st.columns(3, gap="medium")
         with cols[0]:
             if len(p.losses) > 1:
-                st.altair_chart(charts.loss_curve(loss_frame(p, LIVE_LOSS_POINTS)), key="retrain_loss_live")
+                st.vega_lite_chart(charts.to_spec(charts.loss_curve(loss_frame(p, LIVE_LOSS_POINTS))),  # new every
+                                   key="retrain_loss_live", width="stretch")  # second: not cached
             else:
                 st.caption("The loss curve (log scale) appears after the first steps.")
         with cols[1]:
             if tracker.points:
                 floor = compute.floor_score(tracker.dataset, retrain_job.TRACK_SPEC)
-                st.altair_chart(charts.w2_vs_nfe(track_frame(tracker), floor.mean, floor.sem)
-                                .properties(title="One-step W2 while training (x: step)"), key="retrain_w2_live")
+                st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", track_frame(tracker), floor.mean, floor.sem,
+                                                      title="One-step W2 while training (x: step)"),
+                                   key="retrain_w2_live", width="stretch")
                 last = tracker.points[-1]
                 st.caption(f"At step {last.step:,}: W2 {last.score} on {retrain_job.TRACK_SPEC.describe()} "
                            f"(floor {floor}).")
@@ -105,7 +107,8 @@ def progress_fragment() -> None:
             if p.samples is not None:
                 panel = charts.Panel(f"One-step samples at step {p.samples_step:,}", p.samples, "consistency",
                                      subtitle=f"f(z, T) on the same {len(p.samples):,} noise points")
-                st.altair_chart(charts.scatter_panels([panel], size=220), key="retrain_preview_live")
+                st.vega_lite_chart(compute.chart_spec("panel_spec", panel, 220), key="retrain_preview_live",
+                                   width="content")
 
 
 def _stop(job: jobs.Job, keep: bool) -> None:

@@ -23,7 +23,7 @@ def panel_grid(panels: Sequence[Panel], per_row: int = 4, size: int = PANEL_SIZE
     for start in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[start:start + per_row]):
-            col.vega_lite_chart(compute.chart_spec("scatter_panels", [panel], 1, size), width="content")
+            col.vega_lite_chart(compute.chart_spec("panel_spec", panel, size), width="content")
 
 
 def charts_in_columns(specs: Sequence[dict], per_row: int) -> None:

@@ -15,7 +15,9 @@ Data handling, for speed and for Altair's 5,000-row limit:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -147,6 +149,19 @@ def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE
     return square(charts[0]) if len(charts) == 1 else _finish(alt.concat(*charts, columns=columns, spacing=14))
 
 
+@functools.lru_cache(maxsize=256)
+def _panel_layout_json(title: str, color: str, subtitle: str, size: int) -> str:
+    empty = Panel(title, np.zeros((0, 2)), color, subtitle)
+    return json.dumps(to_spec(scatter_panels([empty], 1, size).properties(data=alt.Data(name="points"))))
+
+
+def panel_spec(panel: Panel, size: int = PANEL_SIZE) -> dict:
+    """``to_spec(scatter_panels([panel], 1, size))``, the chart built once per title, colour and size (Altair's
+    share is most of a panel's cost, and the sample grids draw a panel per sampler for every seed a student picks)."""
+    layout = json.loads(_panel_layout_json(panel.title, panel.color, panel.subtitle, size))
+    return with_data(layout, _frame(points_frame(panel.points)))
+
+
 # --- Line charts -----------------------------------------------------------------
 
 def loss_curve(df: pd.DataFrame, color: str = "consistency") -> alt.Chart:
@@ -182,7 +197,8 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     return _finish(alt.layer(*layers, height=300, width="container"))
 
 
-def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0.0) -> alt.Chart:
+def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0.0,
+              title: str | None = None) -> alt.Chart:
     """W2 (mean ± standard error) against network evaluations, teacher and consistency model (log-log).
 
     ``df`` has columns model ("teacher (Euler ODE)" / "consistency model"), nfe, w2 and optionally sem;
@@ -212,7 +228,8 @@ def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0
         layers.append(alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(y="w2:Q"))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="right", dy=-8, fontSize=11)
                       .encode(y="w2:Q", x="nfe:Q", text="label:N"))
-    return _finish(alt.layer(*layers, height=300, width="container"))
+    chart = alt.layer(*layers, height=300, width="container")
+    return _finish(chart.properties(title=title) if title else chart)
 
 
 # --- Trajectories, arrows, jumps -----------------------------------------------------------
@@ -246,6 +263,18 @@ def _dataset_name(df: pd.DataFrame) -> str:
     return f"data-{digest.hexdigest()[:16]}"
 
 
+def rows(df: pd.DataFrame) -> list[dict]:
+    """A frame as Vega-Lite's inline rows; missing values become null, as JSON has no NaN."""
+    return (df.astype(object).where(df.notna(), None) if df.isna().any().any() else df).to_dict("records")
+
+
+def with_data(layout: dict, df: pd.DataFrame) -> dict:
+    """``layout`` (a chart's dict built once with a placeholder ``alt.Data(name=...)`` as its top-level data) with
+    ``df`` as that data, named as ``to_spec`` names it: the same dict as ``to_spec`` of the chart built on ``df``."""
+    name = _dataset_name(df)
+    return {**layout, "data": {"name": name}, "datasets": {**layout.get("datasets", {}), name: rows(df)}}
+
+
 def to_spec(chart, validate: bool = False) -> dict:
     """The Vega-Lite dict of a chart built here, quickly.
 
@@ -264,9 +293,8 @@ def to_spec(chart, validate: bool = False) -> dict:
         if isinstance(kwds.get("data"), pd.DataFrame):
             df = kwds["data"]
             name = _dataset_name(df)
-            if name not in datasets:  # missing values become null, as JSON has no NaN
-                datasets[name] = (df.astype(object).where(df.notna(), None) if df.isna().any().any() else df
-                                  ).to_dict("records")
+            if name not in datasets:
+                datasets[name] = rows(df)
             swapped.append((node, df))
             node.data = alt.Data(name=name)
         for key in _SUBCHART_KEYS:

@@ -4,6 +4,8 @@ Built on ``viz.charts``' palette, domain and theme; no Streamlit, no torch.
 """
 from __future__ import annotations
 
+import functools
+import json
 from typing import Sequence
 
 import altair as alt
@@ -11,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from viz.charts import (_XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
-                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, trajectory_frame,
-                        zoom_domain)
+                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, to_spec, trajectory_frame,
+                        with_data, zoom_domain)
 
 
 def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domain_x: Sequence[float],
@@ -107,21 +109,16 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
     return _finish(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
 
 
-def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
-                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4,
-                          only_step: int | None = None) -> alt.FacetChart:
-    """Multi-step consistency for a few points, one panel per step (a facet: the same six layers for any K).
-
-    Panel i: the previous jump's x̂₀ (faint), a dashed line for re-noising it to level τ_i, the network's
-    input x_τ (hollow circle) and a solid line for the jump to the new x̂₀ (filled circle); one hue per point.
-    ``inputs`` and ``x0_hats`` are [K, m, 2] (``consistency.sample_multistep``), ``levels`` [K].
-    """
+def _steps_frame(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float], samples_bg: np.ndarray | None,
+                 only_step: int | None) -> tuple[tuple[str, ...], pd.DataFrame]:
+    """The panels' titles and the rows of ``multistep_steps_chart``."""
     inputs, x0_hats = np.asarray(inputs), np.asarray(x0_hats)
     k_levels, m = inputs.shape[0], inputs.shape[1]
-    panel = [f"Step {i + 1}: τ = {float(levels[i]):.3f}" + (" (from pure noise)" if i == 0 else "")
-             for i in range(k_levels)]
-    frames = []
-    for i in range(k_levels):
+    panel = tuple(f"Step {i + 1}: τ = {float(levels[i]):.3f}" + (" (from pure noise)" if i == 0 else "")
+                  for i in range(k_levels))
+    steps = range(k_levels) if only_step is None else [only_step]  # one panel per chart: the page lays panels
+    frames = []                                                     # out in columns that reflow
+    for i in steps:
         frames.append(pd.DataFrame({"panel": panel[i], "kind": "jump", "point": np.arange(m), "x": inputs[i, :, 0],
                                     "y": inputs[i, :, 1], "x2": x0_hats[i, :, 0], "y2": x0_hats[i, :, 1]}))
         if i > 0:
@@ -130,10 +127,10 @@ def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Seque
                                         "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
         if samples_bg is not None:
             frames.append(points_frame(samples_bg, limit=MULTISTEP_BG_POINTS, panel=panel[i], kind="real"))
-    source = pd.concat(frames, ignore_index=True).round(4)
-    if only_step is not None:  # one panel per chart: the page lays panels out in columns that reflow
-        source = source[source["panel"] == panel[only_step]]
-    source = _frame(source)
+    return panel, _frame(pd.concat(frames, ignore_index=True).round(4))
+
+
+def _steps_layout(panel: tuple[str, ...], size: int, columns: int, data) -> alt.FacetChart:
     color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
     ex, ey = _xy(titles=False)
     ex2, ey2 = _xy(titles=False, x="x2", y="y2")
@@ -154,6 +151,34 @@ def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Seque
                                       alt.Tooltip("y2:Q", format=".3f", title="x̂₀ y")]),
     ]
     chart = alt.layer(*layers, width=size, height=size).facet(
-        facet=alt.Facet("panel:N", sort=panel, title=None, header=alt.Header(labelAnchor="start", labelFontSize=12)),
-        columns=columns, data=source, spacing=14)
+        facet=alt.Facet("panel:N", sort=list(panel), title=None,
+                        header=alt.Header(labelAnchor="start", labelFontSize=12)),
+        columns=columns, data=data, spacing=14)
     return _finish(chart)
+
+
+def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
+                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4,
+                          only_step: int | None = None) -> alt.FacetChart:
+    """Multi-step consistency for a few points, one panel per step (a facet: the same six layers for any K).
+
+    Panel i: the previous jump's x̂₀ (faint), a dashed line for re-noising it to level τ_i, the network's
+    input x_τ (hollow circle) and a solid line for the jump to the new x̂₀ (filled circle); one hue per point.
+    ``inputs`` and ``x0_hats`` are [K, m, 2] (``consistency.sample_multistep``), ``levels`` [K].
+    """
+    panel, source = _steps_frame(inputs, x0_hats, levels, samples_bg, only_step)
+    return _steps_layout(panel, size, columns, source)
+
+
+@functools.lru_cache(maxsize=32)
+def _steps_layout_json(panel: tuple[str, ...], size: int, columns: int) -> str:
+    return json.dumps(to_spec(_steps_layout(panel, size, columns, alt.Data(name="steps"))))
+
+
+def multistep_steps_spec(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
+                         samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4,
+                         only_step: int | None = None) -> dict:
+    """``to_spec(multistep_steps_chart(...))``, the layers built once per set of panel titles and sizes (Altair
+    takes ~50 ms to build and convert this facet, page 4 draws one per step for every seed a student picks)."""
+    panel, source = _steps_frame(inputs, x0_hats, levels, samples_bg, only_step)
+    return with_data(json.loads(_steps_layout_json(panel, size, columns)), source)
