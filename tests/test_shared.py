@@ -132,8 +132,8 @@ def test_the_queue_count_says_how_much_is_ahead():
 def test_waiting_note_words():
     assert later.waiting_text("the trajectories of noise seed 4", 0) == (
         "Computing the trajectories of noise seed 4… The numbers appear here by themselves.")
-    assert "1 computation from other sessions is ahead of it." in later.waiting_text("x", 1)
-    assert "1,204 computations from other sessions are ahead of it." in later.waiting_text("x", 1204)
+    assert "1 computation is ahead of it in the server's queue." in later.waiting_text("x", 1)
+    assert "1,204 computations are ahead of it in the server's queue." in later.waiting_text("x", 1204)
 
 
 def test_one_pages_numbers_go_in_one_job_not_scattered_behind_others():

@@ -6,11 +6,11 @@ Held values are drawn at once.  Otherwise the computations go to the server's wo
 process, shared by every session: the same model, seed and count is computed once for everyone), and
 on a quiet server (nothing ahead in the pool) the run waits up to ``GRACE_S`` for them, so one student
 alone sees the numbers in the same run, without a note flashing up.  If they are not in by then, the
-script run ends with a note in their place saying what is being computed and how much other sessions'
-work is ahead of it.  That place is a fragment: the browser reruns it (only it) every ``POLL_S`` seconds,
-less often the longer the queue ahead of it, and the run that finds the numbers draws them there and
-stops the timer.  So a widget move costs the server a short script run, never the computation, and no
-session's run waits for another session's numbers.
+script run ends with a note in their place saying what is being computed and how much work is queued
+ahead of it (other sessions' and this page's own other parts).  That place is a fragment: the browser
+reruns it (only it) every ``POLL_S`` seconds, less often the longer the queue ahead of it, and the run
+that finds the numbers draws them there and stops the timer.  So a widget move costs the server a short
+script run, never the computation, and no session's run waits for another session's numbers.
 
 Widgets whose value the page keeps belong above the part, in the page itself: a widget the fragment drew
 reruns that part alone, and the browser forgets its value whenever a full run draws the note in its place
@@ -90,8 +90,8 @@ def poll_interval(ahead: int) -> float:
 
 
 def waiting_text(what: str, ahead: int) -> str:
-    queue = (f" {ahead:,} computation{'s' if ahead != 1 else ''} from other sessions "
-             f"{'is' if ahead == 1 else 'are'} ahead of it." if ahead else "")
+    queue = (f" {ahead:,} computation{'s' if ahead != 1 else ''} {'is' if ahead == 1 else 'are'} ahead of it in "
+             "the server's queue." if ahead else "")  # (this page's other parts count too: not "other sessions")
     return f"{WAIT_PREFIX} {what}…{queue} The numbers appear here by themselves."
 
 
