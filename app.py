@@ -36,3 +36,4 @@ except CheckpointError as exc:  # a missing or damaged shipped model: say which 
     st.error(f"A model file could not be loaded, so this page cannot be shown.\n\n{exc}", icon=":material/error:")
 except LookupError as exc:  # a run's model the server no longer holds
     st.warning(f"{exc}", icon=":material/link_off:")
+upkeep.preload()  # once per process, after the first page is drawn: the libraries only some pages use

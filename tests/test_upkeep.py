@@ -26,3 +26,27 @@ def test_the_app_starts_one_trimming_thread_however_often_it_runs():
     trimmers = [t for t in threading.enumerate() if t.name == "malloc-trim"]
     assert len(trimmers) == 1 and trimmers[0].daemon and trimmers[0].is_alive()
 
+
+
+def test_preload_imports_the_page_libraries_once_in_a_thread_of_its_own():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, sys
+        from ui import upkeep
+        assert not any(name in sys.modules for name in upkeep.PRELOAD), "imported before preload"
+        first = upkeep.preload()
+        assert upkeep.preload() is first  # once per process
+        first.join(120)
+        assert all(name in sys.modules for name in upkeep.PRELOAD)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_the_app_preloads_after_its_first_run():
+    AppTest.from_file(APP, default_timeout=120).run()
+    assert upkeep._preloaded is not None and upkeep._preloaded.name == "preload"

@@ -51,7 +51,7 @@ class Pool:
 
     def __init__(self, workers: int = WORKERS, hold_s: float | None = None, nice: int = WORKER_NICE):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in",
-                                            initializer=_lower_priority, initargs=(nice,))
+                                            initializer=lower_priority, initargs=(nice,))
         self._hold_s = float(os.environ.get(HOLD_ENV) or 0) if hold_s is None else hold_s
         self._seq = itertools.count()
         self._queued: dict[Future, int] = {}  # handed over and not finished -> sequence number
@@ -87,7 +87,7 @@ class Pool:
             return len(self._queued)
 
 
-def _lower_priority(nice: int) -> None:
+def lower_priority(nice: int) -> None:
     """Raise this thread's nice value by ``nice`` (Linux schedules threads one by one; elsewhere nothing)."""
     try:
         tid = threading.get_native_id()

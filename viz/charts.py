@@ -8,7 +8,7 @@ panels anywhere in the app can be compared by eye.
 Data handling, for speed and for Altair's 5,000-row limit:
   * each panel is thinned deterministically to ``MAX_POINTS_PER_PANEL`` rows; a grid of
     panels legitimately exceeds 5,000 rows in total, so Altair's row guard is off;
-  * layers hold pandas frames, which ``st.altair_chart`` ships as Arrow; ``to_spec``
+  * layers hold pandas frames, which ``st.altair_chart`` ships as Arrow; ``to_spec`` (``viz/spec.py``)
     gives a plain Vega-Lite dict without Altair's per-row JSON checks (for caching);
   * the theme is one ``alt.Config`` set on the finished chart (``.configure_*()``
     would deep-copy the chart once per call).
@@ -16,7 +16,6 @@ Data handling, for speed and for Altair's 5,000-row limit:
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Sequence
@@ -24,6 +23,8 @@ from typing import Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from viz.spec import to_spec, with_data  # (to_spec is used through this module too)
 
 alt.data_transformers.disable_max_rows()
 
@@ -251,63 +252,3 @@ def zoom_domain(points: np.ndarray, pad: float = 0.12, min_span: float = 0.4) ->
     span = max(float((hi - lo).max()) * (1 + 2 * pad), min_span)
     mid = (lo + hi) / 2
     return [float(mid[0] - span / 2), float(mid[0] + span / 2)], [float(mid[1] - span / 2), float(mid[1] + span / 2)]
-
-
-_SUBCHART_KEYS = ("layer", "concat", "hconcat", "vconcat", "spec")
-
-
-def _dataset_name(df: pd.DataFrame) -> str:
-    """Named by content, as Altair does: a browser keeps datasets by name across all charts of a page."""
-    digest = hashlib.sha1(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    digest.update(",".join(map(str, df.columns)).encode())
-    return f"data-{digest.hexdigest()[:16]}"
-
-
-def rows(df: pd.DataFrame) -> list[dict]:
-    """A frame as Vega-Lite's inline rows; missing values become null, as JSON has no NaN."""
-    return (df.astype(object).where(df.notna(), None) if df.isna().any().any() else df).to_dict("records")
-
-
-def with_data(layout: dict, df: pd.DataFrame) -> dict:
-    """``layout`` (a chart's dict built once with a placeholder ``alt.Data(name=...)`` as its top-level data) with
-    ``df`` as that data, named as ``to_spec`` names it: the same dict as ``to_spec`` of the chart built on ``df``."""
-    name = _dataset_name(df)
-    return {**layout, "data": {"name": name}, "datasets": {**layout.get("datasets", {}), name: rows(df)}}
-
-
-def to_spec(chart, validate: bool = False) -> dict:
-    """The Vega-Lite dict of a chart built here, quickly.
-
-    ``chart.to_dict()`` turns every frame into JSON rows, copies them and schema-checks each row (seconds
-    for a grid of 10,000 points).  Here every frame is swapped for a reference to a named dataset, the
-    structure alone is converted (checked against the Vega-Lite schema with ``validate=True``; the tests
-    do), and the rows are attached to the result.  The chart is left as it was.
-    """
-    datasets: dict[str, list] = {}
-    swapped: list[tuple] = []
-
-    def swap(node) -> None:
-        kwds = getattr(node, "_kwds", None)
-        if kwds is None:
-            return
-        if isinstance(kwds.get("data"), pd.DataFrame):
-            df = kwds["data"]
-            name = _dataset_name(df)
-            if name not in datasets:
-                datasets[name] = rows(df)
-            swapped.append((node, df))
-            node.data = alt.Data(name=name)
-        for key in _SUBCHART_KEYS:
-            children = kwds.get(key, alt.Undefined)
-            for child in children if isinstance(children, list) else [children]:
-                swap(child)
-
-    swap(chart)
-    try:
-        spec = chart.to_dict(validate=validate)
-    finally:
-        for node, df in swapped:
-            node.data = df
-    if datasets:
-        spec["datasets"] = {**spec.get("datasets", {}), **datasets}
-    return spec

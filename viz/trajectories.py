@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from viz.charts import (_XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
-                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, to_spec, trajectory_frame,
-                        with_data, zoom_domain)
+                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, trajectory_frame,
+                        zoom_domain)
+from viz.spec import to_spec, with_data
 
 
 def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domain_x: Sequence[float],
