@@ -132,7 +132,19 @@ for i in $(seq "$STARTS"); do
     sleep 0.1
   done
   [ -n "$healthy" ] || { "$DOCKER" logs cm-startup 2>&1 | tail -30 >&2; exit 1; }
-  mem=$("$DOCKER" stats --no-stream --format '{{.MemUsage}}' cm-startup | cut -d/ -f1)
+  # memory once it has settled (app.py preloads the page libraries in a thread after the first page):
+  # two readings of docker stats (each takes ~2 s) within 2 MiB of each other, at most 15 readings
+  mem=""; prev=""
+  for _ in $(seq 15); do
+    mem=$("$DOCKER" stats --no-stream --format '{{.MemUsage}}' cm-startup | cut -d/ -f1 | tr -d ' ')
+    [ -n "$prev" ] && python3 -c "
+import re, sys
+def mib(v):
+    n, u = re.match(r'([0-9.]+)([KMG]i?B)', v).groups()
+    return float(n) * {'KiB': 1 / 1024, 'MiB': 1, 'GiB': 1024}.get(u, 1)
+sys.exit(0 if abs(mib(sys.argv[1]) - mib(sys.argv[2])) < 2 else 1)" "$mem" "$prev" && break
+    prev=$mem
+  done
   ROWS+="| $i | $ok | $home | $healthy | $mem |"$'\n'
   LOADS+="$(cut -d' ' -f1 /proc/loadavg) "
   "$DOCKER" rm -f cm-startup >/dev/null
@@ -155,7 +167,8 @@ $(date -u +'%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff
 Start-up, seconds after \`docker run -d\`: the health endpoint answers \`ok\` on the published port (polled
 every 0.1 s); then one real session (\`bench/load.py --sessions 1 --pages home --warmup 0\`, over the websocket)
 has the Home page fully run, models loaded (the first page a student can use); Docker's HEALTHCHECK reports
-\`healthy\` (it probes every 5 s, so that figure lags by up to 5 s). Memory: \`docker stats\` after that.
+\`healthy\` (it probes every 5 s, so that figure lags by up to 5 s). Memory: \`docker stats\` after that, once two readings agree within 2 MiB
+(app.py preloads the page libraries in a thread after the first page).
 
 | start | health ok (s) | Home page served (s) | Docker healthy (s) | container memory |
 |---|---|---|---|---|
