@@ -1,7 +1,9 @@
 """Sample quality of the SHIPPED checkpoints, measured with the dashboard's own protocol (standard EvalSpec).
 
-The stored tables (``checkpoints/quality-*.json``) are what every page shows; the first test re-measures
-some of their entries to prove they are current.  Targets live in ``cmcore.bench`` (one home).
+The stored tables (``checkpoints/quality-*.json``) are what every page shows.  The quality claims below are
+judged on the numbers the engine measures NOW (``remeasured``: the whole table, ~25 s of CPU), and the first
+test proves the stored table is that measurement, so a change to the engine or a stale file fails here.
+Targets live in ``cmcore.bench`` (one home); the tolerance against the stored file in tests/tolerances.py.
 """
 import pytest
 import torch
@@ -10,33 +12,50 @@ from cmcore import bench, evaluate, zoo
 from cmcore.evaluate import (FAILS, HOLDS, NOT_APPLICABLE, UNDECIDED, EvalSpec, QualityTable, Score, compare,
                              lesson_claims, quality_table)
 from cmcore.metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS
+from tests.tolerances import REMEASURED_W2_ABS
 
 
-def test_the_stored_table_is_what_the_protocol_measures_now(shipped_ours):
+@pytest.fixture(scope="module")
+def remeasured(shipped_ours) -> QualityTable:
+    """The shipped pair's whole quality table, measured through the engine at the protocol's spec."""
+    return quality_table(shipped_ours["teacher"], shipped_ours["cm"], spec=EvalSpec())
+
+
+def same_values(now: Score, stored: Score) -> bool:
+    # 1 vs 2 threads, ATEN_CPU_CAPABILITY=default and MKL_ENABLE_INSTRUCTIONS=AVX2 moved a per-seed W2 by
+    # 1.2e-7 at most (bench/tolerance_check.py): tolerance REMEASURED_W2_ABS = 1e-5
+    return now.n == stored.n and now.values == pytest.approx(stored.values, abs=REMEASURED_W2_ABS, rel=0)
+
+
+def test_the_stored_table_is_what_the_protocol_measures_now(shipped_ours, remeasured):
     table, spec = shipped_ours["table"], EvalSpec()
     assert spec == EvalSpec(n=2000, seeds=(0, 1, 2)) == EvalSpec(DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS)
-    assert sorted(table.teacher) == [1, 5, 10, 20, 50] and sorted(table.consistency) == [1, 2, 4, 8]
-    again = evaluate.cm_score(shipped_ours["cm"], "two_moons", 1, spec=spec)
-    assert again.values == pytest.approx(table.consistency[1].values, rel=1e-5)
-    again = evaluate.teacher_score(shipped_ours["teacher"], "two_moons", 50, spec=spec)
-    assert again.values == pytest.approx(table.teacher[50].values, rel=1e-5)
-    assert evaluate.floor_score("two_moons", spec).values == pytest.approx(table.floor.values, rel=1e-9)
+    assert sorted(table.teacher) == sorted(remeasured.teacher) == [1, 5, 10, 20, 50]
+    assert sorted(table.consistency) == sorted(remeasured.consistency) == [1, 2, 4, 8]
+    # the tolerance sits far inside the protocol's noise: a difference it lets through is no finding
+    assert REMEASURED_W2_ABS * 50 < min(s.sem for s in [*table.teacher.values(), *table.consistency.values()])
+    stale = {f"{kind} {k}": (str(part[k]), str(getattr(remeasured, kind)[k]))
+             for kind in ("teacher", "consistency") for part in [getattr(table, kind)]
+             for k in part if not same_values(getattr(remeasured, kind)[k], part[k])}
+    assert stale == {}, f"stored vs measured now; rerun `python -m cmcore eval --write`: {stale}"
+    assert same_values(remeasured.floor, table.floor)
 
 
-def test_teacher_w2_at_50_euler_steps(shipped_ours):
-    t = shipped_ours["table"].teacher
+def test_teacher_w2_at_50_euler_steps(remeasured):
+    t = remeasured.teacher
     assert t[50].mean <= bench.TEACHER_50_TARGET
-    assert compare(shipped_ours["table"].floor, t[50]).lower  # sanity: no model beats two real samples
+    assert compare(remeasured.floor, t[50]).lower  # sanity: no model beats two real samples
 
 
-def test_consistency_w2_at_one_step(shipped_ours):
-    t, c = shipped_ours["table"].teacher, shipped_ours["table"].consistency
+def test_consistency_w2_at_one_step(remeasured):
+    t, c = remeasured.teacher, remeasured.consistency
     assert c[1].mean <= bench.CM_1_TARGET
-    assert compare(c[1], t[5]).lower
+    # the lesson's point, on numbers measured now: one consistency step beats one, and even five, Euler steps
+    assert compare(c[1], t[1]).lower and compare(c[1], t[5]).lower
 
 
-def test_two_consistency_steps_are_not_measurably_worse_than_the_50_step_teacher(shipped_ours):
-    t, c = shipped_ours["table"].teacher, shipped_ours["table"].consistency
+def test_two_consistency_steps_are_not_measurably_worse_than_the_50_step_teacher(remeasured):
+    t, c = remeasured.teacher, remeasured.consistency
     assert not compare(c[2], t[50]).higher
 
 
@@ -46,21 +65,25 @@ def test_self_consistency_of_the_shipped_teacher(shipped_ours):
     assert bench.self_consistency_mean(shipped_ours["teacher"], resolve_steps=None) <= 1e-4
 
 
-def test_every_lesson_claim_holds_for_our_recipe(shipped_ours):
-    claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
-    assert [cl.key for cl in claims] == ["self_consistency", "one_step_ode_poor", "cm_beats_teacher_one_step",
-                                         "cm_one_step_below_five", "cm_few_steps_approach_50", "cm_diminishing_returns"]
-    assert [f"{cl.key}: {cl.evidence}" for cl in claims if cl.status != HOLDS] == []
+def test_every_lesson_claim_holds_for_our_recipe(shipped_ours, remeasured):
+    for table in (remeasured, shipped_ours["table"]):  # what the engine says now, and what the pages show
+        claims = lesson_claims(table, shipped_ours["self_consistency"])
+        assert [cl.key for cl in claims] == ["self_consistency", "one_step_ode_poor", "cm_beats_teacher_one_step",
+                                             "cm_one_step_below_five", "cm_few_steps_approach_50",
+                                             "cm_diminishing_returns"]
+        assert [f"{cl.key}: {cl.evidence}" for cl in claims if cl.status != HOLDS] == []
 
 
 def test_the_lessons_recipe_does_not_make_its_own_claims_true():
     recipe = zoo.RECIPES["lesson"]
-    table = zoo.load_quality(recipe.teacher, recipe.consistency)
-    claims = {cl.key: cl.status for cl in lesson_claims(table, 0.005)}
+    stored = zoo.load_quality(recipe.teacher, recipe.consistency)
+    cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model
+    one_step = evaluate.cm_score(cm, "two_moons", 1)  # measured now: the stored table is current ...
+    assert same_values(one_step, stored.consistency[1]), (one_step, stored.consistency[1])
+    table = QualityTable(stored.teacher, {**stored.consistency, 1: one_step}, stored.floor)
+    claims = {cl.key: cl.status for cl in lesson_claims(table, 0.005)}  # ... and judged on that measurement
     assert claims["cm_beats_teacher_one_step"] == claims["cm_one_step_below_five"] == FAILS
     assert claims["cm_diminishing_returns"] == NOT_APPLICABLE  # the model never learned to sample
-    cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model  # and the stored table is current
-    assert evaluate.cm_score(cm, "two_moons", 1).values == pytest.approx(table.consistency[1].values, rel=1e-5)
 
 
 def _s(mean: float, spread: float = 0.01) -> Score:

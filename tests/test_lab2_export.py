@@ -3,6 +3,7 @@ to SVG/PNG."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,24 @@ def test_junk_is_refused_clearly(data, why):
     assert "junk.safetensors" in str(exc.value) and "git checkout" not in str(exc.value)
 
 
+def safetensors_metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors file: an 8-byte little-endian header length, then JSON."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + size])["__metadata__"]
+
+
+def test_an_exported_checkpoint_carries_the_format_and_another_version_is_refused():
+    cfg = TeacherConfig(steps=5)
+    data = export.checkpoint_bytes("teacher", MLP(cfg.hidden), cfg)
+    assert safetensors_metadata(data)["format"] == store.FORMAT == "consistency-explorer/1"
+    assert export.read_checkpoint(data).config == cfg
+    newer = data.replace(b'"consistency-explorer/1"', b'"consistency-explorer/2"')  # same length: still readable
+    assert safetensors_metadata(newer)["format"] == "consistency-explorer/2"
+    with pytest.raises(export.UploadError, match=r"^newer\.safetensors cannot be loaded: not a Consistency Explorer "
+                                                 r"checkpoint \(format 'consistency-explorer/2'\)\.$"):
+        export.read_checkpoint(newer, "newer.safetensors")
+
+
 def test_foreign_safetensors_and_oversize_are_refused(tmp_path):
     from safetensors.torch import save
 
@@ -81,4 +100,3 @@ def test_chart_files():
     assert fixed["config"]["background"] == export.EXPORT_BACKGROUND
     assert export.chart_svg(spec).lstrip().startswith("<svg")
     assert export.chart_png(spec)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert store.FORMAT  # the format the uploads are checked against

@@ -21,6 +21,7 @@ from cmcore.nets import MLP
 from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
                                 squared_cost)
 from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from tests.tolerances import REMEASURED_W2_ABS
 
 
 def brute_force(cost: np.ndarray) -> float:
@@ -161,9 +162,11 @@ def test_every_dataset_has_a_study_of_its_own_shipped_pair(dataset):
     recipe = zoo.recipe("ours", dataset)
     stored = zoo.load_quality(recipe.teacher, recipe.consistency)
     ind, k = study.couplings["independent"].table, len(stored.teacher[1].values)
-    assert ind.teacher[1].values[:k] == pytest.approx(stored.teacher[1].values, abs=1e-4)
-    assert ind.consistency[1].values[:k] == pytest.approx(stored.consistency[1].values, abs=1e-4)
-    assert study.floor.values[:k] == pytest.approx(stored.floor.values, abs=1e-9)
+    # Two files, written by two commands that may run on two machines: 1 vs 2 threads, ATEN_CPU_CAPABILITY=default
+    # and MKL AVX2 moved a W2 by 1.2e-7 at most (bench/tolerance_check.py): tolerance REMEASURED_W2_ABS = 1e-5
+    for mine, theirs in ((ind.teacher[1], stored.teacher[1]), (ind.consistency[1], stored.consistency[1]),
+                         (study.floor, stored.floor)):
+        assert mine.values[:k] == pytest.approx(theirs.values, abs=REMEASURED_W2_ABS, rel=0)
     cfg = ot_teacher_config(dataset)
     assert load_ot_teacher(cfg).config.dataset == dataset
     assert load_ot_consistency(cfg, OT_CONSISTENCY).teacher_config == cfg.base()

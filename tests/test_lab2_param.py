@@ -99,7 +99,7 @@ def test_stored_study_is_complete(start, dataset):
     assert study.config.init_from_teacher == (start == "teacher")
     assert LESSON in study.variants and len(study.variants) >= 2
     for p in study.variants:
-        assert len(study.runs_of(p)) >= 2 and study.score(p).sem >= 0
+        assert len(study.runs_of(p)) >= 2 and study.score(p).sem > 0  # runs of other seeds differ
         assert all(r.loss and r.w2_curve for r in study.runs_of(p))
     assert study.floor.mean > 0
     # No model measurably beats two real samples (on eight Gaussians at 1,000 points some means fall inside the

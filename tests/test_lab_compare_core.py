@@ -16,6 +16,7 @@ from cmcore import evaluate, jobs, retrain_job, runstore, tracks, zoo
 from cmcore.nets import ConsistencyModel, frozen_copy
 from cmcore.retrain_job import TRACK_SPEC, Track, TrackPoint, Tracker
 from cmcore.stats import Score, compare
+from tests.tolerances import REMEASURED_W2_ABS
 from viz import compare_words as cw
 
 N = 2000
@@ -231,9 +232,12 @@ def test_the_shipped_tracks_are_stored_and_end_at_the_shipped_model(name):
     last = track.points[-1].score
     assert compare(last, measured).same and abs(last.mean - measured.mean) < REPLAY_W2_TOLERANCE, (last, measured)
     stored = json.loads(tracks.track_path(recipe.teacher, recipe.consistency).read_text())["check"]
-    assert stored["shipped_last"] == pytest.approx(list(measured.values), abs=1e-9)
+    # Written on another machine than this one: 1 vs 2 threads, ATEN_CPU_CAPABILITY=default and
+    # MKL_ENABLE_INSTRUCTIONS=AVX2 moved these W2 values by 5.9e-8 at most (bench/tolerance_check.py; another
+    # x86-64 machine: 2.3e-8): tolerance REMEASURED_W2_ABS = 1e-5, 100x below the track's noise
+    assert stored["shipped_last"] == pytest.approx(list(measured.values), abs=REMEASURED_W2_ABS, rel=0)
     if stored["max_weight_diff"] == 0:  # replayed bit for bit: the last point is the shipped model's own
-        assert last.values == pytest.approx(measured.values, abs=1e-9)
+        assert last.values == pytest.approx(measured.values, abs=REMEASURED_W2_ABS, rel=0)
 
 
 def test_a_replay_that_drifted_is_refused():

@@ -83,8 +83,26 @@ def test_values_nobody_asked_for_lately_expire():
 def test_expire_all_reaches_every_cache_the_pages_use():
     from ui import compute
 
-    assert compute.one_step in shared._ALL and compute.cm_points in shared._ALL
-    assert isinstance(shared.expire_all(), int)
+    memos = [v for v in vars(compute).values() if isinstance(v, shared.SharedCache)]
+    assert compute.one_step in memos and compute.cm_points in memos
+    assert all(any(m is r for r in shared._ALL) for m in memos)  # each registered by @shared.cached
+
+
+def test_expire_all_drops_exactly_the_values_past_their_time_in_every_cache(monkeypatch):
+    clock = Clock()
+    a = shared.SharedCache(lambda x: x, max_entries=8, ttl_s=120, clock=clock)
+    b = shared.SharedCache(lambda x: -x, max_entries=8, ttl_s=60, clock=clock)
+    monkeypatch.setattr(shared, "_ALL", [a, b])
+    a(1), a(2), b(1)
+    clock.now = 50
+    a(3), b(2)
+    clock.now = 100  # a keeps everything (120 s); b's 1 is 100 s old (60 s), its 2 only 50 s
+    assert shared.expire_all() == 1
+    assert [a.holds(x) for x in (1, 2, 3)] == [True, True, True] and [b.holds(x) for x in (1, 2)] == [False, True]
+    clock.now = 121  # a's 1 and 2 are 121 s old, its 3 71 s; b's 2 is 71 s old
+    assert shared.expire_all() == 3
+    assert (len(a), len(b)) == (1, 0) and a.holds(3)
+    assert shared.expire_all() == 0  # nothing else is due
 
 
 def test_an_error_reaches_every_waiter_and_the_next_ask_tries_again():
