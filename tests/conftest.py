@@ -38,7 +38,7 @@ def shipped_ours():
     """The shipped checkpoints of our recipe and their stored standard-spec quality table.
 
     The table (``checkpoints/quality-*.json``, written by ``python -m cmcore eval --write``) is what the
-    app shows; ``test_core_quality`` re-measures part of it to prove it is current.
+    app shows; ``test_core_quality`` re-measures all of it to prove it is current.
     """
     from cmcore import bench, zoo
 

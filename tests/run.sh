@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then runs every test (unit, AppTest, browser).
 # Usage: bash tests/run.sh [extra pytest args]
+# Other machines compute the last bits differently (tests/tolerances.py); to check that the suite holds there:
+#   OMP_NUM_THREADS=1 bash tests/run.sh            # torch limited to one thread
+#   ATEN_CPU_CAPABILITY=default bash tests/run.sh  # ATen without its AVX2/AVX-512 kernels
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
