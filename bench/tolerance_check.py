@@ -1,6 +1,6 @@
 """How far the numbers the tests compare with stored files move when the CPU does the arithmetic differently.
 
-    python bench/tolerance_check.py            # prints the table (about a minute on 2 cores)
+    python bench/tolerance_check.py            # prints the table (about two minutes on 2 busy cores)
     python bench/tolerance_check.py --json out.json
 
 A test that re-measures a shipped model and compares the result with a stored file (the quality tables
