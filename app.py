@@ -1,5 +1,8 @@
 """Consistency Explorer: routes to the pages, nothing else."""
+import logging
+
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 
 from cmcore.store import CheckpointError
 from ui import models, params, router, upkeep
@@ -36,4 +39,11 @@ except CheckpointError as exc:  # a missing or damaged shipped model: say which 
     st.error(f"A model file could not be loaded, so this page cannot be shown.\n\n{exc}", icon=":material/error:")
 except LookupError as exc:  # a run's model the server no longer holds
     st.warning(f"{exc}", icon=":material/link_off:")
+except FragmentHandledException:  # a fragment's error, already shown in its place by Streamlit
+    raise
+except Exception as exc:  # noqa: BLE001 - anything else: say what failed and what to do; the traceback goes to the log
+    logging.getLogger("consistency_explorer").exception("page %r failed", page.title)
+    st.error(f"This page hit an error while drawing **{page.title}**, so part of it is missing: "
+             f"`{type(exc).__name__}: {exc}`.\n\nReload the page; if it happens again, tell whoever runs this "
+             "server (the full error is in the server's log).", icon=":material/error:")
 upkeep.preload()  # once per process, after the first page is drawn: the libraries only some pages use

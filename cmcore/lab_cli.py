@@ -49,8 +49,8 @@ def cmd_train_ot(args) -> int:
 
 
 def cmd_ot_bench(args) -> int:
-    """Score both couplings with the protocol, time the pairing; write bench/lab_ot[-<dataset>].json and
-    bench/LAB_OT[-<dataset>].md."""
+    """Score both couplings with the protocol, time the pairing; write checkpoints/lab_ot[-<dataset>].json (read by
+    the page) and bench/LAB_OT[-<dataset>].md (for people)."""
     torch.set_num_threads(1)
     out, md = Path(args.out or ot_study_path(args.dataset)), Path(args.md or ot_table_path(args.dataset))
     if args.markdown_only:
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     dataset = dict(choices=list(datasets.REGISTRY), default=datasets.DEFAULT,
                    help=f"the data: its shipped pair is the study's teacher (default {datasets.DEFAULT})")
     q = sub.add_parser("param", help="distil with each parameterisation (short runs); writes "
-                       "bench/lab_param[_random][-<dataset>].json")
+                       "checkpoints/lab_param[_random][-<dataset>].json")
     q.add_argument("--dataset", **dataset)
     q.add_argument("--steps", type=int, default=PARAM_STEPS)
     q.add_argument("--seeds", type=int, nargs="+", default=list(PARAM_SEEDS))
@@ -110,19 +110,19 @@ def main(argv=None) -> int:
     q.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these tiny MLPs)")
     q.add_argument("--start", choices=list(PARAM_STARTS), default="teacher",
                    help="the network starts from the teacher (the shipped recipe) or at random")
-    q.add_argument("--out", default=None, help="default: bench/lab_param.json (teacher), lab_param_random.json, "
+    q.add_argument("--out", default=None, help="default: checkpoints/lab_param.json (teacher), lab_param_random.json, "
                    "with -<dataset> before .json for any dataset but the default")
     q.set_defaults(fn=cmd_param)
     o = sub.add_parser("train-ot", help="train the minibatch-OT teachers and a consistency model; write checkpoints")
     o.add_argument("--dataset", **dataset)
     o.add_argument("--exact-only", action="store_true", help="skip the cheaper 4-block teacher")
     o.set_defaults(fn=cmd_train_ot)
-    b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes bench/lab_ot[-<dataset>].json "
-                       "and LAB_OT[-<dataset>].md")
+    b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes checkpoints/lab_ot[-<dataset>].json "
+                       "and bench/LAB_OT[-<dataset>].md")
     b.add_argument("--dataset", **dataset)
     b.add_argument("--eval-seeds", type=int, default=len(OT_SPEC.seeds),
                    help=f"evaluation seeds 0..k-1 of {OT_SPEC.n:,} points per W2 (default {len(OT_SPEC.seeds)})")
-    b.add_argument("--out", default=None, help="default: bench/lab_ot[-<dataset>].json")
+    b.add_argument("--out", default=None, help="default: checkpoints/lab_ot[-<dataset>].json")
     b.add_argument("--md", default=None, help="default: bench/LAB_OT[-<dataset>].md")
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)

@@ -1,7 +1,8 @@
 """Offline studies behind the lab pages: objectives built on ``train.fit`` and their stored results.
 
 Nothing here runs at page start-up: ``python -m cmcore.lab_cli`` trains and measures once and
-writes a small JSON file; the pages read it (``ParamStudy.load``).
+writes a small JSON file beside the shipped checkpoints (``zoo.checkpoint_dir()``: the folder the image copies);
+the pages read it (``ParamStudy.load``).
 
 Parameterisation study (page "Parameterisations"): consistency distillation from the shipped
 teacher with the shipped recipe, shortened, once per parameterisation and training seed; the
@@ -28,7 +29,7 @@ from .ot_coupling import OT_SOLVERS, OTFlowMatchingObjective, OTTeacherConfig, o
 from .parameterisation import LESSON, Parameterisation, ScaledConsistencyModel
 from .train import ConsistencyObjective, StepInfo, TrainResult, fit
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+REPORT_DIR = Path(__file__).resolve().parent.parent / "bench"  # Markdown reports for people (no page reads them)
 PARAM_STARTS = {  # where the network starts -> the stem of the study's file name
     "teacher": "lab_param",  # the shipped recipe: F = x - t v_teacher (the lesson's form is then one Euler jump)
     "random": "lab_param_random",  # a freshly initialised network, as the lesson trains it
@@ -48,10 +49,10 @@ def dataset_suffix(dataset: str) -> str:
 
 
 def param_study_path(start: str = "teacher", dataset: str = datasets.DEFAULT) -> Path:
-    """bench/lab_param[_random][-<dataset>].json"""
+    """checkpoints/lab_param[_random][-<dataset>].json (beside the shipped models: a page reads it at run time)"""
     if start not in PARAM_STARTS:
         raise ValueError(f"Unknown start {start!r}; choose one of {', '.join(PARAM_STARTS)}.")
-    return BENCH_DIR / f"{PARAM_STARTS[start]}{dataset_suffix(dataset)}.json"
+    return zoo.checkpoint_dir() / f"{PARAM_STARTS[start]}{dataset_suffix(dataset)}.json"
 
 
 def _flag(dataset: str) -> str:
@@ -65,8 +66,6 @@ def param_command(start: str = "teacher", dataset: str = datasets.DEFAULT, seeds
             + (f" --seeds {' '.join(map(str, seeds))}" if tuple(seeds) != PARAM_SEEDS else "")
             + (f" --steps {steps}" if steps != PARAM_STEPS else ""))
 
-
-PARAM_STUDY_PATH = param_study_path()
 
 
 class ParamDistillationObjective(ConsistencyObjective):
@@ -194,8 +193,9 @@ class ParamStudy:
                              self.config.steps)
 
     @staticmethod
-    def load(path: Path = PARAM_STUDY_PATH, rebuild: str = "python -m cmcore.lab_cli param") -> "ParamStudy":
-        """Raises FileNotFoundError/ValueError with the command that rebuilds the file."""
+    def load(path: Path | None = None, rebuild: str = "python -m cmcore.lab_cli param") -> "ParamStudy":
+        """Raises FileNotFoundError/ValueError with the command that rebuilds the file (default: the lesson's)."""
+        path = path or param_study_path()
         try:
             return ParamStudy.from_json(json.loads(Path(path).read_text()))
         except FileNotFoundError:
@@ -235,13 +235,13 @@ PAIRING_REPEATS = 20
 
 
 def ot_study_path(dataset: str = datasets.DEFAULT) -> Path:
-    """bench/lab_ot[-<dataset>].json"""
-    return BENCH_DIR / f"lab_ot{dataset_suffix(dataset)}.json"
+    """checkpoints/lab_ot[-<dataset>].json (beside the shipped models: a page reads it at run time)"""
+    return zoo.checkpoint_dir() / f"lab_ot{dataset_suffix(dataset)}.json"
 
 
 def ot_table_path(dataset: str = datasets.DEFAULT) -> Path:
     """bench/LAB_OT[-<dataset>].md"""
-    return BENCH_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
+    return REPORT_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
 
 
 def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
@@ -252,8 +252,6 @@ def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.se
             + (f" --eval-seeds {eval_seeds}" if eval_seeds != len(OT_SPEC.seeds) else ""))
 
 
-OT_STUDY_PATH = ot_study_path()
-OT_TABLE_PATH = ot_table_path()
 
 
 def ot_teacher_config(dataset: str = datasets.DEFAULT, blocks: int = 1) -> OTTeacherConfig:
@@ -420,7 +418,8 @@ class OTStudy:
                        str(d.get("dataset", datasets.DEFAULT)))  # the first study (two moons) has no such key
 
     @staticmethod
-    def load(path: Path = OT_STUDY_PATH, rebuild: str = "python -m cmcore.lab_cli ot-bench") -> "OTStudy":
+    def load(path: Path | None = None, rebuild: str = "python -m cmcore.lab_cli ot-bench") -> "OTStudy":
+        path = path or ot_study_path()
         try:
             return OTStudy.from_json(json.loads(Path(path).read_text()))
         except FileNotFoundError:

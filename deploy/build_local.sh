@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Build and measure the Docker image on a machine like the development one: Debian bookworm, root,
-# no Docker Hub, no download.pytorch.org, but Debian's mirror and a PyPI reachable through the CA
-# bundle that the host's pip is configured with, and the torch CPU wheel on local disk.
+# no Docker Hub and no PyTorch wheel index, but the Debian mirror of the host's apt sources, the package
+# index of the host's pip configuration (with its CA bundle), and the torch CPU wheel that pip finds.
+# No package host is written here: every source comes from the host's own configuration or a variable.
 #
 #   sudo bash deploy/build_local.sh            # install docker.io + debootstrap, start dockerd, build, measure
 #   STARTS=5 bash deploy/build_local.sh        # more start-up samples (default 3)
 #   REBUILD_BASE=1 bash deploy/build_local.sh  # redo the debootstrap base image
 #   NO_CACHE=1 bash deploy/build_local.sh      # build the image without Docker's layer cache
+#   MIRROR=<Debian mirror URL> bash deploy/build_local.sh   # a mirror other than the host's apt sources' one
+#   INDEX_URL=<index URL> bash deploy/build_local.sh        # a package index other than pip's configured one
 #
 # Steps: (1) apt-get install docker.io debootstrap; (2) start dockerd if it is not running;
 # (3) debootstrap a minimal bookworm (python3.11, venv, pip) from the mirror in /etc/apt and
 # `docker import` it; (4) put the torch CPU wheel (found through pip's own configuration) and pip's
 # CA bundle into deploy/local/ (git-ignored); (5) `docker build` with build args pointing at them;
 # (6) start the image STARTS times and time container start -> /_stcore/health answers -> Home page
-# served to a real session -> Docker reports healthy; (7) write the figures into deploy/REPORT.md (section "image").
-# The public path is a plain `docker build .` (Dockerfile defaults); nothing here changes it.
+# served to a real session -> Docker reports healthy; (7) open every page in Chromium against the container
+# (deploy/smoke_pages.py) and count exceptions; (8) write the figures into deploy/REPORT.md (section "image").
+# The public path is `docker build` with the Dockerfile's defaults; nothing here changes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -67,13 +71,15 @@ for path in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d
         m = re.match(r"deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s", line)
         if m:
             print(m.group(1)); raise SystemExit
-print("http://deb.debian.org/debian")
 PY
 }
+MIRROR_S="the first bookworm source in the host's apt configuration"
+[ -n "${MIRROR:-}" ] && MIRROR_S="MIRROR (set by the user)"
 MIRROR=${MIRROR:-$(mirror)}
+[ -n "$MIRROR" ] || { echo "no bookworm source in /etc/apt: set MIRROR=<a Debian mirror URL>" >&2; exit 1; }
 BASE_S="an existing image reused (REBUILD_BASE=1 remakes it)"
 if [ -n "${REBUILD_BASE:-}" ] || ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
-  log "debootstrap bookworm from $MIRROR"
+  log "debootstrap bookworm from $MIRROR_S"
   t0=$(now)
   ROOTFS=$WORK/rootfs
   rm -rf "$ROOTFS"
@@ -94,12 +100,14 @@ WHEEL=$(basename "$(ls deploy/local/torch-*.whl)")
 CA=${PIP_CERT:-$(pip config get global.cert 2>/dev/null || true)}
 CA=${CA:-/etc/ssl/certs/ca-certificates.crt}
 cp "$CA" deploy/local/ca-bundle.crt
-INDEX=$(pip config get global.index-url 2>/dev/null || echo https://pypi.org/simple)
+INDEX=${INDEX_URL:-$(pip config get global.index-url 2>/dev/null || true)}  # empty: pip's default index
 
 # (5) the image
-log "docker build $IMAGE (base $BASE, torch from deploy/local/$WHEEL, index $INDEX)"
+log "docker build $IMAGE (base $BASE, torch from deploy/local/$WHEEL, index ${INDEX:-the default of pip})"
 BUILD_ARGS=(--build-arg "BASE_IMAGE=$BASE" --build-arg "TORCH_INDEX_URL=" --build-arg "TORCH_VERSION=$TORCH_VERSION"
-            --build-arg "PIP_INDEX_URL=$INDEX" --build-arg "PIP_CA_BUNDLE=ca-bundle.crt")
+            --build-arg "INDEX_URL=$INDEX" --build-arg "PIP_CA_BUNDLE=ca-bundle.crt")
+SHOWN_ARGS=${BUILD_ARGS[*]}
+SHOWN_ARGS=${SHOWN_ARGS/INDEX_URL=$INDEX/INDEX_URL=${INDEX:+\$INDEX_URL}}  # the report names no package host
 t0=$(now)
 "$DOCKER" build --network host ${NO_CACHE:+--no-cache} -t "$IMAGE" "${BUILD_ARGS[@]}" . >"$WORK/docker-build.log" 2>&1 \
   || { tail -40 "$WORK/docker-build.log" >&2; exit 1; }
@@ -150,7 +158,24 @@ sys.exit(0 if abs(mib(sys.argv[1]) - mib(sys.argv[2])) < 2 else 1)" "$mem" "$pre
   "$DOCKER" rm -f cm-startup >/dev/null
 done
 
-# (7) the report
+# (7) every page in Chromium against the container: exceptions a student would see
+"$DOCKER" rm -f cm-smoke >/dev/null 2>&1 || true
+"$DOCKER" run -d --name cm-smoke -p "127.0.0.1:$PORT:8501" "$IMAGE" >/dev/null
+for _ in $(seq 1200); do
+  [ "$(curl -fsS -m 1 "http://127.0.0.1:$PORT/_stcore/health" 2>/dev/null)" = ok ] && break
+  sleep 0.1
+done
+log "smoke test: every page in Chromium"
+SMOKE_RC=0
+python3 deploy/smoke_pages.py "http://127.0.0.1:$PORT" --json "$WORK/smoke.json" --shots "$WORK/smoke" \
+  >"$WORK/smoke.log" 2>&1 || SMOKE_RC=$?
+"$DOCKER" logs cm-smoke >"$WORK/smoke-server.log" 2>&1 || true
+"$DOCKER" rm -f cm-smoke >/dev/null
+[ -s "$WORK/smoke.json" ] || { cat "$WORK/smoke.log" >&2; exit 1; }
+SMOKE=$(python3 deploy/smoke_pages.py --summary "$WORK/smoke.json")
+SMOKE_ROWS=$(python3 deploy/smoke_pages.py --table "$WORK/smoke.json")
+
+# (8) the report
 mib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 2**20:,.0f} MiB')" "$1"; }
 python3 deploy/report.py image <<MD
 ## Image (written by \`deploy/build_local.sh\`)
@@ -160,7 +185,7 @@ $(date -u +'%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff
 | what | figure |
 |---|---|
 | image \`$IMAGE\` size (\`docker image inspect -f '{{.Size}}'\`) | **$(mib "$SIZE_B")** (of which base $(mib "$BASE_B")) |
-| base \`$BASE\` | debootstrap --variant=minbase bookworm from $MIRROR: $BASE_PY; $BASE_S |
+| base \`$BASE\` | debootstrap --variant=minbase bookworm from $MIRROR_S: $BASE_PY; $BASE_S |
 | \`docker build\` time | $BUILD_S s$CACHE_NOTE |
 | inside the image | $INSIDE |
 
@@ -173,17 +198,27 @@ has the Home page fully run, models loaded (the first page a student can use); D
 | start | health ok (s) | Home page served (s) | Docker healthy (s) | container memory |
 |---|---|---|---|---|
 $ROWS
+Every page against the container (\`python3 deploy/smoke_pages.py http://127.0.0.1:$PORT\`: each page of
+app.py's navigation in a fresh Chromium session, an exercise's question skipped, waited on until drawn):
+$SMOKE.
+
+| page | path | drawn | exceptions | error messages |
+|---|---|---|---|---|
+$SMOKE_ROWS
+
 The machine is shared with other work: its 1-minute load average after each start was $LOADS(on
 $(nproc) cores), and these times include that contention.
 Commands (as run by the script):
 
 \`\`\`bash
-debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm ROOTFS $MIRROR
+debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm ROOTFS "\$MIRROR"
 tar -C ROOTFS -c . | docker import --change 'CMD ["/bin/bash"]' - $BASE
 pip download --no-deps --only-binary :all: -d deploy/local "torch==$TORCH_VERSION"   # -> $WHEEL (pip's find-links)
 cp $CA deploy/local/ca-bundle.crt
-docker build --network host -t $IMAGE ${BUILD_ARGS[*]} .
+docker build --network host -t $IMAGE $SHOWN_ARGS .
 docker run -d -p 127.0.0.1:$PORT:8501 $IMAGE
+python3 deploy/smoke_pages.py http://127.0.0.1:$PORT
 \`\`\`
 MD
-log "done: $(mib "$SIZE_B"); report in deploy/REPORT.md"
+log "done: $(mib "$SIZE_B"); smoke test: $SMOKE; report in deploy/REPORT.md"
+exit "$SMOKE_RC"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import datasets, lab_train, store, zoo
+from cmcore import datasets, store, zoo
 from cmcore.config import TeacherConfig, config_hash
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.flow import flow_matching_loss
-from cmcore.lab_train import (OT_CONSISTENCY, OT_STUDY_PATH, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
+from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
                               load_ot_teacher, ot_command, ot_study_path, ot_table_path, ot_teacher_config,
                               ot_teacher_path, pairing_gain, save_ot_teacher)
 from cmcore.lab_words import ot_findings, pairing_findings
@@ -129,7 +129,7 @@ def test_findings_when_the_straight_teacher_is_enough():
 
 
 def test_stored_study_has_both_couplings_and_the_checkpoints_load():
-    study = OTStudy.load(OT_STUDY_PATH)
+    study = OTStudy.load(ot_study_path())
     for name in ("independent", "minibatch_ot"):
         c = study.couplings[name]
         assert 1 in c.table.teacher and 1 in c.table.consistency and len(c.table.teacher[1].values) >= 3
@@ -173,8 +173,9 @@ def test_every_dataset_has_a_study_of_its_own_shipped_pair(dataset):
 
 
 def test_a_study_of_other_data_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(lab_train, "BENCH_DIR", tmp_path)
-    (tmp_path / "lab_ot-circles.json").write_text(OT_STUDY_PATH.read_text())  # two moons' study under circles' name
+    moons = ot_study_path().read_text()
+    monkeypatch.setenv(zoo.CHECKPOINT_DIR_ENV, str(tmp_path))
+    (tmp_path / "lab_ot-circles.json").write_text(moons)  # two moons' study under circles' name
     with pytest.raises(ValueError, match="holds a study on 'two_moons', not 'circles'"):
         OTStudy.of("circles")
 

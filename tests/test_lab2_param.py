@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from cmcore import datasets, lab_train, zoo
+from cmcore import datasets, zoo
 from cmcore.evaluate import Score, compare
 from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, window_means
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
@@ -119,7 +119,7 @@ def test_study_files_are_named_by_dataset_and_the_lessons_keep_their_names():
 
 def test_a_study_of_other_data_is_refused(tmp_path, monkeypatch):
     moons = param_study_path("teacher").read_text()
-    monkeypatch.setattr(lab_train, "BENCH_DIR", tmp_path)
+    monkeypatch.setenv(zoo.CHECKPOINT_DIR_ENV, str(tmp_path))
     (tmp_path / "lab_param-circles.json").write_text(moons)  # two moons' study under circles' name
     with pytest.raises(ValueError, match="holds a study on 'two_moons', not 'circles'.*--dataset circles"):
         ParamStudy.of("teacher", "circles")
