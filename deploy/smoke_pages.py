@@ -27,15 +27,16 @@ from tests.browser.conftest import AppPage, launch_chromium, new_context  # noqa
 SKIP = "Skip the question and show the results"  # the exercises' predict-first question (ui/teach.py SKIP_LABEL)
 
 
-def nav_pages(app_py: Path = REPO / "app.py") -> list[tuple[str, str]]:
-    """(title, url path) of every ``st.Page`` in app.py, in order; the default page's path is ""."""
+def nav_pages(app_py: Path = REPO / "app.py") -> list[tuple[str, str, str]]:
+    """(title, url path, script) of every ``st.Page`` in app.py, in order; the default page's path is ""."""
     out = []
     for node in ast.walk(ast.parse(app_py.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
             kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("title", "url_path", "default")}
-            stem = Path(ast.literal_eval(node.args[0])).stem
+            script = ast.literal_eval(node.args[0])
+            stem = Path(script).stem
             path = "" if kw.get("default") else kw.get("url_path") or re.sub(r"^[0-9]+[_ -]*", "", stem)
-            out.append((kw.get("title", stem), path))
+            out.append((kw.get("title", stem), path, script))
     return out
 
 
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     expect.set_options(timeout=90_000)
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        rows = [visit(browser, args.url.rstrip("/"), title, path, args.shots) for title, path in nav_pages()]
+        rows = [visit(browser, args.url.rstrip("/"), title, path, args.shots) for title, path, _ in nav_pages()]
         browser.close()
     summary = {"pages": len(rows), "drawn": sum(r["drawn"] for r in rows),
                "exceptions": sum(len(r["exceptions"]) for r in rows), "errors": sum(len(r["errors"]) for r in rows),
