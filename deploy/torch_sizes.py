@@ -1,10 +1,12 @@
-"""What ``torch==2.13.0`` from PyPI pulls onto a Linux x86_64 host, against the CPU wheel the image uses.
+"""What ``torch==2.13.0`` from the default package index pulls onto a Linux x86_64 host, against the CPU wheel
+the image uses.
 
-    python3 deploy/torch_sizes.py          # writes deploy/REPORT.md's "torch" section
+    python3 deploy/torch_sizes.py                      # writes deploy/REPORT.md's "torch" section
+    INDEX_URL=<index> python3 deploy/torch_sizes.py    # against another index than pip's built-in default
 
-Resolves ``torch==<pin in requirements.txt>`` against PyPI alone (``pip install --dry-run --report``,
+Resolves ``torch==<pin in requirements.txt>`` against that index alone (``pip install --dry-run --report``,
 this machine's pip configuration ignored except its CA bundle: metadata only, nothing installed) and
-asks PyPI for the size of every file it would download (HTTP HEAD).  The CPU wheel's size is that of
+asks the index for the size of every file it would download (HTTP HEAD).  No package host is written here.  The CPU wheel's size is that of
 the file pip on this machine resolves for ``torch==<pin>+cpu`` (``pip download``).
 """
 from __future__ import annotations
@@ -19,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PYPI = "https://pypi.org/simple"
 CUDA_NAMES = re.compile(r"^(nvidia-|cuda-|triton$)")
 
 
@@ -47,8 +48,9 @@ def main() -> None:
         report = Path(tmp) / "report.json"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull
+        index = ["--index-url", os.environ["INDEX_URL"]] if os.environ.get("INDEX_URL") else []  # else pip's default
         cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed", "--quiet",
-               "--index-url", PYPI, "--cert", cert, "--report", str(report), f"torch=={version}"]
+               *index, "--cert", cert, "--report", str(report), f"torch=={version}"]
         subprocess.run(cmd, check=True, env=env)
         items = json.loads(report.read_text())["install"]
         cpu_dir = Path(tmp) / "cpu"
@@ -63,14 +65,14 @@ def main() -> None:
     mib = lambda b: f"{b / 2**20:,.0f} MiB"  # noqa: E731
     body = f"""## The torch wheel (written by `deploy/torch_sizes.py`)
 
-`torch=={version}` resolved against PyPI alone for this machine (Linux x86_64, Python
+`torch=={version}` resolved against {"INDEX_URL" if os.environ.get("INDEX_URL") else "pip's default index"} alone for this machine (Linux x86_64, Python
 {sys.version_info.major}.{sys.version_info.minor}): **{len(rows)} files, {total / 2**30:.2f} GiB to download**, of which
 torch itself {mib(torch_row[2])} and {len(cuda)} CUDA packages ({', '.join(n for n, *_ in cuda[:6])}, ...)
 {mib(sum(s for *_, s in cuda))}. The CPU build `torch=={version}+cpu` (`{cpu_wheel.name}`) is {mib(cpu_size)}, with no
 CUDA dependencies.
 
 ```bash
-PIP_CONFIG_FILE=/dev/null pip install --isolated --dry-run --ignore-installed --index-url {PYPI} --cert {cert} --report R.json torch=={version}
+PIP_CONFIG_FILE=/dev/null pip install --isolated --dry-run --ignore-installed{' --index-url "$INDEX_URL"' if os.environ.get("INDEX_URL") else ""} --cert {cert} --report R.json torch=={version}
 pip download --no-deps --only-binary :all: torch=={version}+cpu     # this machine: from pip's find-links
 ```"""
     subprocess.run([sys.executable, str(REPO / "deploy" / "report.py"), "torch"], input=body, text=True, check=True)

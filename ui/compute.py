@@ -29,7 +29,7 @@ from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
-from ui import models, runs, shared
+from ui import faults, models, runs, shared
 from ui.models import Selection
 from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
@@ -144,6 +144,7 @@ class SelfConsistencyView:
 @shared.cached(max_entries=64)
 def self_consistency(teacher_cfg: TeacherConfig, n_traj: int, seed: int, n_steps: int, solver: str, chosen: int,
                      t_values: tuple[float, ...], resolve_steps: int | None) -> SelfConsistencyView:
+    faults.check(seed)  # bench/load.py --faults only: fails on purpose for the seed it names
     _one_thread()
     z, _ = evaluate.eval_noise(seed, n_traj)
     sc = evaluate.self_consistency(models.teacher(teacher_cfg), z, chosen, t_values, n_steps, solver, resolve_steps)
