@@ -26,6 +26,14 @@ note left after the fragment runs that fill them in), the server's peak RSS (its
 seconds).  Through a proxy that tags responses (deploy/haproxy.cfg sets ``X-Served-By``), each
 session's backend is recorded on every request and a session that moved counts as an error.
 
+``--faults`` (with ``--start``) also injects three faults while the others browse, and reports each faulty
+session apart from the rest: (1) a browsing session opens page 1 with the noise seed whose pooled computation
+raises (the server runs with ``CONSISTENCY_FAULT_SEED``, ``ui/faults.py``); (2) the first retrain's training
+child is killed (SIGKILL) once it has run for ``--kill-after`` seconds; (3) the server reads its checkpoints from
+a copy of ``checkpoints/`` (``CMCORE_CHECKPOINT_DIR``) in which one dataset's teacher is junk, and a browsing
+session opens page 1 on that dataset.  Runs go to a temporary folder (``CMCORE_RUN_DIR``).  A faulty session
+passes when it showed a message (an error alert) and no traceback; every other session must have 0 errors.
+
 Figures only: nothing here fails on a missed target (exit status 1 means errors, not slowness).
 """
 from __future__ import annotations
@@ -70,6 +78,15 @@ RETRAIN_DONE = "Retrained in"  # ui/retrain_view.py live_section's success messa
 RETRAIN_BUTTON = "Retrain"  # ui/retrain_form.py settings_form's button
 WAITING = "Computing"  # ui/later.py's note, drawn where a page's numbers go until a fragment run fills them in
 KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a user key
+
+# --faults: what each injected fault is, and how the faulty session is told apart (its role, or for the killed
+# training child, the retrain's error message: ui/retrain_view.py + cmcore/procjob.py's exit code)
+FAULT_SEED = 4242  # page 1's noise seed whose pooled computation raises (ui/faults.py); browsing users avoid it
+FAULT_DATASET = "checkerboard"  # whose shipped teacher is junk in the server's copy of checkpoints/
+KILLED_TEXT = "exit code -9"  # a retrain whose training child got SIGKILL says this in its error message
+FAULTS = {"pool": "page 1's pooled computation raises (noise seed {seed})",
+          "checkpoint": "the {dataset} teacher's checkpoint is junk (in the server's copy of checkpoints/)",
+          "killed": "the first retrain's training child is killed with SIGKILL"}
 
 # Issue 8's targets on 2 cores: 30 sessions, 5 of them retraining at once.
 TARGETS = {"errors": 0, "p95_interaction_s": 1.0, "peak_rss_mb": 1536.0, "after_leave_ratio": 1.20}
@@ -361,14 +378,15 @@ class Tab:
 # ---------------------------------------------------------------------------- simulated users
 
 def new_value(w: Widget, rng: random.Random) -> WidgetState | None:
-    """A random valid value, different from the current one, for a number_input or a plain slider."""
+    """A random valid value, different from the current one, for a number_input or a plain slider (never the
+    noise seed ``--faults`` makes fail)."""
     p = w.proto
     if w.kind == "number_input":
         lo, hi, step, cur = p.min, p.max, p.step or 1, p.value if p.set_value else p.default
         choices = int((hi - lo) // step) + 1
         for _ in range(10):
             v = lo + step * rng.randrange(choices)
-            if v != cur:
+            if v != cur and v != FAULT_SEED:
                 return WidgetState(id=w.id, double_value=v)
     elif w.kind == "slider" and not p.options:  # a select_slider carries options: left alone here
         lo, hi, step = p.min, p.max, p.step or 1
@@ -386,7 +404,7 @@ def new_value(w: Widget, rng: random.Random) -> WidgetState | None:
 @dataclass
 class UserResult:
     index: int
-    role: str  # browse | retrain
+    role: str  # browse | retrain | fault-pool | fault-checkpoint (--faults)
     served: bool = False
     first_page_s: float | None = None
     reconnect_s: float | None = None  # --reconnect: websocket dropped and reopened until the rerun finished
@@ -401,6 +419,7 @@ class UserResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
     served_by: list[str] = field(default_factory=list)
     cookie: str = ""
+    timers_after_fault: int | None = None  # --faults: fragment timers still running once the fault's message showed
 
 
 async def think(rng: random.Random, seconds: float) -> None:
@@ -473,6 +492,29 @@ async def retrain(tab: Tab, res: UserResult, args, rng: random.Random) -> None:
         tab.errors.append(("retrain", next(body for _, body in tab.alerts if not body.startswith(RETRAIN_DONE))))
 
 
+def message_shown(tab: Tab) -> bool:
+    """An error alert or a traceback is on screen (what a faulty session waits for)."""
+    return any(kind in ("error_alert", "exception") for kind, _ in tab.errors)
+
+
+async def faulty(tab: Tab, res: UserResult, args) -> None:
+    """Open page 1 as a link would, on the fault's seed or dataset, and wait (bounded) for what the page shows."""
+    query = f"{REVEAL['self-consistency']}=1&" + (f"sc_seed={FAULT_SEED}" if res.role == "fault-pool"
+                                                   else f"data={FAULT_DATASET}")
+    t0 = time.perf_counter()
+    try:
+        res.first_page_s = await tab.open("self-consistency", query)
+    except SessionError:
+        return
+    if not message_shown(tab):  # the fault surfaces after the run: in the fragment run that fills the numbers in
+        try:
+            await tab.wait_for(lambda: message_shown(tab) or not tab.waiting, "the fault's message", args.fault_wait)
+        except SessionError:
+            return
+    res.page_filled_s.append(time.perf_counter() - t0)
+    res.timers_after_fault = tab.timers
+
+
 async def user(index: int, role: str, args, start_at: float, deadline: float | None) -> UserResult:
     res = UserResult(index, role)
     rng = random.Random(args.seed * 100_003 + index)
@@ -481,6 +523,8 @@ async def user(index: int, role: str, args, start_at: float, deadline: float | N
     try:
         if role == "retrain":
             await retrain(tab, res, args, rng)
+        elif role.startswith("fault-"):
+            await faulty(tab, res, args)
         else:
             await browse(tab, res, args, rng, deadline)
         res.served = True
@@ -594,6 +638,50 @@ class MemorySampler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+async def kill_first_training_child(pids: list[int], after_s: float, log: dict) -> None:
+    """--faults: SIGKILL the first training child (multiprocessing's spawn_main, not its resource tracker) once it
+    has lived ``after_s`` seconds; what was killed goes into ``log``."""
+    seen: dict[int, float] = {}
+    while True:
+        for p in tree(pids[0])[1:]:
+            cmd = _cmdline(p)
+            if "spawn_main" in cmd and "resource_tracker" not in cmd:
+                seen.setdefault(p, time.monotonic())
+                if time.monotonic() - seen[p] >= after_s:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                        log.update(pid=p, alive_s=round(time.monotonic() - seen[p], 1))
+                    except ProcessLookupError:  # it finished first: wait for the next one
+                        continue
+                    return
+        await asyncio.sleep(0.2)
+
+
+def fault_files(root: Path) -> dict:
+    """--faults: a copy of checkpoints/ with FAULT_DATASET's teacher replaced by junk, and an empty run folder.
+    Never the shipped files: the copy lives in ``root`` (a temporary folder)."""
+    import shutil
+
+    ckpt, runs = root / "checkpoints", root / "runs"
+    shutil.copytree(REPO / "checkpoints", ckpt)
+    runs.mkdir()
+    name = subprocess.run(  # the engine's own naming (a child process: the load client stays free of torch)
+        [sys.executable, "-c", "import sys; from pathlib import Path; from cmcore import zoo; "
+         f"print(zoo.teacher_path(zoo.recipe('ours', {FAULT_DATASET!r}).teacher, Path(sys.argv[1])).name)", str(ckpt)],
+        cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    (ckpt / name).write_bytes(b"junk, not a checkpoint " * 64)
+    return {"CMCORE_CHECKPOINT_DIR": str(ckpt), "CMCORE_RUN_DIR": str(runs), "CONSISTENCY_FAULT_SEED": str(FAULT_SEED),
+            "junk_file": name}
+
+
 # ---------------------------------------------------------------------------- a server to test
 
 def free_port() -> int:
@@ -613,14 +701,14 @@ def healthy(url: str) -> bool:
 class Server:
     """``streamlit run app.py`` in its own process group (``--start``)."""
 
-    def __init__(self, port: int | None = None, extra: list[str] | None = None):
+    def __init__(self, port: int | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="load-streamlit-", suffix=".log", delete=False)
         self.cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                     "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType",
                     "none", "--browser.gatherUsageStats", "false", *(extra or [])]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         env.pop("CONSISTENCY_FILL_IN", None)  # as deployed: numbers computed in the worker pool, never "sync"
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
@@ -714,11 +802,21 @@ async def run(args, pids: list[int]) -> dict:
     cpu0 = cpu_s(pids) if pids else None
     client_cpu0 = time.process_time()
     roles = ["retrain"] * args.retrainers + ["browse"] * (args.sessions - args.retrainers)
+    killed: dict = {}
+    injector = None
+    if args.faults:  # two browsing sessions become faulty ones, arriving mid-ramp among the others
+        mid = args.retrainers + (args.sessions - args.retrainers) // 2
+        roles[mid - 1], roles[mid] = "fault-pool", "fault-checkpoint"
+        if args.retrainers:
+            injector = asyncio.create_task(kill_first_training_child(pids, args.kill_after, killed))
     t0 = time.monotonic()
     deadline = t0 + args.duration if args.duration else None
     starts = [t0 + (args.ramp * i / max(1, len(roles) - 1) if len(roles) > 1 else 0) for i in range(len(roles))]
     results = await asyncio.gather(*(user(i, role, args, starts[i], deadline) for i, role in enumerate(roles)))
     load_s = time.monotonic() - t0
+    if injector is not None:
+        injector.cancel()
+        await asyncio.gather(injector, return_exceptions=True)
     server_cpu = cpu_s(pids) - cpu0 if pids else None
     client_cpu = time.process_time() - client_cpu0
     await sampler.stop()
@@ -733,13 +831,46 @@ async def run(args, pids: list[int]) -> dict:
                      {"server_cpu_s": server_cpu, "cores": os.cpu_count(), "client_cpu_s": client_cpu,
                       "client_loop_lag_s": spread(sampler.lags),
                       "loadavg_1min_mean": sum(sampler.loads) / len(sampler.loads) if sampler.loads else None,
-                      "loadavg_1min_max": max(sampler.loads, default=None)})
+                      "loadavg_1min_max": max(sampler.loads, default=None)},
+                     killed if args.faults else None)
 
 
-def summarize(args, results: list[UserResult], memory: dict, load_s: float, total_s: float, machine: dict) -> dict:
+def fault_of(r: UserResult) -> str | None:
+    """Which injected fault this session met: its role, or a retrain whose training child was killed."""
+    if r.role.startswith("fault-"):
+        return r.role.removeprefix("fault-")
+    if r.role == "retrain" and any(KILLED_TEXT in text for _, text in r.errors):
+        return "killed"
+    return None
+
+
+def fault_report(results: list[UserResult], killed: dict, args) -> dict:
+    """--faults: each faulty session, whether it showed a message (an error alert) and no traceback."""
+    rows = []
+    for r in results:
+        fault = fault_of(r)
+        if fault:
+            kinds = [k for k, _ in r.errors]
+            message = next((t for k, t in r.errors if k == "error_alert"), "")
+            rows.append({"session": r.index, "fault": fault, "message_shown": bool(message),
+                         "traceback_shown": "exception" in kinds, "other_errors": [k for k in kinds if k not in (
+                             "error_alert", "exception")], "message": message[:300],
+                         "timers_after_message": r.timers_after_fault})
+    met = {f: any(x["fault"] == f and x["message_shown"] and not x["traceback_shown"] and not x["other_errors"]
+                  for x in rows) for f in FAULTS if f != "killed" or args.retrainers}
+    return {"injected": {f: FAULTS[f].format(seed=FAULT_SEED, dataset=FAULT_DATASET) for f in met},
+            "killed_child": killed, "sessions": rows, "met": met,
+            "all_shown_as_messages": all(met.values()) and all(
+                x["message_shown"] and not x["traceback_shown"] and not x["other_errors"] for x in rows)}
+
+
+def summarize(args, results: list[UserResult], memory: dict, load_s: float, total_s: float, machine: dict,
+              killed: dict | None = None) -> dict:
+    faults = fault_report(results, killed or {}, args) if killed is not None else None
+    faulty = {x["session"] for x in faults["sessions"]} if faults else set()
     browse = [r for r in results if r.role == "browse"]
     retrainers = [r for r in results if r.role == "retrain"]
-    errors = [(r.index, kind, text) for r in results for kind, text in r.errors]
+    errors = [(r.index, kind, text) for r in results if r.index not in faulty for kind, text in r.errors]
     by_backend: dict[str, int] = {}
     moved = []
     for r in results:
@@ -752,7 +883,7 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
     kinds: dict[str, int] = {}
     for _, kind, _ in errors:
         kinds[kind] = kinds.get(kind, 0) + 1
-    rt = [r.retrain for r in retrainers if r.retrain]
+    rt = [r.retrain for r in retrainers if r.retrain and r.index not in faulty]
     waits = [x["queue_wait_s"] for x in rt if x["queue_wait_s"] is not None]
     finished = sum(bool(x["finished"]) for x in rt)
     inter = spread([s for r in browse for s in r.interaction_s])
@@ -760,12 +891,14 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
     out = {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "md")},
         "sessions": {"planned": len(results), "browsing": len(browse), "retraining": len(retrainers),
-                     "served": sum(r.served for r in results),
+                     "served": sum(r.served for r in results), "faulty": len(faulty),
+                     "others_served": sum(r.served for r in results if r.index not in faulty),
                      "resumed_after_reconnect": sum(r.reconnect_s is not None and not any(
                          k == "not_resumed" for k, _ in r.errors) for r in results)},
         "errors": len(errors), "errors_by_kind": kinds,
         "error_samples": [{"session": i, "kind": k, "text": t} for i, k, t in errors[:20]],
-        "retrains": {"asked": len(retrainers), "finished": finished, "queue_wait_s": spread(waits),
+        "faults": faults,
+        "retrains": {"asked": len(retrainers) - len(faulty & {r.index for r in retrainers}), "finished": finished, "queue_wait_s": spread(waits),
                      "train_s": spread([x["train_s"] for x in rt if x["train_s"] is not None]),
                      "total_s": spread([x["total_s"] for x in rt if x["total_s"] is not None])},
         "interaction_s": inter,  # browsing sessions: widget change -> script finished
@@ -786,7 +919,8 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
     peak, base, after = memory["peak_mb"], memory["baseline_mb"], memory["after_leave_mb"]
     out["targets"] = {
         "errors": {"measured": len(errors), "target": 0, "met": not errors},
-        "retrains_finished": {"measured": finished, "target": len(retrainers), "met": finished == len(retrainers)},
+        "retrains_finished": {"measured": finished, "target": len(retrainers) - len(faulty & {r.index for r in retrainers}),
+                              "met": finished == len(retrainers) - len(faulty & {r.index for r in retrainers})},
         "p95_interaction_s": {"measured": inter["p95"], "target": TARGETS["p95_interaction_s"],
                               "ratio": inter["p95"] / TARGETS["p95_interaction_s"] if inter["p95"] is not None else None,
                               "met": inter["p95"] is not None and inter["p95"] <= TARGETS["p95_interaction_s"]},
@@ -797,6 +931,11 @@ def summarize(args, results: list[UserResult], memory: dict, load_s: float, tota
                                     "target": TARGETS["after_leave_ratio"],
                                     "met": bool(after and base and after / base <= TARGETS["after_leave_ratio"])},
     }
+    if faults:
+        out["targets"]["faults_shown_as_messages"] = {"measured": sum(x["message_shown"] and not x["traceback_shown"]
+                                                                      for x in faults["sessions"]),
+                                                      "target": len(faults["sessions"]),
+                                                      "met": faults["all_shown_as_messages"]}
     home = memory.get("home_mb")
     if home:  # the stricter reading: against the server after its first visitor's Home page (and its preload)
         out["targets"]["after_leave_vs_home"] = {"measured": after / home if after else None,
@@ -841,6 +980,13 @@ def text_report(r: dict) -> str:
         f"load client: CPU {fmt(r['machine'].get('client_cpu_s'), ' s', 0)}; its event-loop delay (added to every "
         f"time above) p50 {fmt(_lag(r, 'p50'), ' s', 3)} p95 {fmt(_lag(r, 'p95'), ' s', 3)} max {fmt(_lag(r, 'max'), ' s', 3)}",
     ]
+    if r.get("faults"):
+        f = r["faults"]
+        lines.append(f"faults: {'; '.join(f['injected'].values())}; killed child {f['killed_child'] or 'none'}")
+        lines.append(f"  other sessions: {s['others_served']}/{s['planned'] - s['faulty']} served, {r['errors']} errors")
+        for x in f["sessions"]:
+            lines.append(f"  session {x['session']} ({x['fault']}): message shown {x['message_shown']}, traceback "
+                         f"shown {x['traceback_shown']}, other errors {x['other_errors'] or 'none'}; {x['message'][:160]!r}")
     if r["backends"]["sessions_tagged"]:
         lines.append(f"backends: {r['backends']['sessions_per_backend']}; sessions that moved: "
                      f"{r['backends']['sessions_that_moved'] or 'none'}")
@@ -883,6 +1029,9 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         row("errors (exceptions, error alerts, disconnects, timeouts)", "0", str(t["errors"]["measured"]),
             "—", t["errors"]["met"]),
         row("retrains finished", str(rt["asked"]), str(rt["finished"]), "—", t["retrains_finished"]["met"]),
+        *([row("faulty sessions that showed a message, no traceback", str(t["faults_shown_as_messages"]["target"]),
+               str(t["faults_shown_as_messages"]["measured"]), "—", t["faults_shown_as_messages"]["met"])]
+          if "faults_shown_as_messages" in t else []),
         row("p95 interaction, browsing sessions", "≤ 1 s", fmt(t["p95_interaction_s"]["measured"], " s"),
             ratio(t["p95_interaction_s"]["ratio"]), t["p95_interaction_s"]["met"]),
         row("peak server memory (RSS)", "≤ 1.5 GB (1,536 MiB)", fmt(m["peak_mb"], " MiB", 0),
@@ -940,6 +1089,19 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         f"time it measures) | {fmt(r['machine'].get('client_cpu_s'), ' s', 0)} / {fmt(_lag(r, 'p50'), ' s', 3)} / "
         f"{fmt(_lag(r, 'p95'), ' s', 3)} / {fmt(_lag(r, 'max'), ' s', 3)} |",
     ]
+    if r.get("faults"):
+        f, s = r["faults"], r["sessions"]
+        lines += ["", f"Faults injected while the others browsed (`--faults`): {'; '.join(f['injected'].values())}"
+                  + (f" (pid {f['killed_child']['pid']}, after {f['killed_child']['alive_s']} s of training)"
+                     if f["killed_child"] else "") + ". Every other session: "
+                  f"**{s['others_served']} / {s['planned'] - s['faulty']} served, {r['errors']} errors**. "
+                  "The faulty sessions (a message = an error alert in the page; a traceback = an exception element):",
+                  "", "| session | fault | message shown | traceback shown | other errors | timers left after it | "
+                  "what the page said |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {x['session']} | {x['fault']} | {'yes' if x['message_shown'] else '**no**'} | "
+                  f"{'**yes**' if x['traceback_shown'] else 'no'} | {', '.join(x['other_errors']) or 'none'} | "
+                  f"{'—' if x['timers_after_message'] is None else x['timers_after_message']} | "
+                  f"{x['message'][:220].replace('|', '/').replace(chr(10), ' ')} |" for x in f["sessions"]]
     if r["error_samples"]:
         lines += ["", "First errors:", ""]
         lines += [f"- session {e['session']} ({e['kind']}): {e['text'][:300]}" for e in r["error_samples"][:10]]
@@ -1003,6 +1165,13 @@ def parse_args(argv=None):
                     help="browsing sessions drop their websocket once after the first page and resume the session "
                          "(an error if the server does not resume it: through replicas, the proof of stickiness)")
     ap.add_argument("--seed", type=int, default=0, help="seed of every user's random stream")
+    ap.add_argument("--faults", action="store_true",
+                    help="with --start: also inject a failing pooled computation, a killed training child and a junk "
+                         "checkpoint (in a copy), each met by one session; the others must have 0 errors")
+    ap.add_argument("--kill-after", type=float, default=3.0,
+                    help="--faults: seconds the first training child runs before it is killed")
+    ap.add_argument("--fault-wait", type=float, default=120.0,
+                    help="--faults: seconds a faulty session waits for the page to show what went wrong")
     ap.add_argument("--json", help="write the full result here")
     ap.add_argument("--md", help="write a Markdown report here (e.g. bench/LOAD.md)")
     ap.add_argument("--md-section", default="", help="name of the report's section in --md (several in one file)")
@@ -1010,14 +1179,23 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     if not 0 <= args.retrainers <= args.sessions:
         ap.error("--retrainers must be between 0 and --sessions")
+    if args.faults and not args.start:
+        ap.error("--faults needs --start (the server's fault hook and its copy of the checkpoints are set through "
+                 "the environment it is started with)")
+    if args.faults and args.sessions - args.retrainers < 3:
+        ap.error("--faults needs at least 3 browsing sessions (two of them meet a fault)")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    server = None
+    server, scratch, env = None, None, {}
+    if args.faults:
+        scratch = tempfile.TemporaryDirectory(prefix="load-faults-")
+        env = fault_files(Path(scratch.name))
+        print(f"faults: {env.pop('junk_file')} is junk in {env['CMCORE_CHECKPOINT_DIR']}", file=sys.stderr)
     if args.start:
-        server = Server(extra=shlex.split(args.server_args))
+        server = Server(extra=shlex.split(args.server_args), env=env)
         print(f"started streamlit (pid {server.proc.pid}) on {server.url}; healthy after "
               f"{server.wait_healthy():.1f} s", file=sys.stderr)
         args.url = server.url
@@ -1027,6 +1205,8 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
+        if scratch is not None:
+            scratch.cleanup()
     print(text_report(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
@@ -1042,7 +1222,8 @@ def main(argv=None) -> int:
         command = "python bench/load.py " + " ".join(shlex.quote(a) for a in kept)
         title = f"## {args.md_title}" if args.md_title else "# Load test: a class on one server"
         write_md(Path(args.md), markdown_report(result, command, title), args.md_section)
-    return 1 if result["errors"] else 0
+    faults_ok = result["faults"] is None or result["faults"]["all_shown_as_messages"]
+    return 1 if result["errors"] or not faults_ok else 0
 
 
 if __name__ == "__main__":

@@ -46,3 +46,54 @@ def test_two_sessions_one_small_retrain(tmp_path):
     # every filled-in part stopped its own timer (ui/later.py's stop_auto_rerun), so nothing polls on
     assert browse["timers_left"] == 0 and browse["fragment_runs"] >= 2
     assert proc.returncode == 0
+
+
+def _load_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load_script", REPO / "bench" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_faults_mode_needs_its_own_server_and_enough_browsers(capsys):
+    import pytest
+
+    load = _load_module()
+    assert load.parse_args(["--start", "--faults", "--sessions", "30", "--retrainers", "5"]).faults
+    for argv, said in ((["--faults"], "--faults needs --start"),
+                       (["--start", "--faults", "--sessions", "4", "--retrainers", "2"], "at least 3 browsing")):
+        with pytest.raises(SystemExit):
+            load.parse_args(argv)
+        assert said in capsys.readouterr().err
+
+
+def test_faulty_sessions_are_judged_apart_from_the_others():
+    """A faulty session passes with an error alert and no traceback; its errors never count against the others."""
+    load = _load_module()
+    U = load.UserResult
+    killed = U(0, "retrain", served=True, errors=[("error_alert", "The retrain failed and produced no model: The "
+                                                   "training process ended without a result (exit code -9).")])
+    pool = U(1, "fault-pool", served=True, errors=[("error_alert", "This page hit an error while drawing ...")])
+    ckpt = U(2, "fault-checkpoint", served=True, errors=[("exception", "CheckpointError: ..."), ("error_alert", "x")])
+    other = U(3, "browse", served=True)
+    assert [load.fault_of(u) for u in (killed, pool, ckpt, other)] == ["killed", "pool", "checkpoint", None]
+    args = load.parse_args(["--start", "--faults", "--sessions", "4", "--retrainers", "1"])
+    report = load.fault_report([killed, pool, ckpt, other], {"pid": 1, "alive_s": 3.0}, args)
+    assert report["met"] == {"pool": True, "checkpoint": False, "killed": True}  # a traceback is not a message
+    assert not report["all_shown_as_messages"]
+    memory = {k: None for k in ("cold_mb", "home_mb", "baseline_mb", "peak_mb", "hwm_mb", "at_end_mb",
+                                "after_leave_mb", "after_leave_lowest_mb", "samples")} | {"settle_s": 0.0}
+    machine = {"server_cpu_s": None, "cores": 2, "client_cpu_s": 0.0, "client_loop_lag_s": {},
+               "loadavg_1min_mean": None, "loadavg_1min_max": None}
+    summary = lambda: load.summarize(args, [killed, pool, ckpt, other], memory, 1.0, 1.0, machine,  # noqa: E731
+                                     {"pid": 1, "alive_s": 3.0})
+    r = summary()
+    assert r["errors"] == 0 and r["sessions"]["faulty"] == 3 and r["sessions"]["others_served"] == 1
+    assert r["targets"]["faults_shown_as_messages"] == {"measured": 2, "target": 3, "met": False}
+    assert r["retrains"]["asked"] == 0  # the killed retrain is a faulty session, not a retrain that should finish
+    assert "| 2 | checkpoint | yes | **yes** |" in load.markdown_report(r, "python bench/load.py --start --faults")
+    other.errors.append(("timeout", "no script run within 300 s"))  # an error of an ordinary session counts
+    assert summary()["errors"] == 1
