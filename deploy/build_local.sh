@@ -112,7 +112,9 @@ t0=$(now)
 "$DOCKER" build --network host ${NO_CACHE:+--no-cache} -t "$IMAGE" "${BUILD_ARGS[@]}" . >"$WORK/docker-build.log" 2>&1 \
   || { tail -40 "$WORK/docker-build.log" >&2; exit 1; }
 BUILD_S=$(since "$t0")
-CACHE_NOTE=$([ -n "${NO_CACHE:-}" ] && echo " (--no-cache)" || echo " (layers cached from an earlier build: NO_CACHE=1 for a full one)")
+CACHED=$(grep -c "Using cache" "$WORK/docker-build.log" || true)
+CACHE_NOTE=$([ "${CACHED:-0}" = 0 ] && echo " (no layer cached: a full build)" \
+  || echo " ($CACHED steps cached from an earlier build: NO_CACHE=1 for a full one)")
 SIZE_B=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")
 BASE_B=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE")
 INSIDE=$("$DOCKER" run --rm "$IMAGE" python -c "import os, torch, streamlit; print(f'uid {os.getuid()}, torch {torch.__version__} (cuda: {torch.version.cuda}), streamlit {streamlit.__version__}, {torch.get_num_threads()} torch threads')")
