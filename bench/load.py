@@ -852,7 +852,8 @@ def fault_report(results: list[UserResult], killed: dict, args) -> dict:
         if fault:
             kinds = [k for k, _ in r.errors]
             message = next((t for k, t in r.errors if k == "error_alert"), "")
-            rows.append({"session": r.index, "fault": fault, "message_shown": bool(message),
+            traceback = next((t for k, t in r.errors if k == "exception"), "")
+            rows.append({"session": r.index, "fault": fault, "message_shown": bool(message), "traceback": traceback[:300],
                          "traceback_shown": "exception" in kinds, "other_errors": [k for k in kinds if k not in (
                              "error_alert", "exception")], "message": message[:300],
                          "timers_after_message": r.timers_after_fault})
@@ -1101,7 +1102,8 @@ def markdown_report(r: dict, command: str, title: str = "# Load test: a class on
         lines += [f"| {x['session']} | {x['fault']} | {'yes' if x['message_shown'] else '**no**'} | "
                   f"{'**yes**' if x['traceback_shown'] else 'no'} | {', '.join(x['other_errors']) or 'none'} | "
                   f"{'—' if x['timers_after_message'] is None else x['timers_after_message']} | "
-                  f"{x['message'][:220].replace('|', '/').replace(chr(10), ' ')} |" for x in f["sessions"]]
+                  + (x["message"] or "a traceback of " + x.get("traceback", ""))[:220].replace("|", "/").replace("\n", " ")
+                  + " |" for x in f["sessions"]]
     if r["error_samples"]:
         lines += ["", "First errors:", ""]
         lines += [f"- session {e['session']} ({e['kind']}): {e['text'][:300]}" for e in r["error_samples"][:10]]
