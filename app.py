@@ -16,6 +16,9 @@ pages = [
     st.Page("pages/2_one-step-ode.py", title="2. One-step ODE vs endpoint", icon=":material/call_split:", url_path="one-step-ode"),
     st.Page("pages/3_distillation.py", title="3. Consistency distillation", icon=":material/model_training:", url_path="distillation"),
     st.Page("pages/4_multistep.py", title="4. Multi-step consistency", icon=":material/stairs:", url_path="multistep"),
+    st.Page("pages/lesson_checked.py", title="The lesson, checked", icon=":material/fact_check:",
+            url_path="lesson_checked"),
+    st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
 ]
 lab_pages = [
     st.Page("pages/lab_w2.py", title="What W2 means", icon=":material/join_inner:", url_path="lab_w2"),
@@ -29,7 +32,7 @@ lab_pages = [
     st.Page("pages/lab_compare.py", title="Recipes compared", icon=":material/compare_arrows:", url_path="lab_compare"),
     st.Page("pages/lab_export.py", title="Export", icon=":material/ios_share:", url_path="lab_export"),
 ]
-page = st.navigation({"Exercises": pages, "Lab": lab_pages})
+page = st.navigation({"Exercises": pages, "Lab": lab_pages}, expanded=True)  # every page listed, none behind "View more"
 if router.mark_routed(page.url_path):
     params.leave_page()
 try:

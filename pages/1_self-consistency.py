@@ -7,6 +7,7 @@ from cmcore.config import SOLVERS
 from cmcore.evaluate import EXACT_DISTANCE, FINE_SOLVE_STEPS, SOLVER_ERROR_FACTOR
 from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
+from viz import glossary
 
 T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
 FIXED_STEPS = ("1", "2", "5", "10", "20", "50", "100")
@@ -31,8 +32,9 @@ with st.container(border=True):
     c = st.columns(4)
     params.slider(spec, "sc_n_traj", "Trajectories", c[0])
     params.number(spec, "sc_seed", "Noise seed", c[1])
-    params.slider(spec, "sc_steps", "Solver steps (t = 1 → 0)", c[2], step=10)
-    params.segmented(spec, "sc_solver", "Solver", c[3], format_func=str.capitalize)
+    params.slider(spec, "sc_steps", "Solver steps (t = 1 → 0)", c[2], step=10, help=glossary.tip("ode"))
+    params.segmented(spec, "sc_solver", "Solver", c[3], format_func=str.capitalize,
+                     help=glossary.tips("euler", "heun"))
     c = st.columns([1, 2, 2])
     c[0].selectbox("Chosen trajectory", range(st.session_state["sc_n_traj"]), key="sc_traj")
     params.multiselect(spec, "sc_t", "Noise levels t to restart from", c[1])

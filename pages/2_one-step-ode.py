@@ -5,6 +5,7 @@ from cmcore import datasets
 from viz.charts import Panel
 from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
+from viz import glossary
 
 CURVE_POINTS = 500  # the error-vs-steps curve runs ~1,000 network calls; fewer points keep it quick
 CURVE_SEED = 0  # the curve describes the teacher, not one draw: one fixed noise set, computed once for every session
@@ -39,7 +40,7 @@ with st.container(border=True):
     c = st.columns(3)
     params.select_slider(spec, "os_n", "Points", c[0])
     params.number(spec, "os_seed", "Noise seed", c[1])
-    params.slider(spec, "os_k", "k for the k-step ODE", c[2])
+    params.slider(spec, "os_k", "k for the k-step ODE", c[2], help=glossary.tips("euler", "nfe"))
 sel = models.current()
 _ = models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
 teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "

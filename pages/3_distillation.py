@@ -8,6 +8,7 @@ from ui import compute, models, params, retrain_form, retrain_view, runs, show, 
 from ui.params import Spec
 from viz import words
 from viz.charts import Panel
+from viz import glossary
 
 PREDICTIONS = ("Clearly better: it was trained to land on the endpoint",
                "About the same: same network size, same single evaluation",
@@ -57,9 +58,9 @@ with st.spinner(f"Scoring the panels with the protocol ({compute.STANDARD.descri
     reference = (None if sel.model_id == "ours" or datasets.is_upload(dataset)
                  else compute.cm_score(models.shipped("ours", dataset), 1))
 m = st.columns(4)
-for col, (name, score) in zip(m, [("Floor: two real samples", floor), ("Teacher, 50 steps", t50),
+for col, (name, score) in zip(m, [(f"Floor: two real samples of {compute.STANDARD.n:,}", floor), ("Teacher, 50 steps", t50),
                                   ("Teacher, 1 step", t1), ("Consistency model, 1 step", cm1)]):
-    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error)")
+    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error, {compute.STANDARD.describe()}).\n\n" + glossary.tips("w2", "floor"))
     col.caption(f"± {score.sem:.3f}")
 st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {compute.STANDARD.describe()}, "
            f"each against a fresh real sample. Model: {sel.label}, trained on {datasets.noun(dataset)}.")

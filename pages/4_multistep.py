@@ -8,6 +8,7 @@ from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
 from viz import words
 from viz.charts import Panel
+from viz import glossary
 
 CM_CHOICES, TEACHER_CHOICES, PATH_K = (1, 2, 3, 4, 6, 8, 12, 16), (1, 2, 3, 5, 10, 20, 50, 100), (2, 3, 4, 6, 8)
 OPTIONS = ["Better: lower W2 than 5 teacher steps", "About the same: indistinguishable at this sample size",
@@ -75,7 +76,7 @@ def samples_and_scores(*values) -> None:
     st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", pd.DataFrame(rows), floor=floor.mean, floor_sem=floor.sem),
                        width="stretch")
     st.dataframe(pd.DataFrame([{"sampler": r["model"], "NFE": r["nfe"], "W2": f"{r['w2']:.3f} ± {r['sem']:.3f}"}
-                               for r in rows] + [{"sampler": "floor (two real samples)", "NFE": 0, "W2": str(floor)}]),
+                               for r in rows] + [{"sampler": glossary.floor_words(n), "NFE": 0, "W2": str(floor)}]),
                  hide_index=True, width="stretch")
 
     vs5 = compare(cms[1], tea[5])
@@ -88,7 +89,7 @@ later.fill_in(f"every sampler's {n:,} points for noise seed {seed}", samples_and
 st.markdown("#### Jump, re-noise, jump again")
 c = st.columns([1, 1, 2])
 params.slider(spec, "ms_paths", "Points to follow", c[0])
-params.segmented(spec, "ms_path_k", "Sampling steps K", c[1])
+params.segmented(spec, "ms_path_k", "Sampling steps K", c[1], help=glossary.tips("renoise", "nfe"))
 
 
 def jumps(real_bg, paths) -> None:

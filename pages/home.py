@@ -1,99 +1,92 @@
-"""Home: what consistency models are, the map of the pages, the models in use, the lesson's claims, where we depart."""
-import pandas as pd
+"""Home: one figure of what a consistency model does, where to start, and the lesson's claims checked."""
 import streamlit as st
 
-from cmcore import datasets, evaluate, zoo
-from cmcore.config import to_dict
-from ui import compute, models, params, runs
+from cmcore import datasets, evaluate
+from ui import compute, later, models, params, show
 from ui.params import Spec
-from viz import words
+from viz import glossary, lesson_claims, words
+from viz.charts import Panel
 
 EXERCISES = [
-    ("pages/1_self-consistency.py", "1. Self-consistency", "Restart the ODE mid-way along a trajectory: "
-     "does it land at the same end?"),
-    ("pages/2_one-step-ode.py", "2. One step vs ODE", "Take one giant solver step and see how far off "
-     "it lands, and why."),
-    ("pages/3_distillation.py", "3. Distillation", "Train a consistency model from the teacher, "
-     "live, and compare one-step samples."),
-    ("pages/4_multistep.py", "4. Multi-step", "Jump, re-noise, jump again: quality against the "
-     "number of network calls."),
+    ("pages/1_self-consistency.py", "1. Self-consistency", "Restart the ODE mid-way along a path: does it land at "
+     "the same end?"),
+    ("pages/2_one-step-ode.py", "2. One step vs ODE", "Take one giant solver step and see how far off it lands."),
+    ("pages/3_distillation.py", "3. Distillation", "Train a consistency model from the teacher, live."),
+    ("pages/4_multistep.py", "4. Multi-step", "Jump, re-noise, jump again: quality against network calls."),
 ]
 BADGE = {evaluate.HOLDS: ":material/check_circle: :green[holds]",
          evaluate.FAILS: ":material/cancel: :red[does not hold]",
          evaluate.UNDECIDED: ":material/help: :orange[undecided: inside the noise]",
          evaluate.NOT_APPLICABLE: ":material/remove_circle: :gray[not applicable]"}
+PANEL_SIZE = 230
 spec = params.bind(Spec("home", []))
+params.sync(spec)
 
 st.title("Consistency Explorer")
 sel = models.current()
-st.markdown(
-    "A diffusion or flow model generates by solving an ODE from noise to data, and an accurate solve takes tens "
-    "of network calls. Every point on one of those ODE paths ends at the same clean sample. A **consistency "
-    "model** is trained to output that end directly, from any point of the path, so a sample costs one call "
-    "(or a few, if you want more quality). These pages rebuild the lesson's four exercises on 2D data with "
-    f"real models, and let you change every setting. The data now: **{datasets.noun(sel.dataset)}** (pick another "
-    "dataset, or upload your own points, in the sidebar; every page follows).")
+std, dataset = compute.STANDARD, sel.dataset
+st.markdown("A flow model turns noise into data by following an ODE path in many small steps. A **consistency "
+            "model** learns to jump to the end of that path in one network call. Here is the same noise, three ways, "
+            f"on **{datasets.noun(dataset)}** with *{sel.label}* (both chosen in the sidebar):")
+
+try:  # an upload with no model trained yet: its real points, and how to train one
+    scores = {"t1": compute.teacher_score(sel.teacher_cfg, 1), "t50": compute.teacher_score(sel.teacher_cfg, 50),
+              "cm1": compute.cm_score(sel, 1)}
+except LookupError as exc:
+    scores = None
+    st.warning(str(exc), icon=":material/model_training:")
+floor = compute.floor_score(dataset)
+n, seed = std.n, std.seeds[0]
+
+
+def _figure(*points) -> None:
+    subtitle = {k: f"W2 {s}" for k, s in (scores or {}).items()}
+    panels = [Panel("Real data", points[-1], "real", f"floor {floor}")]
+    if scores:
+        panels = [Panel("Teacher · 1 Euler step", points[0], "teacher_one", subtitle["t1"]),
+                  Panel("Teacher · 50 Euler steps", points[1], "teacher", subtitle["t50"]),
+                  Panel("Consistency model · 1 step", points[2], "consistency", subtitle["cm1"])] + panels
+    show.panel_grid(panels, per_row=4, size=PANEL_SIZE)
+    show.legend([p.color for p in panels])
+
+
+calls = ([later.call(compute.teacher_points, sel.teacher_cfg, 1, n, seed),
+          later.call(compute.teacher_points, sel.teacher_cfg, 50, n, seed), later.call(compute.cm_points, sel, 1, n, seed)]
+         if scores else []) + [later.call(compute.real_points, dataset, n, seed)]
+later.fill_in(f"the samples of noise seed {seed}", _figure, *calls)
+st.caption(f"Each panel: {n:,} points from the same noise (seed {seed}). Titles: W2 to real data, mean ± standard "
+           f"error by the protocol ({std.describe()}); the real data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 "
+           "network calls.", help=glossary.tips("w2", "floor", "nfe"))
+
+with st.container(border=True):
+    st.page_link(EXERCISES[0][0], label="**Start here: exercise 1, self-consistency**", icon=":material/play_circle:")
+    st.caption("Then go through the exercises in order; each asks you to predict before it shows the numbers.")
 cols = st.columns(4)
 for col, (path, title, blurb) in zip(cols, EXERCISES):
     with col.container(border=True):
         st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
         st.caption(blurb)
-params.sync(spec)
 
-std = compute.STANDARD
-st.subheader("The models in use")
-st.markdown(f"Every page uses **{sel.label}** (change it in the sidebar). W2 is the 2-Wasserstein distance to real "
-            f"data (lower is better), as mean ± standard error over {std.describe()}; two real samples of "
-            f"{datasets.noun(sel.dataset)} score "
-            f"**{compute.floor_score(sel.teacher_cfg.dataset)}**, the floor no model can beat.")
-choices = ([models.shipped("ours", sel.dataset), models.shipped("lesson", sel.dataset)]
-           + [models.of_run(r) for r in runs.session_runs() if r.dataset == sel.dataset])
-if sel.model_id not in {c.model_id for c in choices}:
-    choices.append(sel)
-rows = []
-with st.spinner("Scoring this session's runs with the protocol (once per run) ..."):
-    for c in choices:
-        rows.append({"model": c.label + (" (in use)" if c.model_id == sel.model_id else ""),
-                     "consistency, 1 step": str(compute.cm_score(c, 1)),
-                     "consistency, 2 steps": str(compute.cm_score(c, 2)),
-                     "teacher, 1 step": str(compute.teacher_score(c.teacher_cfg, 1)),
-                     "teacher, 50 steps": str(compute.teacher_score(c.teacher_cfg, 50)),
-                     "settings that differ from ours": words.settings_summary(
-                         to_dict(c.cm_cfg), to_dict(zoo.DEFAULT.consistency), c.teacher_name == "lesson")})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+lesson = models.shipped("lesson", dataset)
+if not datasets.is_upload(dataset):
+    st.markdown(lesson_claims.lesson_teacher_sentence(compute.teacher_score(lesson.teacher_cfg, 50), floor, n,
+                                                      datasets.noun(dataset)))
 
-st.subheader(f"The lesson's claims, checked on the model in use ({datasets.noun(sel.dataset)})")
+st.subheader(f"The lesson's claims, checked on {sel.label}")
+if scores is None:
+    st.info("The claims are checked once a model of these points is trained (page 3).", icon=":material/info:")
+    st.stop()
 with st.spinner(f"Measuring W2 of {sel.label} at every step count ({std.describe()}; once per model) ..."):
     claims = compute.claims(sel)
-counts = {s: sum(c.status == s for c in claims) for s in BADGE}
-st.markdown(words.claim_summary(counts, len(claims), sel.label))
-for c in claims:
-    st.markdown(f"{BADGE[c.status]}: {c.text}  \n:gray[{c.evidence}]")
-
-st.subheader("Where this app departs from the lesson, and why")
-lesson, ours = compute.claims(models.shipped("lesson", sel.dataset)), compute.claims(models.shipped("ours", sel.dataset))
-st.caption(f"Both recipes as shipped, trained on {datasets.noun(sel.dataset)}.")
-st.dataframe(pd.DataFrame([{"claim": a.text, "lesson's recipe": a.status, "our defaults": b.status,
-                            "lesson's numbers": a.evidence, "our numbers": b.evidence} for a, b in zip(lesson, ours)]),
-             hide_index=True, width="stretch")
-cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in ((k, zoo.recipe(k, sel.dataset)) for k in zoo.RECIPES)}
-st.markdown(words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
-
-found = compute.study()
-if found is None:
-    st.info("The one-change study is not available (run `python -m cmcore study`).", icon=":material/info:")
-else:
-    st.markdown(f"**Which change does it, measured on two moons**, the lesson's data, whichever dataset is chosen "
-                f"(`{found.command}`: the lesson's recipe with one of our changes, "
-                f"and ours with one change reverted; W2 over {found.spec.describe()}):")
-    for f in found.findings():
-        st.markdown(f"- {words.finding_text(f)}")
-    st.subheader("Does the EMA target prevent collapse?")
-    st.markdown("The lesson says the slowly moving target θ⁻ keeps the model from collapsing to a constant. "
-                "Measured, distilling from our teacher with three values of μ, with and without starting from the "
-                "teacher (a run counts as collapsed when its one-step samples are measurably narrower than "
-                f"{found.collapse_fraction:g} × the data's spread and no better than the teacher's single step):")
-    st.dataframe(pd.DataFrame([{"run": r.label, "W2, 1 step": str(r.w2_1), "spread of the samples": str(r.spread),
-                                "collapsed": "yes" if r.collapsed else "no"} for r in found.collapse_rows()]),
-                 hide_index=True, width="stretch")
-    st.markdown(found.collapse_statement())
+st.markdown(words.claim_summary({s: sum(c.status == s for c in claims) for s in BADGE}, len(claims), sel.label))
+asserted, predicted = lesson_claims.split(claims)
+for col, (head, pairs) in zip(st.columns(2), (("What the notebook asserts", asserted),
+                                               ("What it asks you to predict", predicted))):
+    col.markdown(f"**{head}**")
+    for claim, nb in pairs:
+        how = f" ({nb.stricter})" if nb.stricter else ""
+        col.markdown(f"“{nb.quote}” :gray[({nb.where})]  \n{BADGE[claim.status]}: {claim.text}{how}  \n"
+                     f":gray[{claim.evidence}]")
+st.page_link("pages/lesson_checked.py", label="Both recipes, the setting that fixes each claim, and collapse: "
+             "*The lesson, checked*", icon=":material/fact_check:")
+st.page_link("pages/glossary.py", label="Every term these pages use: *Glossary*", icon=":material/menu_book:")

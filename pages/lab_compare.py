@@ -5,6 +5,7 @@ from cmcore import datasets, evaluate, retrain_job
 from ui import compute, data, recipes
 from ui.params import Param, Spec, bind, sync
 from viz import compare_words as cw
+from viz import glossary
 
 DEFAULTS = {"rc_a": "lesson", "rc_b": "ours"}
 dataset = data.current()
@@ -20,7 +21,9 @@ st.markdown(f"Two consistency models of {datasets.noun(dataset)} side by side: t
             "noise and the same real samples; B is always compared with A.")
 cols = st.columns(2)
 for col, key, letter in zip(cols, DEFAULTS, "AB"):
-    col.selectbox(f"Run {letter}", list(options), key=key, format_func=lambda k: options[k].label)
+    col.selectbox(f"Run {letter}", list(options), key=key, format_func=lambda k: options[k].label,
+                  help="A shipped model, a preset (ours with one setting changed) or a run of yours. "
+                       + glossary.tip("consistency_model"))
     col.caption(recipes.status(options[st.session_state[key]]))
 a, b = (recipes.side(letter, options[st.session_state[key]]) for letter, key in zip("AB", DEFAULTS))
 for col, s in zip(cols, (a, b)):
@@ -43,9 +46,12 @@ if tracked:
                                           [s.color for s in tracked], floor_t.mean, floor_t.sem), width="stretch")
     st.caption(f"Measured while each run trained, at about {retrain_job.TRACK_POINTS} snapshots, on "
                f"{retrain_job.TRACK_SPEC.describe()}: a smaller sample than below, so the values sit higher. "
-               "Bars: ± one standard error. Blue dashes: two real samples of that size."
-               + (" A shipped model's curve is a replay of its training (same settings, same seed; "
-                  "`python -m cmcore.lab_cli track`)." if any(s.choice.shipped for s in tracked) else ""))
+               f"Bars: ± one standard error. Blue dashes: {glossary.floor_words(retrain_job.TRACK_SPEC.n)}."
+               + (" A shipped model's curve is a replay of its training (same settings, same seed)."
+                  if any(s.choice.shipped for s in tracked) else ""), help=glossary.tips("w2", "floor"))
+    if any(s.choice.shipped for s in tracked):
+        with st.expander("How this was measured", icon=":material/terminal:"):
+            st.markdown("The shipped models' curves were recorded with `python -m cmcore.lab_cli track`.")
     for s in tracked:
         st.markdown("- " + cw.track_story(f"**{s.letter}**", [(p.step, p.score) for p in s.track.points], floor_t))
     if len(tracked) == 2 and same_data:
@@ -60,7 +66,8 @@ if scored:
     st.vega_lite_chart(compute.chart_spec("nfe_chart", recipes.nfe_frame(scored), [s.series for s, _ in scored],
                                           [s.color for s, _ in scored], floor.mean, floor.sem), width="stretch")
     st.caption(f"W2 of k-step consistency sampling (k network evaluations): mean ± standard error over "
-               f"{compute.STANDARD.describe()}, each against a fresh real sample. Blue dashes: the floor, {floor}.")
+               f"{compute.STANDARD.describe()}, each against a fresh real sample. Blue dashes: "
+               f"{glossary.floor_words(compute.STANDARD.n)}, {floor}.", help=glossary.tips("nfe", "w2", "floor"))
 if len(scored) == 2 and same_data:
     (_, sa), (_, sb) = scored
     st.markdown("**Verdict.** " + cw.nfe_summary("**A**", "**B**", cw.per_nfe(sa, sb)))

@@ -51,8 +51,8 @@ st.caption(f"Samples: one row per point (x, y). Paths: the teacher's {studies.TR
 st.markdown("#### Charts as PNG and SVG")
 export.chart_buttons(chart, name, "ex_chart")
 st.caption("Every chart in the app also has a toolbar (hover over it, top right) with **Download as PNG**; "
-           "Streamlit's chart toolbar has no SVG, so the buttons above render either format on the server "
-           "(vl-convert), from the very spec the browser draws.")
+           "that toolbar has no SVG, so the buttons above render either format on the server, from the very "
+           "chart the browser draws.")
 
 st.markdown("#### Models as checkpoint files")
 teacher, cm = models.teacher(sel.teacher_cfg), models.consistency(sel)
@@ -65,7 +65,7 @@ c[1].download_button("Consistency model (.safetensors)",
                      export.checkpoint_name("consistency", sel.cm_cfg, sel.teacher_cfg), "application/octet-stream",
                      key="ex_cm", icon=":material/download:")
 st.caption("The file format of the shipped checkpoints (safetensors: raw tensors plus the configs as JSON; "
-           "no code inside). `cmcore.store.load(path)` reads it back, and so does the upload below.")
+           "no code inside). The upload below reads it back.")
 
 st.markdown("#### Load a model back")
 upload = st.file_uploader("A checkpoint file (.safetensors)", type=["safetensors"],
@@ -82,7 +82,7 @@ if upload is not None:
             f"Uploaded {view.kind}: {view.sampler}", view.points, view.kind, f"W2 {view.score}")], size=260),
             width="content")
         st.markdown(f"W2 ({view.sampler}, {studies.PREVIEW_SPEC.describe()}): **{view.score}**, against a floor of "
-                    f"{view.floor} for two real samples.")
+                    f"{view.floor} for two real samples of {studies.PREVIEW_SPEC.n:,} points.")
 
 st.markdown("#### This view as a link")
 sync(spec)

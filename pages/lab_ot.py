@@ -7,6 +7,7 @@ from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore import datasets
 from ui import compute, export, models, params, studies
 from ui.lab_words import study_fallback
+from viz import glossary
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -67,8 +68,10 @@ st.vega_lite_chart(compute.chart_spec("coupling_w2_chart", studies.w2_frame(stud
                                  tuple(labels)), width="stretch")
 st.dataframe(studies.w2_table(study), width="stretch")
 st.caption(f"W2 against {noun} by the evaluation protocol: {study.spec.describe()}, mean ± standard error over "
-           f"seeds. Floor (blue): two real samples differ by {study.floor}. Measured offline by "
-           f"`{study.command}` (also in bench/{ot_table_path(study.dataset).name}).")
+           f"seeds. Floor (blue): {glossary.floor_words(study.spec.n)}, {study.floor}. Measured offline.",
+           help=glossary.tips("w2", "floor", "nfe"))
+with st.expander("How this was measured", icon=":material/terminal:"):
+    st.markdown(f"`{study.command}` (also in bench/{ot_table_path(study.dataset).name}).")
 st.markdown("#### When does distillation pay off?")
 for line in ot_findings(study):
     st.markdown(f"- {line}")

@@ -8,6 +8,7 @@ from cmcore.parameterisation import LESSON, Parameterisation
 from cmcore import datasets
 from ui import compute, models, studies
 from ui.lab_words import study_fallback
+from viz import glossary
 from ui.params import Param, Spec, bind, restore_empty, sync
 
 STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}
@@ -46,8 +47,10 @@ st.caption(f"Consistency distillation from the shipped teacher of **{datasets.no
            f"shipped recipe cut to {cfg.steps} steps (network started {start}, {cfg.teacher_solver} teacher steps, "
            f"{cfg.n_levels} levels, {cfg.loss.replace('_', '-')} loss), {len(study.runs_of(LESSON))} training seeds "
            f"per form. One-step W2 by the evaluation protocol, each run on {study.spec.n:,} points and evaluation "
-           f"seeds of its own: mean ± standard error over the training seeds. Measured offline by `{study.command}`; "
-           "nothing trains here.")
+           f"seeds of its own: mean ± standard error over the training seeds. Measured offline; nothing trains here.",
+           help=glossary.tips("c_skip", "w2"))
+with st.expander("How this was measured", icon=":material/terminal:"):
+    st.markdown(f"`{study.command}`")
 st.vega_lite_chart(compute.chart_spec("score_bars", studies.score_frame(study), study.floor.mean, study.floor.sem,
                                  chosen.label), width="stretch")
 measured = chosen in study.variants
@@ -60,10 +63,10 @@ cols[0].vega_lite_chart(compute.chart_spec("variant_curves", w2_df, "w2", "one-s
 cols[1].vega_lite_chart(compute.chart_spec("variant_curves", loss_df, "loss", "training loss (log)", labels, log=True),
                         width="stretch")
 st.caption("Left: one-step W2 along training (step 0 is the starting network), one line per training seed. "
-           "Right: the loss, averaged over windows of steps. Blue dashes: the floor (two real samples).")
+           f"Right: the loss, averaged over windows of steps. Blue dashes: {glossary.floor_words(study.spec.n)}.")
 if not measured:
-    st.warning(f"The stored study has no runs at σ_data = {sigma_data:g}; rebuild it with "
-               f"`{param_command(st.session_state['lp_start'], study.dataset)}`.", icon=":material/warning:")
+    st.warning(f"The stored study has no runs at σ_data = {sigma_data:g}; the charts show the lesson's form only.",
+               icon=":material/warning:")
 for line in param_findings(studies.scores(study), study.floor, studies.init_w2(study), cfg.steps,
                            chosen if measured else LESSON):
     st.markdown(f"- {line}")

@@ -6,6 +6,7 @@ from cmcore.lab import W2_SAMPLER_NOUNS, W2_SAMPLERS
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
 from viz.lab_charts import SAMPLER_COLORS
+from viz import glossary
 
 spec = params.bind(Spec("lab_w2", [
     Param("w2_sampler", "cm_1", "choice", choices=tuple(W2_SAMPLERS)),
@@ -32,8 +33,8 @@ left.vega_lite_chart(compute.chart_spec("matching_chart", m.generated, m.real, m
                                     label, SAMPLER_COLORS[name]), width="content")
 with right:
     c = st.columns(2)
-    c[0].metric(f"W2 at {n} points", f"{m.stats.w2:.3f}")
-    c[1].metric("Floor at this size", f"{m.floor.w2:.3f}")
+    c[0].metric(f"W2 at {n} points", f"{m.stats.w2:.3f}", help=glossary.tip("w2"))
+    c[1].metric(f"Floor at {n} points", f"{m.floor.w2:.3f}", help=glossary.tip("floor"))
     st.markdown(lab_words.w2_lines(noun, n, m.stats))
     st.markdown(lab_words.w2_floor(n, m.floor))
 
@@ -49,6 +50,6 @@ with st.spinner(f"Measuring W2 at the protocol's size ({protocol.describe()}), o
     score = lab.protocol_score(sel, name, protocol)
     floor = lab.protocol_score(sel, "floor", protocol)
 c = st.columns(2)
-c[0].metric("Protocol W2 (mean ± sem)", score.fmt())
-c[1].metric("Protocol floor (mean ± sem)", floor.fmt())
+c[0].metric("Protocol W2 (mean ± sem)", score.fmt(), help=glossary.tips("w2", "protocol"))
+c[1].metric(f"Protocol floor at {protocol.n:,} points (mean ± sem)", floor.fmt(), help=glossary.tips("floor", "protocol"))
 st.markdown(lab_words.w2_protocol(noun, protocol, n, m.stats.w2, score, floor, name == "floor"))

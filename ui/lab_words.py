@@ -208,9 +208,8 @@ def study_fallback(current: str, shown: str, command: str) -> str:
     """Why a lab page shows the stored study of ``shown`` while the sidebar has chosen ``current``
     (``command``: what writes a study for a registry dataset)."""
     if datasets.is_upload(current):
-        why = ("studies are measured offline (minutes of training per study, by `python -m cmcore.lab_cli`) on the "
-               "built-in datasets, and an upload has none")
+        why = "studies are measured offline (minutes of training per study) on the built-in datasets, and an upload has none"
     else:
-        why = f"no study is stored for {datasets.noun(current)} yet (`{command}` writes it)"
+        why = f"no study is stored for {datasets.noun(current)} yet"
     return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)}, the "
             f"data chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")

@@ -20,11 +20,9 @@ from torch import nn
 from cmcore import datasets, runstore, zoo
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from ui import data, runs
-from viz.words import plural
+from viz import glossary, names
 
 MODEL_PARAM = "model"
-SHIPPED_LABELS = {"ours": "Shipped: our defaults", "lesson": "Shipped: the lesson's recipe"}
-UNTRAINED_LABELS = {"ours": "Our defaults (train on page 3)", "lesson": "The lesson's recipe (train on page 3)"}
 _PICKER = "_model_picker"  # widget key of the sidebar select box (with the model it opened on: see resolve)
 PICKER_LABEL = "Models shown on every page"
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
@@ -53,23 +51,17 @@ class Selection:
 
 def shipped(name: str, dataset: str = datasets.DEFAULT) -> Selection:
     recipe = zoo.recipe(name, dataset)
-    label = SHIPPED_LABELS[name] if not datasets.is_upload(dataset) else UNTRAINED_LABELS[name]
-    return Selection(name, name, recipe.consistency, label, dataset)
+    return Selection(name, name, recipe.consistency, names.shipped_name(name, not datasets.is_upload(dataset)), dataset)
 
 
 def run_label_of(run) -> str:
-    """A run's settings by name: its preset's, or its id (``run``: a RunModel or a runstore.Card)."""
-    from cmcore.presets import PRESETS
-
-    return next((p.label for p in PRESETS.values() if p.cfg == run.cfg and p.teacher == run.teacher),
-                f"custom settings ({run.model_id[4:12]})")
+    """A run's settings by name (``viz.names.setting_name``; ``run``: a RunModel or a runstore.Card)."""
+    return names.setting_name(run.teacher, run.cfg)
 
 
-def run_label(run: runs.RunModel) -> str:
-    """How a run is named in the picker and tables: what it changed, how far it trained."""
-    name = run_label_of(run)
-    steps = f"{run.steps_done:,} of {plural(run.cfg.steps)}" if run.partial else plural(run.cfg.steps)
-    return f"Retrained: {name}, {steps}"
+def run_label(run) -> str:
+    """How a run is named everywhere (``viz.names.run_name``): its settings and how far it trained."""
+    return names.run_name(run.teacher, run.cfg, run.steps_done)
 
 
 def of_run(run: runs.RunModel) -> Selection:
@@ -140,7 +132,7 @@ def resolve() -> Selection:
     # with a rerun that crossed the change on a busy server) belongs to a widget that no longer exists.
     ids = list(options)
     choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}",
-                                  format_func=lambda m: options[m].label)
+                                  format_func=lambda m: options[m].label, help=glossary.tip("consistency_model"))
     if choice != sel.model_id:  # the person picked another model: the page reruns with a box that opens on it
         _choose(choice)
         st.rerun()

@@ -25,11 +25,9 @@ from cmcore.config import ConsistencyConfig, to_dict
 from cmcore.presets import PRESETS, Preset
 from ui import compute, models, retrain_view, runs
 from ui.models import Selection
-from viz import compare_charts, words
+from viz import compare_charts, names, words
 
 _ADOPTED = "_recipes_adopted"  # serial of the finished job already added to this session's runs
-SHIPPED_NAMES = {"ours": "shipped: our defaults", "lesson": "shipped: the lesson's recipe"}
-TEACHER_NAMES = {"ours": "ours", "lesson": "the lesson's"}
 
 
 @dataclass(frozen=True)
@@ -37,8 +35,7 @@ class Choice:
     """One entry of the page's two menus."""
 
     key: str  # URL value: a preset key or a run id
-    label: str  # menu text
-    name: str  # short name in charts and sentences
+    label: str  # its name everywhere: menu, legends, sentences (viz.names)
     teacher: str  # "ours" | "lesson" (zoo.RECIPES)
     cfg: ConsistencyConfig
     model_id: str  # "ours" / "lesson" for the shipped pairs, else the run's content address
@@ -53,15 +50,13 @@ def _of_preset(p: Preset, dataset: str) -> Choice:
     recipe = zoo.RECIPES.get(p.key)
     shipped = not datasets.is_upload(dataset)  # nothing is shipped for uploaded points
     if shipped and recipe is not None and recipe.consistency == p.cfg and p.teacher == p.key:  # a shipped pair
-        return Choice(p.key, models.SHIPPED_LABELS[p.key], SHIPPED_NAMES[p.key], p.teacher, p.cfg, p.key, dataset)
-    return Choice(p.key, f"Preset: {p.label}", f"ours, {p.change}" if p.change else p.label, p.teacher, p.cfg,
+        return Choice(p.key, names.shipped_name(p.key), p.teacher, p.cfg, p.key, dataset)
+    return Choice(p.key, names.run_name(p.teacher, p.cfg), p.teacher, p.cfg,
                   runs.model_id(p.teacher, p.cfg, dataset=dataset), dataset)
 
 
 def _of_run(run: runs.RunModel) -> Choice:
-    steps = f", stopped at step {run.steps_done:,}" if run.partial else ""
-    return Choice(run.model_id, models.run_label(run), f"{models.run_label_of(run)}{steps}", run.teacher, run.cfg,
-                  run.model_id, run.dataset)
+    return Choice(run.model_id, models.run_label(run), run.teacher, run.cfg, run.model_id, run.dataset)
 
 
 def choices(dataset: str, linked: Iterable[str | None] = ()) -> dict[str, Choice]:
@@ -98,7 +93,7 @@ class Side:
 
     @property
     def series(self) -> str:
-        return f"{self.letter}: {self.choice.name}"
+        return f"{self.letter}: {self.choice.label}"
 
     @property
     def color(self) -> str:
@@ -134,7 +129,7 @@ def differences(a: Side, b: Side) -> str:
     """What B changes relative to A (settings by name)."""
     diff = words.settings_diff(to_dict(b.choice.cfg), to_dict(a.choice.cfg))
     if a.choice.teacher != b.choice.teacher:
-        diff.insert(0, f"teacher {TEACHER_NAMES[a.choice.teacher]} → {TEACHER_NAMES[b.choice.teacher]}")
+        diff.insert(0, f"teacher: {names.TEACHER_NAMES[a.choice.teacher]} → {names.TEACHER_NAMES[b.choice.teacher]}")
     return ("B changes, relative to A: " + ", ".join(diff) + ".") if diff else "A and B have the same settings."
 
 
@@ -159,9 +154,8 @@ def no_track_reason(s: Side) -> str:
     if s.sel is None:
         return f"**{s.letter}** is not trained yet, so it has no training curve."
     if s.choice.shipped:
-        return (f"No training track is stored for **{s.letter}** ({s.choice.name}); "
-                "`python -m cmcore.lab_cli track` records it.")
-    return (f"**{s.letter}** ({s.choice.name}) was stored without its training track (runs kept before tracks "
+        return f"No training track is stored for **{s.letter}** ({s.choice.label})."
+    return (f"**{s.letter}** ({s.choice.label}) was stored without its training track (runs kept before tracks "
             "were recorded have none); train its settings again to get one.")
 
 
@@ -192,7 +186,7 @@ def training(s: Side) -> None:
     if mine and job.progress().active:
         _progress(s.letter, s.choice.model_id)
         return
-    st.info(f"**{s.letter}** ({s.choice.name}) has not been trained on this server yet.", icon=":material/info:")
+    st.info(f"**{s.letter}** ({s.choice.label}) has not been trained on this server yet.", icon=":material/info:")
     if mine and job.state == jobs.CANCELLED:
         st.caption(f"Its last run stopped after step {job.progress().step:,}; nothing was kept.")
     elif mine and job.state == jobs.FAILED:

@@ -17,6 +17,7 @@ from cmcore.config import LOSSES, LR_SCHEDULES, MODES, RANGES, SCHEDULES, SOLVER
 from cmcore.presets import PRESETS
 from ui import params
 from ui.params import Param, Spec
+from viz import glossary, names
 from viz.words import FIELD_LABELS
 
 MAX_STEPS = 20_000  # per run: about 2.5 minutes of training on 2 cores
@@ -96,7 +97,7 @@ def settings_form(spec: Spec) -> bool:
     if st.session_state.get(PRESET_KEY) != current:
         st.session_state[PRESET_KEY] = current  # the form was edited by hand (or a link): show which preset it is
     st.selectbox("Start from a preset", list(PRESETS), key=PRESET_KEY, on_change=_apply_preset,
-                 format_func=lambda k: PRESETS[k].label, placeholder="Custom settings (pick a preset to fill the form)",
+                 format_func=lambda k: names.setting_name(PRESETS[k].teacher, PRESETS[k].cfg), placeholder="Custom settings (pick a preset to fill the form)",
                  help="Fills every setting below. 'The lesson's recipe' uses the lesson's teacher and settings; "
                       "the other variants change one thing of ours.")
     training = st.session_state.get("cd_mode") == "training"
@@ -112,31 +113,28 @@ def settings_form(spec: Spec) -> bool:
             "Distillation: the teacher takes one ODE step from t_{n+1} to t_n (Algorithm 2). Training: no teacher; "
             "both levels share the same noise (Algorithm 3)."))
         params.select(spec, "cd_teacher", "Teacher", c[0], format_func=_LABELS.get, disabled=training,
-                      help=no_teacher if training else "Which shipped teacher to distil from.")
+                      help=no_teacher if training else "Which shipped teacher to distil from. " + glossary.tip("teacher"))
         params.select(spec, "cd_solver", "Teacher solver", c[0], format_func=_LABELS.get, disabled=training,
-                      help=no_teacher if training else "The teacher's ODE step between neighbouring levels: Euler "
-                      "(one network call, the lesson) or Heun (two calls, second order).")
+                      help=no_teacher if training else glossary.tips("euler", "heun"))
         c[0].checkbox("Init from teacher", key="cd_init", disabled=training,
-                      help=no_teacher if training else "Start the network so that f is one Euler jump of the teacher.")
+                      help=no_teacher if training else "Start the network so that f is one Euler jump of the teacher "
+                      "(off: random weights).")
         params.number(spec, "cd_seed", "Seed", c[0], step=1, help="One seed for the initial weights, data and noise.")
         c[1].markdown("**Noise levels**")
-        params.number(spec, "cd_levels", "Levels N", c[1], step=1, help="Discrete levels t_1 < ... < t_N between "
-                      "sigma_min and 1; the loss compares neighbours t_n and t_{n+1}.")
-        params.select(spec, "cd_schedule", "Spacing", c[1], format_func=_LABELS.get, help="Uniform spacing (the "
-                      "lesson) or Karras et al.'s spacing, which packs levels near the data (t = 0).")
+        params.number(spec, "cd_levels", "Levels N", c[1], step=1, help=glossary.tip("levels"))
+        params.select(spec, "cd_schedule", "Spacing", c[1], format_func=_LABELS.get, help=glossary.tip("karras"))
         karras = st.session_state.get("cd_schedule") == "karras"
         params.number(spec, "cd_rho", "ρ (Karras spacing)", c[1], step=0.5, format="%g", disabled=not karras,
                       help="Karras exponent: larger packs more levels near t = 0." if karras else
                       "Only used by Karras spacing; pick it above to set ρ.")
         c[2].markdown("**Loss and target**")
         params.select(spec, "cd_loss", "Distance", c[2], format_func=_LABELS.get,
-                      help="How f_θ(x_{t_{n+1}}) and f_θ⁻(x̂_{t_n}) are compared.")
+                      help="How f_θ(x_{t_{n+1}}) and f_θ⁻(x̂_{t_n}) are compared. " + glossary.tips("pseudo_huber"))
         huber = st.session_state.get("cd_loss") == "pseudo_huber"
         params.number(spec, "cd_huber", "Huber c", c[2], step=0.005, format="%g", disabled=not huber,
-                      help="sqrt(|a - b|² + c²) - c: quadratic below c, linear above." if huber else
+                      help=glossary.tip("pseudo_huber") if huber else
                       "Only used by the pseudo-Huber distance.")
-        params.number(spec, "cd_mu", "EMA μ of the target", c[2], step=0.005, format="%g", help=(
-            "θ⁻ ← μ θ⁻ + (1 - μ) θ after every step. 0 copies θ; close to 1 moves the target slowly."))
+        params.number(spec, "cd_mu", "EMA μ of the target", c[2], step=0.005, format="%g", help=glossary.tips("ema_mu", "theta"))
         c[3].markdown("**Optimiser**")
         params.number(spec, "cd_lr", "Learning rate", c[3], step=1e-4, format="%g", help="Peak Adam learning rate.")
         params.select(spec, "cd_lr_schedule", "Learning-rate schedule", c[3], format_func=_LABELS.get,

@@ -11,12 +11,9 @@ from typing import Mapping
 import numpy as np
 
 from cmcore.stats import Comparison, Score, compare
+from viz import names
 
-FIELD_LABELS = {"mode": "Mode", "n_levels": "Levels N", "schedule": "Spacing", "rho": "ρ", "ema_mu": "EMA μ",
-                "lr": "Learning rate", "lr_schedule": "Learning-rate schedule", "steps": "Steps", "batch": "Batch",
-                "teacher_solver": "Teacher solver", "loss": "Distance", "huber_c": "Huber c",
-                "init_from_teacher": "Init from teacher", "seed": "Seed", "hidden": "Width",
-                "ema": "Weight EMA", "dataset": "Dataset"}
+FIELD_LABELS = {k: v[0].upper() + v[1:] for k, v in names.SETTING_LABELS.items()}  # the form's words (viz.names)
 COLLAPSE_SPREAD = 0.1  # RMS spread (data units) below which a cloud of samples is "one spot"
 
 
@@ -153,14 +150,10 @@ def collapsed(points: np.ndarray) -> bool:
 
 # --- Settings and claims ------------------------------------------------------------------------------
 
-def _value(v: object) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def settings_diff(cfg: Mapping[str, object], reference: Mapping[str, object], prefix: str = "") -> list[str]:
-    """``Label value`` for every field of ``cfg`` that differs from ``reference`` (threads left out)."""
-    return [f"{prefix}{FIELD_LABELS.get(k, k)} {_value(reference[k])} → {_value(v)}" for k, v in cfg.items()
-            if k in FIELD_LABELS and v != reference.get(k)]
+    """``name: old → new`` for every setting of ``cfg`` that differs from ``reference``, in the form's words
+    (``viz.names``: one naming of settings for every page)."""
+    return [prefix + change for change in names.changes_between(cfg, reference)]
 
 
 def settings_summary(cfg: Mapping[str, object], ours: Mapping[str, object], lesson_teacher: bool = False) -> str:
@@ -182,7 +175,7 @@ def departure(lesson_claims: list, our_claims: list, lesson_cfgs: tuple[Mapping,
     """Which of the lesson's claims fail on its own recipe, hold on ours, and what we changed (both computed)."""
     fixed = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and b.holds]
     still = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and not b.holds]
-    teacher = settings_diff(our_cfgs[0], lesson_cfgs[0], "teacher: ")
+    teacher = settings_diff(our_cfgs[0], lesson_cfgs[0], "teacher's ")
     student = settings_diff(our_cfgs[1], lesson_cfgs[1])
     lines = []
     if fixed:
