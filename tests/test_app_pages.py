@@ -46,7 +46,7 @@ def view(at: AppTest) -> str:
     """Everything the page shows, as one string (texts, metrics, tables, chart specs and data)."""
     parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning") for e in getattr(at, kind)]
     parts += [f"{m.label}={m.value}" for m in at.metric]
-    parts += [d.value.to_csv() for d in at.dataframe]
+    parts += [d.value.to_csv() for d in at.dataframe] + [t.value.to_csv() for t in at.table]
     parts += [hashlib.sha256(c.proto.SerializeToString()).hexdigest() for c in charts(at)]
     return "\n".join(parts)
 
@@ -62,13 +62,15 @@ def no_exception(at: AppTest) -> None:
 def test_home_renders_with_claims_and_links():
     at = open_page("pages/home.py")
     no_exception(at)
-    assert len(at.get("page_link")) >= 4
+    assert len(at.get("page_link")) >= 5  # start here + the four exercises
     text = view(at)
     assert "(of 6 claims)" in text and "holds" in text
     stored = zoo.load_quality(zoo.DEFAULT.teacher, zoo.DEFAULT.consistency)
     assert str(stored.consistency[1]) in text  # the stored protocol table, with its spread
-    assert "±" in at.dataframe[0].value["consistency, 1 step"][0]
-    assert "What we changed, lesson → ours" in text
+    at = open_page("pages/lesson_checked.py")
+    no_exception(at)
+    assert "±" in at.table[-2].value["consistency, 1 step"].iloc[0]
+    assert "What we changed, lesson → ours" in view(at)
 
 
 @pytest.mark.parametrize("page", EXERCISES)

@@ -14,6 +14,7 @@ from cmcore.retrain_job import Tracker
 from cmcore.stats import compare
 from ui import runs
 from viz import compare_words as cw
+from viz import names
 from tests.test_lab2_pages import charts, no_exception
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -65,8 +66,8 @@ def test_defaults_draw_both_charts_and_a_verdict_computed_from_the_numbers_shown
     tables = {name: zoo.load_quality(r.teacher, r.consistency) for name, r in zoo.RECIPES.items()}
     a, b = tables["lesson"].consistency, tables["ours"].consistency
     data = shown_scores(specs[1])
-    assert data == {"A: shipped: the lesson's recipe": {k: a[k].mean for k in evaluate.CM_STEPS},
-                    "B: shipped: our defaults": {k: b[k].mean for k in evaluate.CM_STEPS}}
+    assert data == {f"A: {names.shipped_name('lesson')}": {k: a[k].mean for k in evaluate.CM_STEPS},
+                    f"B: {names.shipped_name('ours')}": {k: b[k].mean for k in evaluate.CM_STEPS}}
     body = text(at)
     assert cw.nfe_summary("**A**", "**B**", {k: compare(b[k], a[k]) for k in evaluate.CM_STEPS}) in body
     for k in evaluate.CM_STEPS:
@@ -166,7 +167,7 @@ def test_a_trained_preset_fills_in_when_its_run_ends(monkeypatch):
     body = text(at)
     assert f"to {last.score} at step {last.step:,}" in body and "**Verdict.**" in body
     b_scores = shown_scores(charts(at)[1])
-    assert b_scores["B: ours, 30 steps"] == {k: v.mean for k, v in run.scores}
+    assert b_scores[f"B: {names.run_name('ours', cfg)}"] == {k: v.mean for k, v in run.scores}
 
 
 def test_a_trained_preset_is_reused_not_retrained(session_run):

@@ -90,7 +90,7 @@ def test_an_upload_retrained_on_page_3_shows_results_about_the_upload(app, tmp_p
         app.wait_idle()
     finally:
         stop_if_training(app)
-    assert re.fullmatch(rf"Retrained: .*, {UPLOAD_RUN_STEPS} steps?", model_picker_value(app)), model_picker_value(app)
+    assert re.fullmatch(rf".* \({UPLOAD_RUN_STEPS} steps?\)", model_picker_value(app)), model_picker_value(app)
     assert re.fullmatch(r"run-[0-9a-f]{12}", app.query().get("model", [""])[0]), app.page.url
     assert app.query().get("data") == [name]
 
@@ -98,7 +98,7 @@ def test_an_upload_retrained_on_page_3_shows_results_about_the_upload(app, tmp_p
     reveal_by_skipping(app)
     app.assert_charts_drawn(at_least=4)  # real points, teacher at 50 and 1 steps, the consistency model
     main = app.main()
-    expect(main.get_by_text(re.compile(rf"Model: Retrained: .*, trained on {re.escape(noun)}\."))).to_be_visible()
+    expect(main.get_by_text(re.compile(rf"Model: .* \({UPLOAD_RUN_STEPS} steps?\), trained on {re.escape(noun)}\."))).to_be_visible()
     expect(main.get_by_text("What just happened")).to_be_visible()
     floor = main.get_by_text(re.compile(r"For scale, two independent samples of real data score \d\.\d{3} ± "))
     expect(floor).to_be_visible()

@@ -38,7 +38,7 @@ def test_choosing_a_preset_updates_the_link_and_offers_training(app):
     app.goto("lab_compare")
     app.assert_charts_drawn(at_least=2)
     app.main().get_by_role("combobox", name="Run B").click()
-    option = app.page.get_by_role("option", name="Preset: Ours with Karras-spaced levels", exact=True)
+    option = app.page.get_by_role("option", name="Ours, Karras levels (1,200 steps)", exact=True)
     app.rerun(option.click, until=app.main().get_by_role("button", name="Train it"))
     assert app.query().get("rc_b") == ["ours_karras"]
     expect(app.main()).to_contain_text("has not been trained on this server yet")

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from ui import models
+from viz import names
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ GRADED_NOTE = "Graded when you answered"
 GRADE_RE = re.compile(r"Your prediction matched|Not quite")
 CORRECTED = "This link had settings that could not be used"
 MODEL_PICKER = "Models shown on every page"
-SHIPPED = models.SHIPPED_LABELS["ours"]
+SHIPPED = names.shipped_name("ours")
 KEEP, DISCARD = "Stop, keep the model so far", "Stop and discard"
 
 LONG_RUN_STEPS = 20_000  # the most the form allows: far longer than any test watches it, on any machine
@@ -329,7 +329,7 @@ def test_retrain_shows_live_progress_and_stop_discards(app):
     assert "model" not in app.query(), app.page.url
     model_picker(app).click()
     expect(app.page.get_by_role("option", name=SHIPPED, exact=True)).to_be_visible()
-    expect(app.page.get_by_role("option", name=re.compile(r"^Retrained"))).to_have_count(0)
+    expect(app.page.get_by_role("option", name=re.compile(r"steps\)$"))).to_have_count(0)
     app.page.keyboard.press("Escape")
     app.assert_no_exception()
 
@@ -347,7 +347,7 @@ def test_stop_can_keep_the_model_so_far(app):
     step = int(re.search(r"the model at step ([\d,]+) was kept", note.inner_text()).group(1).replace(",", ""))
     assert 0 < step < LONG_RUN_STEPS
     # The kept snapshot is this session's model: in the picker, named by how far it trained, and in the link.
-    expect(model_picker(app)).to_have_value(re.compile(rf"^Retrained: .*{step:,} of {LONG_RUN_STEPS:,} steps$"))
+    expect(model_picker(app)).to_have_value(re.compile(rf"^.* \(stopped at {step:,} of {LONG_RUN_STEPS:,} steps\)$"))
     assert re.fullmatch(rf"run-[0-9a-f]+-s{step}", app.query().get("model", [""])[0]), app.page.url
     app.assert_no_exception()
 
@@ -362,7 +362,7 @@ def test_finished_retrain_becomes_the_session_model_on_other_pages(app):
     finally:
         stop_if_training(app)
     run_label = model_picker_value(app)
-    assert re.fullmatch(rf"Retrained: .*, {FINISH_RUN_STEPS} steps", run_label), run_label
+    assert re.fullmatch(rf".* \({FINISH_RUN_STEPS} steps\)", run_label), run_label
     run_id = app.query().get("model", [""])[0]
     assert re.fullmatch(r"run-[0-9a-f]+", run_id), app.page.url
     app.assert_no_exception()
