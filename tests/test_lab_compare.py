@@ -121,7 +121,7 @@ def test_a_preset_without_a_model_offers_train_and_training_shows_progress():
     assert runs.find(mid) is None
     at = open_page({"rc_b": UNTRAINED})
     no_exception(at)
-    assert "**B** (ours, uniform → Karras levels) has not been trained on this server yet." in text(at)
+    assert f"**B** ({names.run_name(preset.teacher, preset.cfg)}) has not been trained on this server yet." in text(at)
     assert "is not trained yet, so it has no training curve" in text(at)
     assert len(charts(at)) == 2  # A's track and A's scores: B has none to draw
     assert "The verdict needs both models" in text(at)
