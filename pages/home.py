@@ -18,7 +18,7 @@ BADGE = {evaluate.HOLDS: ":material/check_circle: :green[holds]",
          evaluate.FAILS: ":material/cancel: :red[does not hold]",
          evaluate.UNDECIDED: ":material/help: :orange[undecided: inside the noise]",
          evaluate.NOT_APPLICABLE: ":material/remove_circle: :gray[not applicable]"}
-PANEL_SIZE = 230
+PANEL_SIZE = 210  # px: four panels and their axes fit the wide layout at 1,400 px
 spec = params.bind(Spec("home", []))
 params.sync(spec)
 
@@ -87,6 +87,9 @@ for col, (head, pairs) in zip(st.columns(2), (("What the notebook asserts", asse
         how = f" ({nb.stricter})" if nb.stricter else ""
         col.markdown(f"“{nb.quote}” :gray[({nb.where})]  \n{BADGE[claim.status]}: {claim.text}{how}  \n"
                      f":gray[{claim.evidence}]")
-st.page_link("pages/lesson_checked.py", label="Both recipes, the setting that fixes each claim, and collapse: "
-             "*The lesson, checked*", icon=":material/fact_check:")
-st.page_link("pages/glossary.py", label="Every term these pages use: *Glossary*", icon=":material/menu_book:")
+c = st.columns(2)
+c[0].page_link("pages/lesson_checked.py", label="The lesson, checked", icon=":material/fact_check:")
+c[0].caption("Both recipes against every claim, the one setting that fixes each, and whether the EMA target "
+             "prevents collapse.")
+c[1].page_link("pages/glossary.py", label="Glossary", icon=":material/menu_book:")
+c[1].caption("Every term these pages use, defined once.")

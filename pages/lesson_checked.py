@@ -9,8 +9,8 @@ from ui.params import Spec
 from viz import checked_charts, glossary, lesson_claims, names, words
 from viz.charts import PALETTE
 
-STATUS = {evaluate.HOLDS: "✅ holds", evaluate.FAILS: "❌ does not hold", evaluate.UNDECIDED: "❔ inside the noise",
-          evaluate.NOT_APPLICABLE: "➖ not applicable"}
+STATUS = {evaluate.HOLDS: "holds", evaluate.FAILS: "does not hold", evaluate.UNDECIDED: "undecided: inside the noise",
+          evaluate.NOT_APPLICABLE: "not applicable"}
 SERIES = {("lesson", "cm"): PALETTE["teacher_one"], ("lesson", "teacher"): PALETTE["endpoint"],
           ("ours", "cm"): PALETTE["consistency"], ("ours", "teacher"): PALETTE["teacher"]}
 spec = params.bind(Spec("lesson_checked", []))
@@ -45,11 +45,11 @@ st.caption(f"Trained on {datasets.noun(dataset)}. Bars: ± one standard error. B
            help=glossary.tips("nfe", "teacher", "consistency_model"))
 
 lesson, ours = (compute.claims(recipes[n]) for n in ("lesson", "ours"))
-table = [{"the notebook says": f"“{lesson_claims.NOTEBOOK[a.key].quote}”" if a.key in lesson_claims.NOTEBOOK else a.text,
+table = [{"in the notebook": f"“{lesson_claims.NOTEBOOK[a.key].quote}”" if a.key in lesson_claims.NOTEBOOK else a.text,
           "checked as": a.text, "lesson's recipe": STATUS[a.status], "our defaults": STATUS[b.status],
           "lesson's numbers": a.evidence, "our numbers": b.evidence} for a, b in zip(lesson, ours)]
 st.subheader("Where this app departs from the lesson, and why")
-st.table(pd.DataFrame(table).set_index("the notebook says"))
+st.table(pd.DataFrame(table).set_index("in the notebook"))
 cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in ((k, zoo.recipe(k, dataset)) for k in zoo.RECIPES)}
 st.markdown(words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
 

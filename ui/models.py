@@ -25,6 +25,7 @@ from viz import glossary, names
 MODEL_PARAM = "model"
 _PICKER = "_model_picker"  # widget key of the sidebar select box (with the model it opened on: see resolve)
 PICKER_LABEL = "Models shown on every page"
+PICKER_FITS = 28  # characters the sidebar's select box shows before it cuts a name: longer ones are repeated below it
 _CHOICE = "_model_choice"  # the model this session chose last (the URL loses it when the page changes)
 _CURRENT = "_model_current"  # this run's Selection, set by resolve()
 _GONE = "_model_gone"  # a linked run whose weights this server no longer holds (its card is still known)
@@ -132,10 +133,14 @@ def resolve() -> Selection:
     # with a rerun that crossed the change on a busy server) belongs to a widget that no longer exists.
     ids = list(options)
     choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}",
-                                  format_func=lambda m: options[m].label, help=glossary.tip("consistency_model"))
+                                  format_func=lambda m: options[m].label,
+                                  help="The teacher and consistency model every page shows; a run you train on page 3 "
+                                       "joins this list.\n\n" + glossary.tips("teacher", "consistency_model"))
     if choice != sel.model_id:  # the person picked another model: the page reruns with a box that opens on it
         _choose(choice)
         st.rerun()
+    if len(sel.label) > PICKER_FITS:  # the box cuts a long run name: the whole name, where it can wrap
+        st.sidebar.caption(f"In use: {sel.label}")
     _choose(sel.model_id)
     st.session_state[_CURRENT] = sel
     gone = st.session_state.get(_GONE)
