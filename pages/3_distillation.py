@@ -60,7 +60,8 @@ with st.spinner(f"Scoring the panels with the protocol ({compute.STANDARD.descri
 m = st.columns(4)
 for col, (name, score) in zip(m, [(f"Floor: two real samples of {compute.STANDARD.n:,}", floor), ("Teacher, 50 steps", t50),
                                   ("Teacher, 1 step", t1), ("Consistency model, 1 step", cm1)]):
-    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error, {compute.STANDARD.describe()}).\n\n" + glossary.tips("w2", "floor"))
+    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error, {compute.STANDARD.describe()}).\n\n"
+              + glossary.tips("w2", "floor"))
     col.caption(f"± {score.sem:.3f}")
 st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {compute.STANDARD.describe()}, "
            f"each against a fresh real sample. Model: {sel.label}, trained on {datasets.noun(dataset)}.")
@@ -72,4 +73,4 @@ retrain_view.runs_table()
 teach.takeaway("Distillation gives the student neither a bigger network nor more compute; it changes the question the "
                "network answers: not which way to move at $(x_t, t)$, but where the whole ODE path ends. Whether the "
                "neighbour-matching loss actually stitches the teacher's steps into one jump depends on the recipe; "
-               "the numbers above say how this model did, and Home has the measured effect of each setting.")
+               "the numbers above say how this model did, and *The lesson, checked* has the measured effect of each setting.")

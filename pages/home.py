@@ -54,8 +54,8 @@ calls = ([later.call(compute.teacher_points, sel.teacher_cfg, 1, n, seed),
           later.call(compute.teacher_points, sel.teacher_cfg, 50, n, seed), later.call(compute.cm_points, sel, 1, n, seed)]
          if scores else []) + [later.call(compute.real_points, dataset, n, seed)]
 later.fill_in(f"the samples of noise seed {seed}", _figure, *calls)
-st.caption(f"Each panel: {n:,} points from the same noise (seed {seed}). Titles: W2 to real data (lower is better), mean ± standard "
-           f"error by the protocol ({std.describe()}); the real data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 "
+st.caption(f"Each panel: {n:,} points from the same noise (seed {seed}). Titles: W2 to real data (lower is better), "
+           f"mean ± standard error by the protocol ({std.describe()}); the real data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 "
            "network calls.", help=glossary.tips("w2", "floor", "nfe"))
 
 with st.container(border=True):

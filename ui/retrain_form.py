@@ -97,7 +97,8 @@ def settings_form(spec: Spec) -> bool:
     if st.session_state.get(PRESET_KEY) != current:
         st.session_state[PRESET_KEY] = current  # the form was edited by hand (or a link): show which preset it is
     st.selectbox("Start from a preset", list(PRESETS), key=PRESET_KEY, on_change=_apply_preset,
-                 format_func=lambda k: names.setting_name(PRESETS[k].teacher, PRESETS[k].cfg), placeholder="Custom settings (pick a preset to fill the form)",
+                 format_func=lambda k: names.setting_name(PRESETS[k].teacher, PRESETS[k].cfg),
+                 placeholder="Custom settings (pick a preset to fill the form)",
                  help="Fills every setting below. 'The lesson's recipe' uses the lesson's teacher and settings; "
                       "the other variants change one thing of ours.")
     training = st.session_state.get("cd_mode") == "training"
