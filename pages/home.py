@@ -56,7 +56,7 @@ calls = ([later.call(compute.teacher_points, sel.teacher_cfg, 1, n, seed),
 later.fill_in(f"the samples of noise seed {seed}", _figure, *calls)
 st.caption(f"Each panel: {n:,} points from the same noise (seed {seed}). Titles: W2 to real data (lower is better), "
            f"mean ± standard error by the protocol ({std.describe()}); the real data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 "
-           "network calls.", help=glossary.tips("w2", "floor", "nfe"))
+           "network calls.", help=glossary.tips("w2", "floor", "euler", "nfe"))
 
 with st.container(border=True):
     st.page_link(EXERCISES[0][0], label="**Start here: exercise 1, self-consistency**", icon=":material/play_circle:")

@@ -6,7 +6,7 @@ from typing import Sequence
 from viz.charts import MUTED_TEXT, PALETTE
 
 ROLE_NAMES = {
-    "real": "real data", "teacher": "teacher, Euler ODE (several steps)", "teacher_one": "teacher, one step",
+    "real": "real data", "teacher": "teacher, Euler ODE (several steps)", "teacher_one": "teacher, one Euler step",
     "consistency": "consistency model", "heun": "Heun solver", "chosen": "chosen trajectory",
     "endpoint": "true endpoint", "highlight": "restart points",
 }
