@@ -142,7 +142,7 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     assert model_picker(at).value == mid
     assert runs.find(mid).model is job.result.model
     table = at.dataframe[-1].value
-    assert "Steps 1200 → 30" in " ".join(table["settings that differ from ours"]) and "±" in table["W2, 1 step"][0]
+    assert "training steps: 1,200 → 30" in " ".join(table["settings that differ from ours"]) and "±" in table["W2, 1 step"][0]
     assert dict(at.query_params).get("cd_steps") == "30"  # the settings are in the link too
 
     at.query_params.clear()  # as in a browser: moving to another page drops the query string

@@ -37,9 +37,9 @@ def test_w2_page_defaults_and_sentences_match_the_numbers():
     small = float(m["W2 at 150 points"])
     assert number_after(text, "W2 is the root-mean-square length of these lines:") == small
     assert f"the matching above reads {small:.3f}" in text
-    floor_small = float(m["Floor at this size"])
+    floor_small = float(m["Floor at 150 points"])  # a floor says its size
     assert f"score W2 {floor_small:.3f}" in text
-    score, floor = m["Protocol W2 (mean ± sem)"], m["Protocol floor (mean ± sem)"]
+    score, floor = m["Protocol W2 (mean ± sem)"], m["Protocol floor at 2,000 points (mean ± sem)"]
     assert re.fullmatch(r"[\d.]+ ± [\d.]+", score) and re.fullmatch(r"[\d.]+ ± [\d.]+", floor)
     assert f"scores W2 **{score}** (mean ± standard error over seeds)" in text and f"the floor of **{floor}**" in text
     assert lab.W2_SAMPLER_NOUNS["cm_1"] in text
@@ -60,7 +60,7 @@ def test_w2_page_floor_sampler_and_link():
     at = open_page(W2_PAGE, {"w2_sampler": "floor", "w2_n": "100"})
     no_exception(at)
     m = metrics(at)
-    assert m["W2 at 100 points"] == m["Floor at this size"]  # the floor sampler is the floor's own matching
+    assert m["W2 at 100 points"] == m["Floor at 100 points"]  # the floor sampler is the floor's own matching
     assert "this is the floor every model is measured against" in view(at)
     bad = open_page(W2_PAGE, {"w2_n": "7", "w2_sampler": "teacher_9"})
     assert bad.select_slider(key="w2_n").value == 150 and bad.selectbox(key="w2_sampler").value == "cm_1"
