@@ -6,7 +6,7 @@ import pandas as pd
 
 from viz.charts import PALETTE, _finish, _frame
 
-CELL_W, CELL_H = 150, 70  # px per cell: 3 columns fit a 420 px phone beside the row titles
+CELL_W, CELL_H = 88, 64  # px per cell: 3 columns and the row titles fit a 420 px phone
 COLLAPSED_COLOR, HEALTHY_COLOR = PALETTE["endpoint"], PALETTE["teacher"]
 
 
@@ -18,15 +18,15 @@ def collapse_grid(df: pd.DataFrame) -> alt.LayerChart:
     mus = [str(m) for m in sorted(df["mu"].unique())]
     base = alt.Chart(_frame(df.assign(mu=df["mu"].map(str)))).encode(
         alt.X("mu:N", title="EMA μ of the target", sort=mus, axis=alt.Axis(labelAngle=0, orient="top")),
-        alt.Y("start:N", title="network starts as", axis=alt.Axis(labelLimit=120)))
+        alt.Y("start:N", title="network starts as", axis=alt.Axis(labelLimit=80)))
     cells = base.mark_rect(stroke="#0e1117", strokeWidth=3, opacity=0.85).encode(
         alt.Color("state:N", scale=alt.Scale(domain=["collapsed", "did not collapse"],
                                              range=[COLLAPSED_COLOR, HEALTHY_COLOR]),
                   legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("state:N", title="run"), alt.Tooltip("line1:N", title="W2, 1 step"),
                  alt.Tooltip("line2:N", title="spread")])
-    top = base.mark_text(dy=-8, fontSize=11, color="#111827").encode(text="line1:N")
-    bottom = base.mark_text(dy=8, fontSize=11, color="#111827").encode(text="line2:N")
+    top = base.mark_text(dy=-8, fontSize=10, color="#111827").encode(text="line1:N")
+    bottom = base.mark_text(dy=8, fontSize=10, color="#111827").encode(text="line2:N")
     chart = alt.layer(cells, top, bottom).properties(width=CELL_W * len(mus), height=CELL_H * df["start"].nunique())
     chart.autosize = alt.AutoSizeParams(type="pad", contains="padding")
     return _finish(chart)

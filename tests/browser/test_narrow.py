@@ -18,7 +18,9 @@ pytestmark = pytest.mark.browser
 NARROW = {"width": 420, "height": 900}
 # name, url path, query, charts drawn at the defaults (as on the wide screen)
 PAGES = [
-    ("home", "", {}, 0),
+    ("home", "", {}, 4),  # the same noise three ways, and real data
+    ("lesson_checked", "lesson_checked", {}, 2),  # W2 against NFE of both recipes, the collapse grid
+    ("glossary", "glossary", {}, 0),
     ("self_consistency", "self-consistency", {"sc_show": 1}, 2),
     ("one_step_ode", "one-step-ode", {"os_show": 1}, 6),
     ("distillation", "distillation", {"cd_show": 1}, 4),
