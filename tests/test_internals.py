@@ -36,7 +36,8 @@ def test_a_missing_streamlit_internal_is_named_with_the_version(monkeypatch):
     assert streamlit_internals.missing() == [
         f"Streamlit {streamlit.__version__} no longer has streamlit.runtime.pages_manager.NoSuchThing, which "
         "ui/streamlit_internals.py uses; install the version requirements.txt pins, or adapt that module."]
-    with pytest.raises(streamlit_internals.MissingInternal, match=r"Streamlit \d+\.\d+.* no longer has streamlit\.nope"):
+    missing = r"Streamlit \d+\.\d+\S* no longer has streamlit\.nope"
+    with pytest.raises(streamlit_internals.MissingInternal, match=missing):
         streamlit_internals.lookup("streamlit.nope", "Thing")
 
 

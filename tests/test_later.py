@@ -8,6 +8,7 @@ cancelled (a lapsed lease) and refused (a full queue).  The browser's timer is r
 import threading
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import later, shared, streamlit_internals
@@ -35,6 +36,10 @@ def script(scene):
     else:
         later._waiting_part(part)  # the fragment's later look
     st.caption("after the part")  # the page goes on below the part
+
+
+def draw_value(value):
+    st.markdown(f"value {value}")
 
 
 class Scene:
@@ -66,7 +71,7 @@ class Scene:
         assert self.held.result(WAIT_S)
 
     def run(self, draw=None, look=None, seed=4) -> AppTest:
-        scene = {"what": WHAT, "draw": draw or (lambda v: __import__("streamlit").markdown(f"value {v}")),
+        scene = {"what": WHAT, "draw": draw or draw_value,
                  "calls": [later.call(self.memo, seed)], "look": look}
         at = AppTest.from_function(script, args=(scene,), default_timeout=WAIT_S)
         at.run()
@@ -123,7 +128,8 @@ def test_a_failed_computation_shows_a_message_in_its_place_and_stops_the_timer(m
     with pytest.raises(LookupError):
         part.futures[0].result(WAIT_S)
     at = scene.run(look=part)
-    assert [e.value for e in at.error] == [later.failed_text(WHAT, LookupError("the run is no longer held by this server"))]
+    gone = LookupError("the run is no longer held by this server")
+    assert [e.value for e in at.error] == [later.failed_text(WHAT, gone)]
     assert "the run is no longer held by this server" in at.error[0].value and "reload" in at.error[0].value
     assert "Traceback" not in at.error[0].value and not at.info and scene.timer[-1] is None
     at = scene.run(look=part)  # (were the timer still on) the next tick says the same, calmly

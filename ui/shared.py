@@ -30,7 +30,7 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
-from ui.pool import HOLD_ENV, WORKER_NICE, WORKERS, Pool, QueueFull, lower_priority  # noqa: F401 (their home is ui.pool)
+from ui.pool import HOLD_ENV, WORKER_NICE, WORKERS, Pool, QueueFull, lower_priority  # noqa: F401 (home: ui.pool)
 
 IDLE_TTL_S = 120.0  # a value nobody asked for in two minutes is dropped (recomputing one costs under a second)
 
