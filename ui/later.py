@@ -166,16 +166,24 @@ def look(part: Part) -> None:
             return                                                                      # fragment's)
         part.draw(*part.values())
     except shared.QueueFull as full:
-        streamlit_internals.rerun_fragment_every(None)
-        st.warning(busy_text(part.what, full.queued), icon=":material/hourglass_disabled:")
+        _say_and_stop(st.warning, busy_text(part.what, full.queued), ":material/hourglass_disabled:")
         return
     except Exception as exc:  # noqa: BLE001 - shown in the part's place; the traceback goes to the log
-        streamlit_internals.rerun_fragment_every(None)  # first: a timer left on would fail again at every tick
         log.error("Could not compute %s", part.what, exc_info=exc)
-        st.error(failed_text(part.what, exc), icon=":material/error:")
+        _say_and_stop(st.error, failed_text(part.what, exc), ":material/error:")
         return
     streamlit_internals.rerun_fragment_every(None)  # after the drawing: a run stopped halfway (Streamlit does that
     # when another rerun is asked for: not an Exception) leaves the timer on, and the next tick draws the part again
+
+
+def _say_and_stop(say: Callable[..., Any], text: str, icon: str) -> None:
+    """Show ``text`` in the part's place, then stop its timer, whatever happens (a timer left on would fail again
+    at every tick).  The message goes first, as the numbers do: a client that reads the stop as "the part is
+    drawn" (bench/load.py) finds it there."""
+    try:
+        say(text, icon=icon)
+    finally:
+        streamlit_internals.rerun_fragment_every(None)
 
 
 _waiting_part = st.fragment(look)
