@@ -51,7 +51,11 @@ class Scene:
         self.pool = shared.Pool(1, hold_s=0, clock=self.clock, **pool_kwargs)
         monkeypatch.setattr(shared, "POOL", self.pool)
         self.timer: list = []
-        monkeypatch.setattr(streamlit_internals, "rerun_fragment_every", self.timer.append)
+        self.events: list = []  # timer commands and error messages, in the order the part sent them
+        monkeypatch.setattr(streamlit_internals, "rerun_fragment_every",
+                            lambda s: (self.timer.append(s), self.events.append(("timer", s))))
+        error = st.error
+        monkeypatch.setattr(st, "error", lambda *a, **k: (self.events.append(("error",)), error(*a, **k))[1])
         self.parts: list = []
         fragment = later._waiting_part
         monkeypatch.setattr(later, "_waiting_part", lambda part: (self.parts.append(part), fragment(part)))
@@ -132,6 +136,7 @@ def test_a_failed_computation_shows_a_message_in_its_place_and_stops_the_timer(m
     assert [e.value for e in at.error] == [later.failed_text(WHAT, gone)]
     assert "the run is no longer held by this server" in at.error[0].value and "reload" in at.error[0].value
     assert "Traceback" not in at.error[0].value and not at.info and scene.timer[-1] is None
+    assert scene.events[-2:] == [("error",), ("timer", None)]  # the message first, as the numbers: then the stop
     at = scene.run(look=part)  # (were the timer still on) the next tick says the same, calmly
     assert len(at.error) == 1 and not at.exception
 
