@@ -16,6 +16,7 @@ import hashlib
 import math
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ MIN_SPREAD = 1e-9  # RMS distance from the mean below this (relative to the magn
 TARGET_SPREAD = 2.0  # RMS distance from the centre after normalising (two-moons: 2.0)
 NAME_PATTERN = re.compile(r"^upload-[0-9a-f]{12}$")  # never a path: nothing else is looked up on disk
 SUBDIR = "uploads"
+CACHE_SIZE = 32  # uploads held in memory per process (each at most 20,000 points: 160 kB; 5 MB in all)
 
 
 class UploadError(ValueError):
@@ -115,11 +117,25 @@ def draw(points: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tens
 
 
 class UploadStore:
-    """Normalised uploads on disk (``<run folder>/uploads/<name>.safetensors``), with an in-process cache."""
+    """Normalised uploads on disk (``<run folder>/uploads/<name>.safetensors``), with an in-process cache of the
+    ``cache_size`` most recently used (least recently used out first; the disk keeps them all)."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, cache_size: int = CACHE_SIZE):
+        if cache_size < 1:
+            raise ValueError(f"cache_size must be at least 1; got {cache_size}.")
         self.root = Path(root or run_root()) / SUBDIR
-        self._lock, self._cache = threading.Lock(), {}
+        self._lock, self._cache, self.cache_size = threading.Lock(), OrderedDict(), cache_size
+
+    def _keep(self, name: str, points: torch.Tensor) -> None:
+        with self._lock:
+            self._cache[name] = points
+            self._cache.move_to_end(name)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def cached(self) -> int:
+        """How many uploads the in-process cache holds."""
+        return len(self._cache)
 
     def _path(self, name: str) -> Path:
         return self.root / f"{name}.safetensors"
@@ -134,8 +150,7 @@ class UploadStore:
             tmp = self.root / f".{name}.{threading.get_ident()}.tmp"
             save_file({"points": points.contiguous()}, str(tmp))
             tmp.replace(self._path(name))
-        with self._lock:
-            self._cache[name] = points
+        self._keep(name, points)
         return name
 
     def get(self, name: str) -> torch.Tensor | None:
@@ -144,6 +159,7 @@ class UploadStore:
             return None
         with self._lock:
             if name in self._cache:
+                self._cache.move_to_end(name)
                 return self._cache[name]
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -154,8 +170,7 @@ class UploadStore:
             return None
         if points.ndim != 2 or points.shape[1] != 2 or not torch.isfinite(points).all() or name_of(points) != name:
             return None  # damaged or not what its name says
-        with self._lock:
-            self._cache[name] = points
+        self._keep(name, points)
         return points
 
     def held(self, name: str) -> bool:

@@ -3,9 +3,9 @@ import os
 import tempfile
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 
 from cmcore.runstore import RUN_DIR_ENV
+from ui import streamlit_internals
 
 # AppTest never runs a fragment's timer: pages compute their numbers inside the script run (ui/later.py).
 # Servers the tests start drop this again (tests/browser/conftest.py, bench/load.py).
@@ -24,13 +24,7 @@ def navigation_only(monkeypatch):
     without app.py's sidebar.  On a real server ui/router.py handles the first request;
     the browser test ``test_fresh_server`` covers that.
     """
-    init = PagesManager.__init__
-
-    def navigation_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", navigation_init)
+    monkeypatch.setattr(*streamlit_internals.navigation_only_init())
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,28 @@ def test_expire_all_drops_exactly_the_values_past_their_time_in_every_cache(monk
     assert shared.expire_all() == 0  # nothing else is due
 
 
+def test_expire_all_also_drops_queued_work_whose_lease_lapsed(monkeypatch):
+    clock, gate = Clock(), threading.Event()
+    pool = shared.Pool(1, hold_s=0, lease_s=150, clock=clock)
+    first, second = (shared.SharedCache(lambda x: x, max_entries=8, ttl_s=120, clock=clock, pool=pool) for _ in "ab")
+    first(1), first(2), second(1)
+    started = threading.Event()
+    blocker = shared.SharedCache(lambda x: started.set() or gate.wait(WAIT_S), max_entries=1, pool=pool).start(0)
+    assert started.wait(WAIT_S)  # running: never dropped
+    queued = second.start(9)  # behind the blocker; nobody polls it
+    monkeypatch.setattr(shared, "_ALL", [first, second])
+    monkeypatch.setattr(shared, "POOL", pool)
+    clock.now = 100
+    first(2)  # asked for again: kept
+    assert shared.expire_all() == 0 and not queued.cancelled()
+    clock.now = 200
+    assert shared.expire_all() == 2  # first's 1 and second's 1; first's 2 was asked for at 100
+    assert first.holds(2) and not first.holds(1) and not second.holds(1)
+    assert queued.cancelled()  # its lease (150 s here) lapsed: dropped from the queue
+    gate.set()
+    assert blocker.result(WAIT_S)
+
+
 def test_an_error_reaches_every_waiter_and_the_next_ask_tries_again():
     attempts = []
 

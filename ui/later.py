@@ -22,20 +22,25 @@ numbers were in: under load the browser sometimes showed a link's widgets at the
 tests/browser/test_pages.py twice in three runs.  Waiting for the numbers inside the run: correct, but a
 widget change then took as long as the queue, p95 27 s under the stress load of bench/LOAD.md.)
 
+A part never raises: a computation (or a drawing) that fails shows a message in the part's place that says
+what failed and how to ask again, and its timer stops (a fragment's run bypasses app.py's guard, so an
+exception there would be a traceback, again at every tick).  A computation the pool dropped before it started
+(its lease lapsed, e.g. while the tab was hidden) is asked for again at the next look; a full queue gives a
+message too (``ui/pool.py``).  Every look renews the lease on what the part waits for.
+
 AppTest never runs a fragment's timer, so with ``CONSISTENCY_FILL_IN=sync`` (set by the tests)
-``fill_in`` computes inside the script run instead.
+``fill_in`` computes inside the script run instead; tests/test_later.py drives the pool path itself.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import streamlit as st
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
 
-from ui import shared
+from ui import shared, streamlit_internals
 
 POLL_S = 0.3  # a waiting part looks again this often while its numbers are next in line, and
 POLL_PER_AHEAD_S = 0.1  # this much less often per computation ahead of them (every look is a script run:
@@ -43,6 +48,9 @@ POLL_MAX_S = 3.0  # thirty sessions looking every 0.3 s cost a core), but at lea
 GRACE_S = 0.3  # first in line, numbers ready this soon are drawn in the same run: no note flashes up for them
 WAIT_PREFIX = "Computing"  # the waiting note starts with this (bench/load.py and the browser tests watch for it)
 SYNC_ENV = "CONSISTENCY_FILL_IN"  # "sync": compute inside the script run (AppTest, which never polls)
+MAX_REASON_CHARS = 200  # an error's own message, cut to this, is quoted in the part's place
+
+log = logging.getLogger(__name__)
 
 
 class Call(NamedTuple):
@@ -58,10 +66,42 @@ def synchronous() -> bool:
     return os.environ.get(SYNC_ENV, "").strip().lower() == "sync"
 
 
+class Part:
+    """A part of a page that fills in: what it shows, how, and the computations it waits for (``None``: held).
+    The fragment reruns with this same object, so a computation asked for again replaces its cancelled one."""
+
+    def __init__(self, what: str, draw: Callable[..., None], calls: Sequence[Call]):
+        self.what, self.draw, self.calls = what, draw, tuple(calls)
+        self.futures: list[concurrent.futures.Future | None] = [None] * len(self.calls)
+
+    def ask(self, indexes: Iterable[int]) -> None:
+        """Ask for ``calls[indexes]`` (joining work in flight), then renew the lease on all that is pending.
+        Raises ``shared.QueueFull`` when the pool refuses them."""
+        indexes = list(indexes)
+        if indexes:
+            asked = shared.start_together([(self.calls[i].memo, self.calls[i].args) for i in indexes])
+            for i, future in zip(indexes, asked):
+                self.futures[i] = future
+        shared.POOL.touch(self.pending())
+
+    def pending(self) -> list[concurrent.futures.Future]:
+        return [f for f in self.futures if f is not None and not f.done()]
+
+    def cancelled(self) -> list[int]:
+        return [i for i, f in enumerate(self.futures) if f is not None and f.cancelled()]
+
+    def values(self) -> list[Any]:
+        return [c.memo(*c.args) if f is None else f.result() for c, f in zip(self.calls, self.futures)]
+
+
 def prefetch(*calls: Call) -> None:
-    """Start computing what the page will need (e.g. while the student answers the prediction question)."""
+    """Start computing what the page will need (e.g. while the student answers the prediction question); nobody
+    waits for it yet, so it is the first work a full queue drops, and nothing is said if it is refused."""
     if not synchronous():
-        shared.start_together([(c.memo, c.args) for c in calls])
+        try:
+            shared.start_together([(c.memo, c.args) for c in calls], leased=False)
+        except shared.QueueFull:
+            pass
 
 
 def fill_in(what: str, draw: Callable[..., None], *calls: Call) -> None:
@@ -69,14 +109,19 @@ def fill_in(what: str, draw: Callable[..., None], *calls: Call) -> None:
     if synchronous():
         draw(*[c.memo(*c.args) for c in calls])
         return
-    futures = shared.start_together([(c.memo, c.args) for c in calls])
-    pending = [f for f in futures if f is not None]
+    part = Part(what, draw, calls)
+    try:
+        part.ask(range(len(calls)))
+    except shared.QueueFull as full:
+        st.warning(busy_text(what, full.queued), icon=":material/hourglass_disabled:")
+        return
+    pending = part.pending()
     if pending and not shared.POOL.ahead_of(pending):  # a quiet server: wait a moment (without holding the
         pending = list(concurrent.futures.wait(pending, timeout=GRACE_S).not_done)  # interpreter lock) first
-    if not pending:
-        draw(*_values(calls, futures))
-        return
-    _waiting_part(what, draw, tuple(calls), tuple(futures))
+    if pending or part.cancelled():
+        _waiting_part(part)
+    else:
+        look(part)
 
 
 def rerun_page() -> None:
@@ -95,36 +140,50 @@ def waiting_text(what: str, ahead: int) -> str:
     return f"{WAIT_PREFIX} {what}…{queue} The numbers appear here by themselves."
 
 
-def _values(calls: Sequence[Call], futures: Sequence) -> list[Any]:
-    return [c.memo(*c.args) if f is None else f.result() for c, f in zip(calls, futures)]
+def failed_text(what: str, exc: BaseException) -> str:
+    """What the part shows when its computation or its drawing raised: what failed, why, what to do."""
+    lines = str(exc).strip().splitlines()
+    reason = lines[0][:MAX_REASON_CHARS] if lines else type(exc).__name__
+    return (f"Could not compute {what} ({reason}). Move a widget or reload the page to try again; "
+            "if it fails again, the server's log has the details for whoever runs it.")
 
 
-@st.fragment
-def _waiting_part(what: str, draw: Callable[..., None], calls: tuple, futures: tuple) -> None:
-    pending = [f for f in futures if f is not None and not f.done()]
-    if not pending:
-        draw(*_values(calls, futures))
-        _poll_every(None)  # after the drawing: a run stopped halfway (Streamlit does that when another rerun is
-        return             # asked for) leaves the timer on, and the next tick draws the part again
-    ahead = shared.POOL.ahead_of(pending)
-    _poll_every(poll_interval(ahead))  # (sent first: bench/load.py reads the
-    st.info(waiting_text(what, ahead), icon=":material/hourglass_top:")  # note as the timed fragment's)
+def busy_text(what: str, queued: int) -> str:
+    return (f"The server is busy: {queued:,} computations are waiting to start, the most it queues, so {what} "
+            "could not be queued. Wait a little, then move a widget or reload the page to ask again.")
 
 
-def _poll_every(seconds: float | None) -> None:
-    """Start, retime or stop the browser's timer that reruns the fragment running now.
-
-    ``st.fragment(run_every=...)`` fixes the interval when the page draws the fragment and never stops it;
-    this sends the messages Streamlit sends for it: ``auto_rerun`` (the browser keeps a timer that already
-    runs at this interval) and ``stop_auto_rerun`` (which Streamlit sends for a nested timer no longer drawn),
-    so a part that has its numbers stops asking."""
-    ctx = get_script_run_ctx()
-    fragment_id = ThreadState.get().fragment_id if ctx is not None else None
-    if fragment_id is None:
+def look(part: Part) -> None:
+    """One look of a part (the fragment's body; a full run's, when its numbers are in): ask again for what the
+    pool dropped, then the waiting note with its timer, or the numbers drawn, or a message; never an exception."""
+    try:
+        part.ask(part.cancelled())
+        pending = part.pending()
+        if pending:
+            ahead = shared.POOL.ahead_of(pending)
+            streamlit_internals.rerun_fragment_every(poll_interval(ahead))  # (sent first: bench/load.py reads
+            st.info(waiting_text(part.what, ahead), icon=":material/hourglass_top:")  # the note as the timed
+            return                                                                      # fragment's)
+        part.draw(*part.values())
+    except shared.QueueFull as full:
+        _say_and_stop(st.warning, busy_text(part.what, full.queued), ":material/hourglass_disabled:")
         return
-    msg = ForwardMsg()
-    if seconds is None:
-        msg.stop_auto_rerun.fragment_ids.append(fragment_id)
-    else:
-        msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
-    ctx.enqueue(msg)
+    except Exception as exc:  # noqa: BLE001 - shown in the part's place; the traceback goes to the log
+        log.error("Could not compute %s", part.what, exc_info=exc)
+        _say_and_stop(st.error, failed_text(part.what, exc), ":material/error:")
+        return
+    streamlit_internals.rerun_fragment_every(None)  # after the drawing: a run stopped halfway (Streamlit does that
+    # when another rerun is asked for: not an Exception) leaves the timer on, and the next tick draws the part again
+
+
+def _say_and_stop(say: Callable[..., Any], text: str, icon: str) -> None:
+    """Show ``text`` in the part's place, then stop its timer, whatever happens (a timer left on would fail again
+    at every tick).  The message goes first, as the numbers do: a client that reads the stop as "the part is
+    drawn" (bench/load.py) finds it there."""
+    try:
+        say(text, icon=icon)
+    finally:
+        streamlit_internals.rerun_fragment_every(None)
+
+
+_waiting_part = st.fragment(look)

@@ -11,7 +11,8 @@ app.py, reruns it so that it does.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager  # pinned streamlit==1.67.0
+
+from ui import streamlit_internals
 
 ROUTED_KEY = "_page"  # set by app.py on every run: the url_path of the page it routed to
 
@@ -24,6 +25,6 @@ def mark_routed(url_path: str) -> bool:
 
 
 def ensure_routed() -> None:
-    PagesManager.uses_pages_directory = False
+    streamlit_internals.use_navigation_only()
     if ROUTED_KEY not in st.session_state:
         st.rerun()

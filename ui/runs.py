@@ -1,7 +1,8 @@
 """Retraining runs: the server's job manager, the store of models runs produced, and each session's runs.
 
 Training never runs in a script run.  ``start`` hands a work function to the
-process-wide ``JobManager`` (one per server, in ``st.cache_resource``); a
+process-wide ``JobManager`` (one per server process: a module global, so clearing Streamlit's caches never
+starts a second one while the first trains, and ``MAX_RUNNING`` holds); a
 ``retrain_job.Tracker`` rides along as the job's preview hook and records, at every snapshot,
 the one-step samples, the W2 of those samples under a small protocol spec
 (``retrain_job.TRACK_SPEC``) and the latest snapshot model, so Stop can keep the model so far.
@@ -73,11 +74,7 @@ class ModelStore:
         self._lock, self._items, self._size, self.disk = threading.Lock(), OrderedDict(), size, disk
 
     def put(self, run: RunModel) -> None:
-        with self._lock:
-            self._items[run.model_id] = run
-            self._items.move_to_end(run.model_id)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+        self._keep(run)
         try:
             self.disk.put(runstore.Card(run.model_id, run.teacher, run.cfg, run.steps_done, run.seconds,
                                         tuple((k, s.values) for k, s in run.scores), run.dataset, run.track), run.model)
@@ -97,9 +94,19 @@ class ModelStore:
         scores = tuple((k, evaluate.Score(values, evaluate.EvalSpec().n)) for k, values in card.scores)
         run = RunModel(card.model_id, card.teacher, card.cfg, model, card.steps_done, card.seconds, scores,
                        card.dataset, card.track)
-        with self._lock:
-            self._items[model_id] = run
+        self._keep(run)
         return run
+
+    def _keep(self, run: RunModel) -> None:
+        """Hold ``run`` as the most recently used, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._items[run.model_id] = run
+            self._items.move_to_end(run.model_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def card(self, model_id: str) -> runstore.Card | None:
         return self.disk.card(model_id)
@@ -110,10 +117,18 @@ def store() -> ModelStore:
     return ModelStore(runstore.RunStore())
 
 
-@st.cache_resource(show_spinner=False)
+_manager: jobs.JobManager | None = None
+_manager_lock = threading.Lock()
+
+
 def manager() -> jobs.JobManager:
-    """One per server process, shared by every session."""
-    return jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
+    """One per server process, shared by every session: a module global, not ``st.cache_resource``, so
+    clearing Streamlit's caches (a test, a redeploy) never starts a second one beside a job still training."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
+        return _manager
 
 
 def teacher_root():

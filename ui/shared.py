@@ -10,7 +10,11 @@ reference, a sampler's points).  The memo is shared by every session of the proc
   interpreter lock while it computes, so the server keeps answering other sessions meanwhile;
 - **bounded in size and in time**: at most ``max_entries`` values per function, least recently used out
   first, and ``expire_all`` (called by ``ui/upkeep.py``) drops every value nobody asked for in
-  ``IDLE_TTL_S`` seconds, so the memory a class filled with its own seeds is handed back once it leaves.
+  ``IDLE_TTL_S`` seconds, so the memory a class filled with its own seeds is handed back once it leaves;
+  the computations in flight are bounded by the pool's queue (``ui/pool.py``: its bound and its lease);
+- **asked once**: asking again for a computation in flight joins it and renews its lease, never hands it to
+  the pool a second time nor moves it in the queue.  A computation the pool dropped before it started
+  (its lease lapsed: nobody polled it) is forgotten here, so the next ask computes it.
 
 Streamlit-free: tests drive it with plain functions.
 """
@@ -18,22 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
-import os
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from ui.pool import HOLD_ENV, WORKER_NICE, WORKERS, Pool, QueueFull, lower_priority  # noqa: F401 (home: ui.pool)
+
 IDLE_TTL_S = 120.0  # a value nobody asked for in two minutes is dropped (recomputing one costs under a second)
-WORKERS = 2  # worker threads for every page's numbers (torch computes without the interpreter lock)
-# Added to the workers' nice value: they yield the cores to script runs (short, and a student waits on each;
-# the numbers fill in later), but still come before a retrain's child process (CMCORE_TRAIN_NICE, 5).
-WORKER_NICE = int(os.environ.get("CONSISTENCY_POOL_NICE", "4"))
-HOLD_ENV = "CONSISTENCY_POOL_HOLD_S"  # tests only: every pool job waits this long first, as behind a class's queue
 
 
 def _read_only(value: Any) -> Any:
@@ -46,56 +45,6 @@ def _read_only(value: Any) -> Any:
     return value
 
 
-class Pool:
-    """The process's worker threads, and the order in which work was handed to them."""
-
-    def __init__(self, workers: int = WORKERS, hold_s: float | None = None, nice: int = WORKER_NICE):
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in",
-                                            initializer=lower_priority, initargs=(nice,))
-        self._hold_s = float(os.environ.get(HOLD_ENV) or 0) if hold_s is None else hold_s
-        self._seq = itertools.count()
-        self._queued: dict[Future, int] = {}  # handed over and not finished -> sequence number
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[[], None], *futures: Future) -> None:
-        """Run ``fn``, which completes ``futures`` (one page's numbers go in one job: split into one job per
-        number, a page waited for the last of its pieces, scattered behind every other session's)."""
-        with self._lock:
-            seq = next(self._seq)
-            for future in futures:
-                self._queued[future] = seq
-        for future in futures:
-            future.add_done_callback(self._done)
-        self._executor.submit(self._held, fn) if self._hold_s > 0 else self._executor.submit(fn)
-
-    def _held(self, fn: Callable[[], None]) -> None:
-        time.sleep(self._hold_s)  # tests: the page's numbers are late, deterministically
-        fn()
-
-    def _done(self, future: Future) -> None:
-        with self._lock:
-            self._queued.pop(future, None)
-
-    def ahead_of(self, futures) -> int:
-        """How many unfinished computations were handed over before the first of ``futures``."""
-        with self._lock:
-            mine = [self._queued[f] for f in futures if f in self._queued]
-            return sum(seq < min(mine) for seq in self._queued.values()) if mine else 0
-
-    def busy(self) -> int:
-        with self._lock:
-            return len(self._queued)
-
-
-def lower_priority(nice: int) -> None:
-    """Raise this thread's nice value by ``nice`` (Linux schedules threads one by one; elsewhere nothing)."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except (AttributeError, OSError):
-        pass
-
-
 POOL = Pool()  # one per process (a module global: clearing Streamlit's caches must not start another)
 _ALL: list["SharedCache"] = []
 
@@ -105,6 +54,8 @@ class SharedCache:
 
     def __init__(self, fn: Callable, max_entries: int, ttl_s: float = IDLE_TTL_S, pool: Pool | None = None,
                  clock: Callable[[], float] = time.monotonic):
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1; got {max_entries}.")
         functools.update_wrapper(self, fn)
         self.fn, self.max_entries, self.ttl_s = fn, max_entries, ttl_s
         self._pool, self._clock = pool, clock
@@ -132,18 +83,30 @@ class SharedCache:
         """None if the value is held; otherwise the Future of its computation, handed to the pool if new."""
         return start_together([(self, args)], self._pool)[0]
 
-    def claim(self, *args) -> Future | None:
-        """Like ``start`` but hands nothing to the pool: the caller's own job computes it (``run_claimed``)."""
-        found, _, future, _ = self._claim(args, take=False)
-        return None if found else future
+    def claim(self, *args) -> tuple[Future | None, bool]:
+        """(future, new): None if the value is held; else its computation's Future, and whether this call
+        created it (then the caller's own job must compute it: ``run_claimed``).  Hands nothing to the pool."""
+        found, _, future, new = self._claim(args, take=False)
+        return (None, False) if found else (future, new)
 
-    def run_claimed(self, *args) -> None:
-        self._run_queued(args, self._inflight_future(args))
-
-    def _inflight_future(self, args) -> Future | None:
+    def release(self, args, future: Future) -> bool:
+        """Forget ``future``'s computation of ``args`` unless someone is computing it; True when forgotten
+        (the pool dropped the job before it started: the next ask computes it again)."""
         with self._lock:
             slot = self._inflight.get(args)
-            return slot[0] if slot is not None else None
+            if slot is None or slot[0] is not future or slot[1]:
+                return False
+            del self._inflight[args]
+            return True
+
+    def run_claimed(self, args: tuple, future: Future) -> None:
+        """The pool job's part: compute ``args`` into ``future`` unless a caller took it over meanwhile."""
+        with self._lock:
+            slot = self._inflight.get(args)
+            if slot is None or slot[0] is not future or slot[1]:
+                return
+            slot[1] = True
+        self._compute(args, future)
 
     def holds(self, *args) -> bool:
         with self._lock:
@@ -188,17 +151,6 @@ class SharedCache:
             self._inflight[args] = [future, take]
             return False, None, future, True
 
-    def _run_queued(self, args, future: Future | None) -> None:
-        """The pool's job: compute unless a caller took it over meanwhile."""
-        if future is None:
-            return
-        with self._lock:
-            slot = self._inflight.get(args)
-            if slot is None or slot[0] is not future or slot[1]:
-                return
-            slot[1] = True
-        self._compute(args, future)
-
     def _compute(self, args, future: Future) -> None:
         try:
             value = _read_only(self.fn(*args))
@@ -225,17 +177,36 @@ def cached(max_entries: int, ttl_s: float = IDLE_TTL_S):
     return wrap
 
 
-def start_together(calls, pool: Pool | None = None) -> list[Future | None]:
-    """``start`` for several ``(memo, args)`` at once, computed one after another in a single pool job."""
-    futures = [memo.claim(*args) for memo, args in calls]
-    mine = [(memo, args) for (memo, args), f in zip(calls, futures) if f is not None]
+def start_together(calls, pool: Pool | None = None, leased: bool = True) -> list[Future | None]:
+    """``start`` for several ``(memo, args)`` at once: what is not held and not in flight is computed one after
+    another in a single pool job.  Work already in flight is joined (its lease renewed), never handed over again.
+    ``leased=False`` (a prefetch): the new job is the first to go when the queue is full.  Raises
+    ``QueueFull`` when the pool refuses the new job (nothing of it stays claimed)."""
+    pool = pool or POOL
+    claims = [memo.claim(*args) for memo, args in calls]
+    futures = [future for future, _ in claims]
+    pool.touch([f for (f, new) in claims if f is not None and not new])
+    mine = [(memo, args, future) for (memo, args), (future, new) in zip(calls, claims) if new]
     if mine:
-        (pool or POOL).submit(lambda: [memo.run_claimed(*args) for memo, args in mine],
-                              *[f for f in futures if f is not None])
+        try:
+            pool.submit(lambda: [memo.run_claimed(args, f) for memo, args, f in mine], *[f for _, _, f in mine],
+                        release=functools.partial(_release, mine), leased=leased)
+        except QueueFull:
+            _release(mine)
+            raise
     return futures
 
 
+def _release(claimed) -> None:
+    """Give back computations claimed for a job that will not run; whoever waits on them sees them cancelled."""
+    for memo, args, future in claimed:
+        if memo.release(args, future):
+            future.cancel()
+
+
 def expire_all() -> int:
+    """Drop the values nobody asked for lately, and the queued work whose lease lapsed; returns how many values went."""
+    POOL.drop_lapsed()
     return sum(memo.expire() for memo in _ALL)
 
 

@@ -11,6 +11,8 @@ import hashlib
 import altair as alt
 import pandas as pd
 
+from viz.altair_internals import chart_fields
+
 _SUBCHART_KEYS = ("layer", "concat", "hconcat", "vconcat", "spec")
 
 
@@ -45,7 +47,7 @@ def to_spec(chart, validate: bool = False) -> dict:
     swapped: list[tuple] = []
 
     def swap(node) -> None:
-        kwds = getattr(node, "_kwds", None)
+        kwds = chart_fields(node)
         if kwds is None:
             return
         if isinstance(kwds.get("data"), pd.DataFrame):

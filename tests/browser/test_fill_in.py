@@ -5,7 +5,8 @@ longer than the grace a run waits for its numbers (``ui/later.py``), so every pa
 the path a class's queue forces, deterministically: the run ends with the waiting note, and fragment runs
 draw the numbers in its place.  What a student must see on that path: the note, then numbers that belong
 to the widgets above them, widgets that keep the values a link or a move gave them, and widgets drawn
-below the numbers that still rerun the whole page (its address too).
+below the numbers that still rerun the whole page (its address too); and a computation that fails shows a
+message in its part's place, never a traceback (a small app of its own, on the same held pool).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import AppPage, _safe_name, new_context, running_server
+from tests.browser.conftest import REPO, AppPage, StreamlitServer, _safe_name, new_context, running_server
 from tests.browser.test_pages import expect, number, segmented, set_number, slider
 
 pytestmark = pytest.mark.browser
@@ -128,3 +129,56 @@ def test_a_click_on_a_filled_in_chart_chooses_the_trajectory_for_the_whole_page(
     expect(busy.main().get_by_role("combobox", name="Chosen trajectory")).to_have_value("5")
     expect(busy.main().get_by_text(re.compile(r"points of trajectory 5 "))).to_be_visible()
     busy.assert_no_exception()
+
+
+# A page with one part whose computation raises, late (the pool holds it): the fragment's look finds it failed.
+_FAILING_APP = """
+import streamlit as st
+
+from ui import later, shared
+
+st.title("A part that fails")
+seed = st.number_input("Seed", value=1)
+
+
+def numbers(seed):
+    raise LookupError(f"no numbers for seed {seed}")
+
+
+later.fill_in(f"the numbers of seed {seed}", st.write, later.call(shared.SharedCache(numbers, max_entries=4), seed))
+st.caption("below the part")
+"""
+
+
+@pytest.fixture(scope="module")
+def failing_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("failing-app")
+    (root / "app.py").write_text(_FAILING_APP)
+    srv = StreamlitServer(root=root, env={"CONSISTENCY_POOL_HOLD_S": str(HOLD_S), "PYTHONPATH": str(REPO)})
+    try:
+        srv.wait_healthy()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_a_failed_computation_shows_a_message_in_its_place_not_a_traceback(browser, failing_server, request):
+    context = new_context(browser)
+    context.add_init_script(_NOTE_WATCH_JS)
+    app = AppPage(context.new_page(), failing_server.url)
+    try:
+        app.goto("")
+        message = app.main().locator('[data-testid="stAlert"]').get_by_text(
+            re.compile(r"^Could not compute the numbers of seed 1 \(no numbers for seed 1\)\. Move a widget"))
+        expect(message).to_be_visible()
+        assert saw_note(app)  # it was late: the fragment's look found it failed, not the page's run
+        expect(app.main().get_by_text("below the part")).to_be_visible()
+        app.assert_no_exception()
+        forget_note(app)
+        set_number(app, "Seed", 2, until=lambda: expect(app.main().get_by_text(
+            re.compile(r"^Could not compute the numbers of seed 2 "))).to_be_visible())
+        assert saw_note(app)  # asked again, late again, failed again: the same calm message
+        app.assert_no_exception()
+    finally:
+        app.screenshot(_safe_name(request.node.name))
+        context.close()
