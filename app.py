@@ -2,10 +2,9 @@
 import logging
 
 import streamlit as st
-from streamlit.errors import FragmentHandledException
 
 from cmcore.store import CheckpointError
-from ui import models, params, router, upkeep
+from ui import models, params, router, streamlit_internals, upkeep
 
 st.set_page_config(page_title="Consistency Explorer", page_icon=":material/bolt:", layout="wide")
 upkeep.start()  # once per server process: freed memory goes back to the system
@@ -42,7 +41,7 @@ except CheckpointError as exc:  # a missing or damaged shipped model: say which 
     st.error(f"A model file could not be loaded, so this page cannot be shown.\n\n{exc}", icon=":material/error:")
 except LookupError as exc:  # a run's model the server no longer holds
     st.warning(f"{exc}", icon=":material/link_off:")
-except FragmentHandledException:  # a fragment's error, already shown in its place by Streamlit
+except streamlit_internals.fragment_error():  # a fragment's error, already shown in its place by Streamlit
     raise
 except Exception as exc:  # noqa: BLE001 - anything else: say what failed and what to do; the traceback goes to the log
     logging.getLogger("consistency_explorer").exception("page %r failed", page.title)

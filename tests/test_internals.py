@@ -18,7 +18,7 @@ from viz import altair_internals, spec
 ROOT = Path(__file__).resolve().parent.parent
 HOMES = {"ui/streamlit_internals.py", "viz/altair_internals.py", "tests/test_internals.py"}
 # What reaches into a library's internals: its private modules, or Altair's private fields.
-PRIVATE = re.compile(r"streamlit\.(runtime|proto|elements\.lib|web)\b|\b_kwds\b")
+PRIVATE = re.compile(r"streamlit\.(runtime|proto|elements\.lib|web)\b|\b_kwds\b|\bFragmentHandledException\b")
 SCANNED = ("app.py", "pages/*.py", "ui/**/*.py", "viz/**/*.py", "cmcore/**/*.py", "tests/**/*.py")
 
 

@@ -27,6 +27,7 @@ REQUIRED = (  # (module, attribute): what the functions below use
     ("streamlit.runtime.scriptrunner_utils.script_run_context", "get_script_run_ctx"),
     ("streamlit.runtime.scriptrunner_utils.script_run_context", "ThreadState"),
     ("streamlit.runtime.pages_manager", "PagesManager"),
+    ("streamlit.errors", "FragmentHandledException"),
 )
 
 
@@ -59,6 +60,11 @@ def missing() -> list[str]:
                 found.append(f"Streamlit {streamlit.__version__} no longer has ForwardMsg.{field}, which "
                              "ui/streamlit_internals.py sends; install the version requirements.txt pins.")
     return found
+
+
+def fragment_error() -> type[BaseException]:
+    """What a fragment raises after Streamlit has already shown its error in its place (app.py lets it pass)."""
+    return lookup("streamlit.errors", "FragmentHandledException")
 
 
 def rerun_fragment_every(seconds: float | None) -> None:
