@@ -17,11 +17,9 @@ os.environ["CONSISTENCY_FILL_IN"] = "sync"  # the cost of computing a page's num
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from streamlit.testing.v1 import AppTest
-from streamlit.runtime.pages_manager import PagesManager
-init = PagesManager.__init__
-def _init(self, *a, **k):
-    init(self, *a, **k); PagesManager.uses_pages_directory = False
-PagesManager.__init__ = _init
+from ui import streamlit_internals
+_cls, _name, _init = streamlit_internals.navigation_only_init()  # app.py's st.navigation in charge, as on a warm server
+setattr(_cls, _name, _init)
 CASES = [("pages/1_self-consistency.py", "sc", {"sc_seed": [5, 6], "sc_n_traj": [4, 12], "sc_steps": [150, 333]}),
          ("pages/2_one-step-ode.py", "os", {"os_seed": [5, 6], "os_k": [7, 31]}),
          ("pages/4_multistep.py", "ms", {"ms_seed": [5, 6], "ms_paths": [3, 15]}),
