@@ -10,6 +10,7 @@ flow x_t = (1 - t) x0 + t eps standing in for the paper's VE noise:
   target update   theta^- <- mu theta^- + (1 - mu) theta
   sampling        Alg. 1: x0_hat = f(x_T, T); for each lower level tau:
                   x_tau = (1 - tau) x0_hat + tau z,  x0_hat = f(x_tau, tau)
+                  (z fresh at each re-noise; ``same_noise`` re-uses x_T's, the notebook's common mistake)
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def uniform_levels(n: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
 
 
 def karras_levels(n: int, sigma_min: float, sigma_max: float, rho: float = 7.0) -> torch.Tensor:
-    """Karras et al. (2022) Eq. 5 levels, ascending: dense near sigma_min."""
+    """Karras et al. (2022) Eq. 5 levels, ascending: dense near sigma_min for rho > 1 (even for rho = 1)."""
     i = torch.arange(n, dtype=torch.float64) / (n - 1)
     levels = (sigma_min ** (1 / rho) + i * (sigma_max ** (1 / rho) - sigma_min ** (1 / rho))) ** rho
     return levels.float()
@@ -51,10 +52,10 @@ def levels_for(schedule: str, n: int, sigma_min: float, sigma_max: float, rho: f
 def distance(a: torch.Tensor, b: torch.Tensor, kind: str, c: float = 0.03) -> torch.Tensor:
     """Mean distance between point sets: squared L2 (per coordinate, as MSE) or pseudo-Huber."""
     if kind == "l2":
-        return ((a - b) ** 2).mean()  # [exercise 3]
+        return ((a - b) ** 2).mean()  # [TODO 3]
     if kind == "pseudo_huber":
         # sqrt(||a - b||^2 + c^2) - c  (Song & Dhariwal 2023, Eq. 9).
-        return (torch.sqrt(((a - b) ** 2).sum(dim=1) + c * c) - c).mean()  # [exercise 3]
+        return (torch.sqrt(((a - b) ** 2).sum(dim=1) + c * c) - c).mean()  # [TODO 3]
     raise ValueError(f"Unknown loss {kind!r}; choose l2 or pseudo_huber.")
 
 
@@ -79,9 +80,9 @@ def distillation_pair(teacher: nn.Module, x0: torch.Tensor, levels: torch.Tensor
     """Algorithm 2 inputs: noise x0 to t_{n+1}, then one teacher ODE step down to t_n."""
     t_n, t_n1 = adjacent_levels(levels, x0.shape[0], generator)
     eps = torch.randn(x0.shape, generator=generator)
-    x_tn1 = interpolate(x0, eps, t_n1)  # [exercise 1]
+    x_tn1 = interpolate(x0, eps, t_n1)  # [TODO 1]
     with torch.no_grad():
-        x_hat_tn = ode_step(teacher, x_tn1, t_n1, t_n, solver)  # [exercise 2]
+        x_hat_tn = ode_step(teacher, x_tn1, t_n1, t_n, solver)  # [TODO 2]
     return ConsistencyPair(x_tn1, t_n1, x_hat_tn, t_n)
 
 
@@ -96,14 +97,14 @@ def consistency_loss(model: nn.Module, target: nn.Module, pair: ConsistencyPair,
     pred_online = model(pair.x_next, pair.t_next)
     with torch.no_grad():
         pred_target = target(pair.x_hat, pair.t)
-    return distance(pred_online, pred_target, kind, c)  # [exercise 3]
+    return distance(pred_online, pred_target, kind, c)  # [TODO 3]
 
 
 @torch.no_grad()
 def ema_update(target: nn.Module, online: nn.Module, mu: float) -> None:
     """theta^- <- mu theta^- + (1 - mu) theta  (mu = 0 copies the online weights)."""
     for p_target, p_online in zip(target.parameters(), online.parameters()):
-        p_target.lerp_(p_online, 1.0 - mu)  # [exercise 4]
+        p_target.lerp_(p_online, 1.0 - mu)  # [TODO 4]
 
 
 # --- Sampling ----------------------------------------------------------------
@@ -113,6 +114,29 @@ def default_sampling_levels(k: int, sigma_min: float = SIGMA_MIN, sigma_max: flo
     if k < 1:
         raise ValueError(f"Need at least one sampling step; got {k}.")
     return torch.linspace(sigma_max, sigma_min, k + 1)[:-1]
+
+
+# Spacings of the K sampling levels: tau_i = (sigma_max^(1/rho) + i/K (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,
+# i = 0..K-1, the Karras et al. (2022) Eq. 5 family read from the top (rho = 1 is even spacing).
+SAMPLING_RHO = {
+    "uniform": 1.0,  # the lesson's: evenly spaced
+    "karras": 7.0,  # Karras et al.'s rho: levels packed near sigma_min, large first re-noise steps down
+    "high": 0.5,  # packed near sigma_max, where the notebook says the prediction is hardest
+}
+
+
+def sampling_levels(k: int, spacing: str = "uniform", sigma_min: float = SIGMA_MIN,
+                    sigma_max: float = SIGMA_MAX) -> torch.Tensor:
+    """K descending sampling levels from sigma_max toward sigma_min (sigma_min itself is never a level)."""
+    if spacing not in SAMPLING_RHO:
+        raise ValueError(f"Unknown spacing {spacing!r}; choose one of {', '.join(SAMPLING_RHO)}.")
+    if spacing == "uniform":
+        return default_sampling_levels(k, sigma_min, sigma_max)  # bit for bit the levels the stored scores used
+    if k < 1:
+        raise ValueError(f"Need at least one sampling step; got {k}.")
+    levels = karras_levels(k + 1, sigma_min, sigma_max, SAMPLING_RHO[spacing]).flip(0)[:-1]
+    levels[0] = sigma_max  # the first jump starts from pure noise, whatever the rounding
+    return levels
 
 
 @dataclass(frozen=True)
@@ -128,10 +152,11 @@ class MultistepResult:
 
 @torch.no_grad()
 def sample_multistep(model: nn.Module, z: torch.Tensor, levels: torch.Tensor | list[float],
-                     generator: torch.Generator) -> MultistepResult:
+                     generator: torch.Generator, same_noise: bool = False) -> MultistepResult:
     """Algorithm 1: jump to x0_hat, re-noise to the next lower level with fresh z, repeat.
 
-    ``z`` is the starting noise (x at levels[0]); no re-noise after the last jump.
+    ``z`` is the starting noise (x at levels[0]); no re-noise after the last jump.  ``same_noise``
+    re-noises with ``z`` itself every time instead (the notebook's common mistake, measured on page 4).
     """
     levels = torch.as_tensor(levels, dtype=torch.float32).flatten()
     if len(levels) == 0:
@@ -145,8 +170,9 @@ def sample_multistep(model: nn.Module, z: torch.Tensor, levels: torch.Tensor | l
     inputs, x0_hats = [], []
     for i, tau in enumerate(levels):
         if i > 0:
-            # Re-noise the clean estimate to the next lower level with fresh noise.
-            x = interpolate(x0_hats[-1], torch.randn(z.shape, generator=generator), tau.expand(z.shape[0]))
+            # Re-noise the clean estimate to the next lower level, with fresh noise (or x_T's again).
+            noise = z if same_noise else torch.randn(z.shape, generator=generator)
+            x = interpolate(x0_hats[-1], noise, tau.expand(z.shape[0]))
         inputs.append(x)
         # Jump to the clean estimate.
         x0_hats.append(model(x, tau.expand(z.shape[0], 1)))

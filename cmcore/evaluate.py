@@ -66,11 +66,12 @@ def teacher_samples(teacher: nn.Module, seed: int, n: int, steps: int, solver: s
     return ode_endpoint(teacher, z, 1.0, 0.0, steps, solver)
 
 
-def cm_samples(cm: nn.Module, seed: int, n: int, k: int, levels=None) -> torch.Tensor:
-    """``k``-step consistency sampling from evaluation noise ``seed`` (re-noising draws from the same stream)."""
+def cm_samples(cm: nn.Module, seed: int, n: int, k: int, levels=None, same_noise: bool = False) -> torch.Tensor:
+    """``k``-step consistency sampling from evaluation noise ``seed`` (re-noising draws from the same stream,
+    or re-uses the starting noise with ``same_noise``)."""
     levels = default_sampling_levels(k, cm.sigma_min) if levels is None else levels
     z, g = eval_noise(seed, n)
-    return sample_multistep(cm, z, levels, g).samples
+    return sample_multistep(cm, z, levels, g, same_noise).samples
 
 
 def score(sample: Callable[[int, int], torch.Tensor], dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
@@ -83,8 +84,9 @@ def teacher_score(teacher: nn.Module, dataset: str, steps: int, solver: str = "e
     return score(lambda s, n: teacher_samples(teacher, s, n, steps, solver), dataset, spec)
 
 
-def cm_score(cm: nn.Module, dataset: str, k: int, levels=None, spec: EvalSpec = EvalSpec()) -> Score:
-    return score(lambda s, n: cm_samples(cm, s, n, k, levels), dataset, spec)
+def cm_score(cm: nn.Module, dataset: str, k: int, levels=None, spec: EvalSpec = EvalSpec(),
+             same_noise: bool = False) -> Score:
+    return score(lambda s, n: cm_samples(cm, s, n, k, levels, same_noise), dataset, spec)
 
 
 def floor_score(dataset: str, spec: EvalSpec = EvalSpec()) -> Score:

@@ -18,7 +18,7 @@ SOLVER_NFE_PER_STEP = {"euler": 1, "heun": 2}
 def interpolate(x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """x_t = (1 - t) x0 + t eps (t broadcast over the point dimension)."""
     t = t.reshape(-1, 1)
-    return (1 - t) * x0 + t * eps  # [exercise 1]
+    return (1 - t) * x0 + t * eps  # [TODO 1]
 
 
 def velocity_target(x0: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -59,12 +59,12 @@ def ode_step(model: nn.Module, x: torch.Tensor, t: torch.Tensor, t_next: torch.T
     h = t_next - t
     d = model(x, t)
     # Euler step.
-    x_euler = x + h * d  # [exercise 2]
+    x_euler = x + h * d  # [TODO 2]
     if solver == "euler":
         return x_euler
     if solver == "heun":
         # Apply 2nd order correction: average the slopes at both ends.
-        return x + h * 0.5 * (d + model(x_euler, t_next))  # [exercise 2]
+        return x + h * 0.5 * (d + model(x_euler, t_next))  # [TODO 2]
     raise ValueError(f"Unknown solver {solver!r}; choose one of {', '.join(SOLVER_NFE_PER_STEP)}.")
 
 

@@ -1,4 +1,4 @@
-"""Command line for the lab pages' offline studies: python -m cmcore.lab_cli {param,train-ot,ot-bench,track} --help."""
+"""Command line for the offline studies: python -m cmcore.lab_cli {param,train-ot,ot-bench,track,samplers} --help."""
 from __future__ import annotations
 
 import argparse
@@ -66,13 +66,14 @@ def cmd_ot_bench(args) -> int:
 
 
 def cmd_track(args) -> int:
-    """Replay the shipped pairs' distillation with the dashboard's Tracker; write checkpoints/track-*.json."""
+    """Replay the shipped pairs' distillation with the dashboard's Tracker; write checkpoints/track-*.json
+    (the one-step W2 at each snapshot and the training loss)."""
     from . import tracks
 
-    for name in zoo.RECIPES if args.recipe == "all" else [args.recipe]:
-        recipe = zoo.RECIPES[name]
+    for name, dataset in _pairs(args):
+        recipe = zoo.recipe(name, dataset)
         teacher = zoo.load_teacher(recipe.teacher).model
-        print(f"[{name}] replaying {recipe.consistency.steps} steps of distillation with W2 snapshots ...")
+        print(f"[{name} on {dataset}] replaying {recipe.consistency.steps} steps of distillation with W2 snapshots ...")
         rep = tracks.replay(recipe.consistency, teacher, recipe.teacher.dataset, on_step=_log("consistency"))
         for p in rep.track.points:
             print(f"  step {p.step:>5}  W2 {p.score}")
@@ -85,8 +86,35 @@ def cmd_track(args) -> int:
             print("  not written: the replay's last point is measurably different from the shipped model's "
                   "(--force writes it anyway)", file=sys.stderr)
             return 1
-        print(f"  wrote {tracks.save_track(recipe.teacher, recipe.consistency, rep.track, replay_check=check)}")
+        loss = tracks.loss_curve(rep.result.losses)
+        print(f"  loss: first window {loss[0][1]:.3e}, last {loss[-1][1]:.3e} ({len(loss)} windows)")
+        print(f"  wrote {tracks.save_track(recipe.teacher, recipe.consistency, rep.track, replay_check=check, loss=loss)}")
     return 0
+
+
+def cmd_samplers(args) -> int:
+    """Page 4's sampler experiments (fresh or same noise, level spacing) on the shipped pairs, by the protocol;
+    write checkpoints/samplers-*.json."""
+    from . import sampler_study
+
+    torch.set_num_threads(1)
+    for name, dataset in _pairs(args):
+        recipe = zoo.recipe(name, dataset)
+        cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model
+        table = zoo.load_quality(recipe.teacher, recipe.consistency)  # the lesson's sampler is scored there already
+        study = sampler_study.run(cm, dataset, known=table.consistency if table else None)
+        print(f"[{name} on {dataset}] W2 at {study.spec.describe()}")
+        for k in study.steps:
+            print(f"  K={k}: fresh {study.lesson(k)}  same noise {study.same_noise(k)}  "
+                  + "  ".join(f"{s} {study.spacing(k, s)}" for s in sampler_study.SPACINGS))
+        print(f"  wrote {sampler_study.save(recipe.teacher, recipe.consistency, study)}")
+    return 0
+
+
+def _pairs(args) -> list[tuple[str, str]]:
+    """(recipe, dataset) pairs the --recipe and --dataset options name."""
+    return [(n, d) for d in (datasets.REGISTRY if args.dataset == "all" else [args.dataset])
+            for n in (zoo.RECIPES if args.recipe == "all" else [args.recipe])]
 
 
 def _log(label: str):
@@ -127,10 +155,17 @@ def main(argv=None) -> int:
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)
     t = sub.add_parser("track", help="replay the shipped distillations, recording one-step W2 at each snapshot; "
-                       "writes checkpoints/track-*.json (read by the 'Recipes compared' page)")
+                       "writes checkpoints/track-*.json with the training loss (read by page 3 and the 'Recipes compared' page)")
     t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    t.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=datasets.DEFAULT,
+                   help=f"whose shipped pairs to replay (default {datasets.DEFAULT})")
     t.add_argument("--force", action="store_true", help="write even if the replay's last point differs from the shipped model's")
     t.set_defaults(fn=cmd_track)
+    m = sub.add_parser("samplers", help="page 4's experiments (fresh or same noise, level spacing) on the shipped "
+                       "pairs, by the protocol; writes checkpoints/samplers-*.json")
+    m.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    m.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default="all")
+    m.set_defaults(fn=cmd_samplers)
     args = p.parse_args(argv)
     return args.fn(args)
 

@@ -6,7 +6,8 @@ trained by ``python -m cmcore train``, which measures nothing along the way; sin
 training is deterministic given the config (``cmcore.train``), ``replay`` trains the
 same config again with the same Tracker riding along and gets the track the shipped
 run would have shown.  ``python -m cmcore.lab_cli track`` writes it beside the
-checkpoint as ``track-<hash>.json`` (a few hundred bytes).
+checkpoint as ``track-<hash>.json`` (a few kilobytes), with the training loss the
+replay recorded, averaged over ``LOSS_POINTS`` equal windows of steps (``loss_curve``).
 
 Same config gives the same weights on one machine; on another CPU the last bits of
 the arithmetic may differ, so a replay need not equal the shipped weights bit for
@@ -30,6 +31,7 @@ from .stats import Score, compare
 from .train import TrainResult, train_consistency
 
 PREVIEW_NOISE_POINTS = 1  # the Tracker also draws preview samples; a replay shows none, so one point suffices
+LOSS_POINTS = 200  # stored loss points per track: each the mean over one window of consecutive steps
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,18 @@ def replay(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str, **ho
     result = train_consistency(cfg, teacher if cfg.mode == "distillation" else None, dataset, on_step=step,
                                snapshot_every=snapshot_every(cfg.steps), **hooks)
     return Replay(tracker.track(), result)
+
+
+def loss_curve(losses: list[float], points: int = LOSS_POINTS) -> tuple[tuple[int, float], ...]:
+    """The per-step losses as ``points`` (step, mean loss) pairs: step s is the last step (1-based) of its window.
+
+    A window's mean keeps the curve's level where single mini-batch losses scatter by an order of magnitude.
+    """
+    if points < 1:
+        raise ValueError(f"A loss curve needs at least one point; got {points}.")
+    width = max(1, -(-len(losses) // points))  # ceil: at most ``points`` windows
+    return tuple((min(i + width, len(losses)), sum(losses[i:i + width]) / len(losses[i:i + width]))
+                 for i in range(0, len(losses), width))
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
@@ -93,10 +107,12 @@ def track_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | 
 
 
 def save_track(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, track: Track, root: Path | None = None,
-               replay_check: ReplayCheck | None = None) -> Path:
+               replay_check: ReplayCheck | None = None, loss: tuple[tuple[int, float], ...] = ()) -> Path:
+    """Write the track, its replay check and its loss curve (``loss_curve`` of the replay's losses)."""
     path = track_path(teacher_cfg, cfg, root)
     tmp = path.with_suffix(".json.tmp")
-    data = {**track.to_json(), **({"check": replay_check.to_json()} if replay_check else {})}
+    data = {**track.to_json(), **({"check": replay_check.to_json()} if replay_check else {}),
+            **({"loss": [[step, value] for step, value in loss]} if loss else {})}
     tmp.write_text(json.dumps(data) + "\n")
     tmp.replace(path)
     return path
@@ -106,5 +122,15 @@ def load_track(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | 
     """The stored track of a shipped pair; None if absent, damaged or measured under another spec."""
     try:
         return Track.from_json(json.loads(track_path(teacher_cfg, cfg, root).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_loss(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig,
+              root: Path | None = None) -> tuple[tuple[int, float], ...] | None:
+    """The stored loss curve of a shipped pair ((step, mean loss) pairs); None if absent or damaged."""
+    try:
+        data = json.loads(track_path(teacher_cfg, cfg, root).read_text())
+        return tuple((int(step), float(value)) for step, value in data["loss"]) or None
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -4,7 +4,7 @@ import streamlit as st
 from cmcore import datasets
 from cmcore.evaluate import compare
 from cmcore.config import to_dict
-from ui import compute, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
+from ui import compute, distill_notes, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
 from ui.params import Spec
 from viz import words
 from viz.charts import Panel
@@ -20,9 +20,11 @@ st.markdown(r"A consistency model $f_\theta(x_t, t)$ learns from the flow-matchi
             r"$x_0$, noises it to a level $t_{n+1}$, lets the teacher take one ODE step down to the neighbouring level "
             r"$t_n$, and asks $f_\theta$ for the same answer at both ends of that step. The answer it must match comes "
             r"from $\theta^-$, an exponential moving average (EMA) of $\theta$ with rate μ.")
-with st.expander("The training step that runs — from cmcore, the lesson's four exercise lines marked",
+with st.expander("The training step that runs — from cmcore, the notebook's four TODO lines marked",
                  icon=":material/code:"):
     st.html(stepcode.step_code_html())
+distill_notes.why_one_teacher_step(models.current().cm_cfg, models.current().label)
+distill_notes.common_mistakes()
 
 pressed = retrain_form.settings_form(spec)
 cfg, teacher_name = retrain_form.form_config(), retrain_form.form_teacher()
@@ -69,6 +71,7 @@ vs = compare(cm1, t1)
 teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),
               vs.says("the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")
 teach.what_happened(words.distillation_story(t50, t1, cm1, floor, to_dict(sel.cm_cfg), reference))
+distill_notes.training_curves(sel)
 retrain_view.runs_table()
 teach.takeaway("Distillation gives the student neither a bigger network nor more compute; it changes the question the "
                "network answers: not which way to move at $(x_t, t)$, but where the whole ODE path ends. Whether the "

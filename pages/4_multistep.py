@@ -3,16 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from cmcore import datasets
-from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec, compare
-from ui import compute, later, models, params, show, teach
+from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec
+from ui import compute, later, models, multistep, params, show, teach
 from ui.params import Param, Spec
 from viz import words
 from viz.charts import Panel
 from viz import glossary
 
 CM_CHOICES, TEACHER_CHOICES, PATH_K = (1, 2, 3, 4, 6, 8, 12, 16), (1, 2, 3, 5, 10, 20, 50, 100), (2, 3, 4, 6, 8)
-OPTIONS = ["Better: lower W2 than 5 teacher steps", "About the same: indistinguishable at this sample size",
-           "Worse: higher W2"]
 spec = params.bind(Spec("multistep", [
     Param("ms_cm", list(CM_STEPS), "multi", choices=CM_CHOICES),
     Param("ms_teacher", list(TEACHER_STEPS), "multi", choices=TEACHER_CHOICES),
@@ -34,18 +32,18 @@ with st.container(border=True):
     params.multiselect(spec, "ms_teacher", "Teacher ODE steps (Euler)", c[1])
     params.segmented(spec, "ms_n", "Points per panel", c[2])
     params.number(spec, "ms_seed", "Noise seed", c[3])
-teach.predict_first("ms", "Is one consistency step better or worse than five steps of the teacher's ODE?",
-                    OPTIONS, "ms_show")
+asked = multistep.ask()  # the notebook's three predictions, asked before anything is shown
 n, seed = st.session_state["ms_n"], st.session_state["ms_seed"]
 real = later.call(compute.real_points, sel.teacher_cfg.dataset, n, seed)
 samplers = ([later.call(compute.teacher_points, sel.teacher_cfg, s, n, seed) for s in teacher_steps]
             + [later.call(compute.cm_points, sel, k, n, seed) for k in cm_steps] + [real])
 k_path = st.session_state["ms_path_k"]
 paths = later.call(compute.jump_paths, sel, k_path, st.session_state["ms_paths"], seed)
+experiments = later.call(multistep.study, sel)
 params.sync(spec)
-if not teach.revealed("ms", "ms_show"):
-    later.prefetch(*samplers, paths)  # computed while the question is read
-    teach.hidden_note()
+if not asked:
+    later.prefetch(*samplers, paths, experiments)  # computed while the questions are read
+    multistep.hidden_note()
     st.stop()
 
 
@@ -68,8 +66,9 @@ def samples_and_scores(*values) -> None:
 
     with st.spinner(f"Scoring every sampler with the protocol ({ev.describe()}; each new setting once) ..."):
         floor = compute.floor_score(sel.teacher_cfg.dataset, ev)
-        tea = {s: compute.teacher_score(sel.teacher_cfg, s, ev) for s in sorted({*teacher_steps, 1, 5})}
-        cms = {k: compute.cm_score(sel, k, ev) for k in sorted({*cm_steps, 1})}
+        tea = {s: compute.teacher_score(sel.teacher_cfg, s, ev)
+               for s in sorted({*teacher_steps, 1, *multistep.GRADED_TEACHER_STEPS})}
+        cms = {k: compute.cm_score(sel, k, ev) for k in sorted({*cm_steps, *multistep.GRADED_CM_STEPS})}
     rows = ([{"model": "teacher (Euler ODE)", "nfe": s, "w2": tea[s].mean, "sem": tea[s].sem} for s in teacher_steps]
             + [{"model": "consistency model", "nfe": k, "w2": cms[k].mean, "sem": cms[k].sem} for k in cm_steps])
     st.markdown("#### Quality per network evaluation")
@@ -79,10 +78,9 @@ def samples_and_scores(*values) -> None:
                                for r in rows] + [{"sampler": glossary.floor_words(n), "NFE": 0, "W2": str(floor)}]),
                  hide_index=True, width="stretch")
 
-    vs5 = compare(cms[1], tea[5])
-    teach.verdict("ms", (OPTIONS[0],) if vs5.lower else (OPTIONS[2],) if vs5.higher else (OPTIONS[1],),
-                  vs5.says("one consistency step", "five teacher steps") + f": W2 {cms[1]} against {tea[5]}.")
-    teach.what_happened(words.multistep_story(tea, cms, floor, n))
+    multistep.grade(tea, cms)
+    shown = [s for s in tea if s in teacher_steps or s == 1], [k for k in cms if k in cm_steps or k == 1]
+    teach.what_happened(words.multistep_story({s: tea[s] for s in shown[0]}, {k: cms[k] for k in shown[1]}, floor, n))
 
 
 later.fill_in(f"every sampler's {n:,} points for noise seed {seed}", samples_and_scores, *samplers)
@@ -100,10 +98,13 @@ def jumps(real_bg, paths) -> None:
                "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
                "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
     st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels))
-    teach.takeaway("Multi-step consistency sampling does not follow a trajectory: each step is an independent jump "
-                   "to the data, and re-noising with fresh noise gives the model a second chance from a lower noise "
+    teach.takeaway("Multi-step consistency sampling does not follow the ODE. Each jump lands on a clean estimate "
+                   "x̂₀; the next input is built from that x̂₀ with fresh noise mixed back in, so a step is not a "
+                   "trajectory step but a new jump from a noisier copy of the last answer, made from a lower noise "
                    "level. Whether those extra jumps pay off is a property of the model: the chart above measures it "
                    "for the one you picked.")
 
 
 later.fill_in(f"the jumps of {k_path}-step sampling", jumps, real, paths)
+multistep.sampler_code()
+later.fill_in("the two sampler experiments", lambda study: multistep.experiments(study, sel), experiments)

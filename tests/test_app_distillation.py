@@ -98,9 +98,9 @@ def test_page_renders_at_defaults():
     assert not at.error
 
 
-def test_step_code_is_cmcore_and_marks_the_four_exercise_lines():
+def test_step_code_is_cmcore_and_marks_the_four_todo_lines():
     sources = stepcode.step_sources()
-    assert stepcode.unmarked_exercises(sources) == []
+    assert stepcode.unmarked_todos(sources) == []
     assert {n for s in sources for n in s.marks.values()} == {1, 2, 3, 4}
     page = stepcode.step_code_html()
     shown = html.unescape(re.sub(r"<[^>]+>", "", page))  # the text a reader sees
@@ -109,7 +109,9 @@ def test_step_code_is_cmcore_and_marks_the_four_exercise_lines():
         assert f"· {fn.__qualname__}" in shown
         for line in textwrap.dedent(inspect.getsource(fn)).splitlines():
             assert stepcode.MARKER.sub("", line).strip() in shown, line
-    assert "[exercise" not in shown  # the markers are for the viewer, not for the reader
+    assert "[TODO" not in shown  # the markers are for the viewer, not for the reader
+    # the notebook's code TODOs are named TODO 1-4, never "exercise" (the app's exercises are its pages 1-4)
+    assert all(f"TODO {n}" in shown for n in stepcode.TODOS) and "exercise" not in shown.lower()
     assert page.count('class="hll"') == sum(len(s.marks) for s in sources)
 
 

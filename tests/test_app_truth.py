@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cmcore import evaluate, zoo
+from cmcore import evaluate, sampler_study, zoo
 from cmcore.evaluate import compare
 from cmcore.presets import PRESETS
 from cmcore.train import train_consistency
 from ui import runs
 from tests.test_app_pages import model_picker
-from viz import words
+from viz import sampler_words, words
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300  # a guard for a first run that measures a new model's W2 table on a loaded machine
@@ -131,6 +131,26 @@ def test_multistep_verdict_and_stories_follow_the_numbers(matrix, index):
     followed = evaluate.cm_samples(cm, 0, 6, 4).numpy()  # the page's default: 6 points, K = 4
     assert ("has collapsed" in text) == words.collapsed(followed), (mid, words.spread(followed))
     assert not any(p in text for p in LESSON_PHRASES_NEVER_AS_FACT)
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_multistep_predictions_and_experiments_follow_the_numbers(matrix, index):
+    """Page 4's three verdicts and its two experiments' sentences, against numbers measured here (a shipped
+    model's experiments are its stored study, checked against a re-measurement in test_core_samplers)."""
+    mid = list(matrix)[index]
+    _, cm, table = matrix[mid]
+    at = open_page("pages/4_multistep.py", mid, {"ms_show": "1", "ms_paths": "2"})
+    c, t = table.consistency, table.teacher
+    text = everything(at)
+    for accepted, because in (sampler_words.match_verdict(c, t[50]), sampler_words.eight_vs_four_verdict(c[8], c[4])):
+        assert f'The numbers say "{accepted[0]}"**: {because}' in text, (mid, because)
+    if mid in zoo.RECIPES:
+        study = sampler_study.load(zoo.RECIPES[mid].teacher, zoo.RECIPES[mid].consistency)
+    else:
+        study = sampler_study.run(cm, "two_moons", known=c)
+    assert sampler_words.noise_story(study) in text and sampler_words.spacing_story(study) in text, mid
+    assert list(at.dataframe[1].value[sampler_words.NOISE_LABELS[True]]) == [str(study.same_noise(k))
+                                                                            for k in study.steps]
 
 
 @pytest.mark.parametrize("index", [0, 1])

@@ -1,8 +1,11 @@
-"""The training step as the code that runs: cmcore's functions, highlighted by Pygments, the lesson's lines marked.
+"""Code as it runs: cmcore's functions, read with ``inspect`` and highlighted by Pygments.
 
-Which lines are the lesson's four exercises is said in cmcore itself, by a trailing
-``# [exercise N]`` comment on the line; this module only finds those markers, so an
-edit to cmcore keeps the view faithful (a test checks every exercise is marked).
+Two views: one distillation step (page 3), with the lines the notebook leaves to the
+student as its four TODOs marked, and the multi-step sampler (page 4).  Which lines are
+the notebook's TODOs is said in cmcore itself, by a trailing ``# [TODO N]`` comment on
+the line; this module only finds those markers, so an edit to cmcore keeps the view
+faithful (a test checks every TODO is marked).  "TODO", not "exercise": the app's
+exercises are its pages 1-4, the TODOs are four lines inside the notebook's exercise 3.
 """
 from __future__ import annotations
 
@@ -19,15 +22,17 @@ from pygments.lexers import PythonLexer
 from cmcore import consistency, flow
 from cmcore.train import ConsistencyObjective
 
-MARKER = re.compile(r"\s*# \[exercise (\d)\]\s*$")
+MARKER = re.compile(r"\s*# \[TODO (\d)\]\s*$")
 _TN1, _TN = "t<sub>n+1</sub>", "t<sub>n</sub>"
-EXERCISES = {  # number -> what the lesson asks the learner to write (trusted HTML)
+TODOS = {  # number -> what the notebook's TODO asks the learner to write (trusted HTML)
     1: f"Noise x₀ up to the higher level: x<sub>{_TN1}</sub> = (1 − {_TN1}) x₀ + {_TN1} ε",
     2: f"The teacher's ODE step from {_TN1} down to {_TN}: x̂<sub>{_TN}</sub>",
     3: f"The loss d( f<sub>θ</sub>(x<sub>{_TN1}</sub>, {_TN1}), f<sub>θ⁻</sub>(x̂<sub>{_TN}</sub>, {_TN}) )",
     4: "The EMA target update θ⁻ ← μ θ⁻ + (1 − μ) θ",
 }
 # One optimiser step of distillation, in the order it runs (train.fit calls loss, backward, Adam, after_step).
+SAMPLER_FUNCTIONS = (consistency.sample_multistep, consistency.sampling_levels, consistency.default_sampling_levels,
+                     consistency.karras_levels)  # page 4: the sampler, then where its levels come from
 STEP_FUNCTIONS = (ConsistencyObjective.loss, consistency.distillation_pair, flow.interpolate, flow.ode_step,
                   consistency.consistency_loss, consistency.distance, ConsistencyObjective.after_step,
                   consistency.ema_update)
@@ -37,12 +42,17 @@ STEP_FUNCTIONS = (ConsistencyObjective.loss, consistency.distillation_pair, flow
 class Source:
     name: str  # e.g. cmcore/consistency.py · distillation_pair
     lines: tuple[str, ...]  # markers removed
-    marks: dict  # line index -> exercise number
+    marks: dict  # line index -> TODO number
 
 
 def step_sources() -> list[Source]:
+    return sources(STEP_FUNCTIONS)
+
+
+def sources(functions) -> list[Source]:
+    """Each function's source as it is in cmcore, with the TODO markers taken out and remembered."""
     out = []
-    for fn in STEP_FUNCTIONS:
+    for fn in functions:
         raw = textwrap.dedent(inspect.getsource(fn)).rstrip("\n").split("\n")
         marks, lines = {}, []
         for i, line in enumerate(raw):
@@ -56,10 +66,10 @@ def step_sources() -> list[Source]:
     return out
 
 
-def unmarked_exercises(sources: list[Source]) -> list[int]:
-    """Exercises no line is marked with (empty when the view is faithful)."""
+def unmarked_todos(sources: list[Source]) -> list[int]:
+    """TODOs no line is marked with (empty when the view is faithful)."""
     seen = {n for s in sources for n in s.marks.values()}
-    return sorted(set(EXERCISES) - seen)
+    return sorted(set(TODOS) - seen)
 
 
 _CSS = """
@@ -75,20 +85,32 @@ _CSS = """
 """
 
 
-@lru_cache(maxsize=1)
-def step_code_html() -> str:
-    """The functions of one distillation step, as they are in cmcore, with the lesson's four lines marked."""
+def _code_html(srcs: list[Source], legend: dict[int, str]) -> str:
     style = HtmlFormatter(style="monokai").get_style_defs(".cm-step .highlight")
-    parts = [f"<style>{_CSS}{style}</style>", '<div class="cm-step"><div class="legend">']
-    for n, title in EXERCISES.items():
-        parts.append(f'<span class="badge">{n}</span><span>{title}</span>')
-    parts.append("</div>")
-    for src in step_sources():
+    parts = [f"<style>{_CSS}{style}</style>", '<div class="cm-step">']
+    if legend:
+        parts.append('<div class="legend">')
+        for n, title in legend.items():
+            parts.append(f'<span class="badge">{n}</span><span>TODO {n}: {title}</span>')
+        parts.append("</div>")
+    for src in srcs:
         formatter = HtmlFormatter(style="monokai", hl_lines=[i + 1 for i in src.marks], nowrap=False)
         parts.append(f'<div class="src">{src.name}</div>')
         parts.append(highlight("\n".join(src.lines), PythonLexer(), formatter))
         if src.marks:
-            listed = ", ".join(f"line {i + 1}: exercise {n}" for i, n in sorted(src.marks.items()))
+            listed = ", ".join(f"line {i + 1}: TODO {n}" for i, n in sorted(src.marks.items()))
             parts.append(f'<div class="marks">Marked: {listed}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def step_code_html() -> str:
+    """The functions of one distillation step, as they are in cmcore, with the notebook's four TODO lines marked."""
+    return _code_html(step_sources(), TODOS)
+
+
+@lru_cache(maxsize=1)
+def sampler_code_html() -> str:
+    """The multi-step sampler and its level spacings, as they are in cmcore (page 4)."""
+    return _code_html(sources(SAMPLER_FUNCTIONS), {})
