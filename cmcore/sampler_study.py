@@ -71,6 +71,8 @@ def variant_score(cm: nn.Module, dataset: str, v: Variant, spec: EvalSpec = Eval
 class SamplerStudy:
     scores: Mapping[Variant, Score]
     spec: EvalSpec
+    spacings = SPACINGS  # the lesson's first (read by viz, which does not import torch modules)
+    lesson_spacing = LESSON_SPACING
 
     @property
     def steps(self) -> tuple[int, ...]:

@@ -24,7 +24,7 @@ def test_match_is_the_fewest_steps_not_measurably_worse_than_fifty():
     cms = {1: s(0.40), 2: s(0.101, 0.01), 4: s(0.09), 8: s(0.09)}
     accepted, because = sw.match_verdict(cms, t50)
     assert accepted == ("2 steps",) and sw.fewest_matching(cms, t50) == 2
-    assert str(cms[2]) in because and str(t50) in because and "fewer steps are measurably worse" in because
+    assert str(cms[2]) in because and str(t50) in because and "are 2 steps; fewer are measurably worse" in because
     assert sw.match_verdict({k: s(0.09) for k in (1, 2, 4, 8)}, t50)[0] == ("1 step",)
     none, because = sw.match_verdict({k: s(0.5) for k in (1, 2, 4, 8)}, t50)
     assert none == (sw.MATCH[-1],) and "measurably worse" in because
@@ -65,8 +65,13 @@ def test_spacing_story_names_what_beats_even_spacing():
     assert f"{sw.SPACING_LABELS['karras']} at 2 of 3" in text
     assert sw.SPACING_LABELS["high"] not in text.splitlines()[-1]
     line4 = next(line for line in text.splitlines() if line.startswith("- 4 steps"))
-    assert f"{sw.SPACING_LABELS['karras']} is better than even spacing" in line4
-    assert f"{sw.SPACING_LABELS['high']} and even spacing are indistinguishable" in line4
+    assert f"{sw.SPACING_LABELS['karras']} {s(0.1)}, better than even spacing" in line4
+    assert f"{sw.SPACING_LABELS['high']} {s(0.2)}, indistinguishable from even spacing at this sample size" in line4
+
+
+def test_every_spacing_has_one_label():
+    from cmcore.consistency import SAMPLING_RHO
+    assert list(sw.SPACING_LABELS) == list(SAMPLING_RHO)
 
 
 def test_variant_keys_stay_readable():

@@ -44,7 +44,7 @@ MISTAKES = (  # (what goes wrong, why it matters): the notebook's list for its e
      "`ema_update` runs under `torch.no_grad()`."),
     ("θ⁻ overwritten with θ instead of blended.",
      "A copy is the recipe μ = 0, not the notebook's μ = 0.999: a different method, not a faster one. What it does is "
-     "measurable: set EMA μ to 0 in the form above and retrain."),
+     "measurable: set EMA μ to 0 in the settings below and retrain."),
 )
 
 
@@ -72,7 +72,7 @@ def training_curves(sel: Selection) -> None:
     right.vega_lite_chart(compute.chart_spec("track_chart", w2, ["one-step W2"], [PALETTE["consistency"]],
                                              floor.mean, floor.sem), width="stretch")
     points = [(p.step, p.score) for p in track.points]
-    st.markdown(f"- {loss_words.loss_story(loss)}\n- {compare_words.track_story('One-step W2', points, floor)}")
+    st.markdown(f"- {loss_words.loss_story(loss)}\n- {compare_words.track_story('This model', points, floor)}")
     st.caption("Left: the distillation loss, d between the online network's answer at $t_{n+1}$ and θ⁻'s at $t_n$, "
                "averaged over windows of steps. It is not a distance to the data: θ⁻ moves as training goes, so the "
                "loss can rise while samples improve, and two networks that both answer one constant point score a "

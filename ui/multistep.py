@@ -15,7 +15,7 @@ import torch
 from cmcore import sampler_study as study_core
 from cmcore.consistency import sampling_levels
 from cmcore.evaluate import Score
-from cmcore.sampler_study import LESSON_SPACING, SPACINGS, SamplerStudy
+from cmcore.sampler_study import SPACINGS, SamplerStudy
 from ui import compute, models, runs, shared, stepcode, teach
 from ui.models import Selection
 from viz import sampler_words as sw
@@ -101,9 +101,9 @@ def experiments(st_study: SamplerStudy, sel: Selection) -> None:
     st.markdown(sw.spacing_story(st_study))
     with st.expander("How this was measured", icon=":material/science:"):
         st.markdown(f"Every variant starts from the protocol's noise and is scored against its real reference sample, "
-                    f"like every W2 on this page; the lesson's sampler ({sw.NOISE_LABELS[False]}, "
-                    f"{sw.SPACING_LABELS[LESSON_SPACING]} spacing) is the same numbers as in the table above. The "
-                    f"floor (two real samples) is {floor}.")
+                    f"like every W2 on this page ({st_study.spec.describe()}); the lesson's sampler (fresh noise, "
+                    f"even spacing) scores what the W2 table above shows at {st_study.spec.n:,} points. The floor "
+                    f"(two real samples of that size) is {floor}.")
         if sel.shipped:
             st.markdown("For the shipped models these numbers were measured once and stored with the model:")
             st.code("python -m cmcore.lab_cli samplers", language="bash")

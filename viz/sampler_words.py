@@ -6,12 +6,14 @@ indistinguishable at this sample size, never narrated as a finding.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from cmcore.sampler_study import LESSON_SPACING, SPACINGS, SamplerStudy
-from cmcore.stats import Score, compare
+from cmcore.stats import NOISE_Z, Score, compare
 
-SPACING_LABELS = {  # cmcore.consistency.SAMPLING_RHO's names, as the page shows them
+if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
+    from cmcore.sampler_study import SamplerStudy
+
+SPACING_LABELS = {  # cmcore.consistency.SAMPLING_RHO's names, as the page shows them (a test checks they match)
     "uniform": "even (the lesson's)",
     "karras": "packed near clean data (Karras, ρ = 7)",
     "high": "packed near pure noise (ρ = 0.5)",
@@ -50,10 +52,10 @@ def match_verdict(cms: Mapping[int, Score], t50: Score) -> tuple[tuple[str, ...]
     if k is None:
         return (MATCH[-1],), (f"every one of 1, 2, 4 and 8 consistency steps is measurably worse than the teacher's "
                               f"50-step ODE (W2 {t50}): {shown}.")
-    before = (f"; fewer steps are measurably worse" if k > MATCH_STEPS[0] else "")
+    before = "; fewer are measurably worse" if k > MATCH_STEPS[0] else ""
     return (MATCH[MATCH_STEPS.index(k)],), (
-        f"{_steps(k)} of the consistency model are the fewest not measurably worse than the teacher's 50-step ODE "
-        f"(W2 {t50}){before}: {shown}.")
+        f"the fewest consistency steps not measurably worse than the teacher's 50-step ODE (W2 {t50}) are "
+        f"{_steps(k)}{before}. Consistency model: {shown}.")
 
 
 def eight_vs_four_verdict(c8: Score, c4: Score) -> tuple[tuple[str, ...], str]:
@@ -65,15 +67,15 @@ def eight_vs_four_verdict(c8: Score, c4: Score) -> tuple[tuple[str, ...], str]:
 
 # --- Experiment (a): fresh or same noise --------------------------------------------------------------
 
-def noise_story(study: SamplerStudy) -> str:
+def noise_story(study: "SamplerStudy") -> str:
     """One bullet per K, then what the step counts add up to."""
     lines, outcomes = [], []
     for k in study.steps:
         fresh, same = study.lesson(k), study.same_noise(k)
         c = compare(same, fresh)
         outcomes.append(c.outcome)
-        lines.append(f"{_steps(k)}: {c.says('re-using the starting noise', 'fresh noise')} (W2 {same} against "
-                     f"{fresh}).")
+        lines.append(f"{_steps(k)}: W2 {same} with the starting noise again, {fresh} with fresh noise: "
+                     f"{c.says('re-using the starting noise', 'fresh noise')}.")
     worse, better = outcomes.count("higher"), outcomes.count("lower")
     same = len(outcomes) - worse - better
     if worse == len(outcomes):
@@ -90,17 +92,20 @@ def noise_story(study: SamplerStudy) -> str:
 
 # --- Experiment (b): the spacing of the levels --------------------------------------------------------
 
-def spacing_story(study: SamplerStudy) -> str:
+def spacing_story(study: "SamplerStudy") -> str:
     """Per K, each spacing against the lesson's even spacing; then which spacing, if any, beats it."""
-    lines, wins = [], {s: 0 for s in SPACINGS if s != LESSON_SPACING}
+    lines, wins = [], {s: 0 for s in study.spacings if s != study.lesson_spacing}
     for k in study.steps:
-        even = study.spacing(k, LESSON_SPACING)
+        even = study.spacing(k, study.lesson_spacing)
         parts = []
         for s in wins:
-            c = compare(study.spacing(k, s), even)
+            score = study.spacing(k, s)
+            c = compare(score, even)
             wins[s] += c.lower
-            parts.append(f"{c.says(SPACING_LABELS[s], 'even spacing')}")
-        lines.append(f"{_steps(k)} (even spacing: W2 {even}): " + "; ".join(parts) + ".")
+            verdict = ("indistinguishable from even spacing at this sample size" if c.same else
+                       f"{'better' if c.lower else 'worse'} than even spacing (noise ±{NOISE_Z * c.se:.3f})")
+            parts.append(f"{SPACING_LABELS[s]} {score}, {verdict}")
+        lines.append(f"{_steps(k)}: even spacing W2 {even}; " + "; ".join(parts) + ".")
     beating = [f"{SPACING_LABELS[s]} at {n} of {len(study.steps)}" for s, n in wins.items() if n]
     if beating:
         summary = "Measurably better than the lesson's even spacing: " + "; ".join(beating) + " step counts."

@@ -18,13 +18,14 @@ from viz import names
 pytestmark = pytest.mark.browser
 
 # url path, the number its title starts with, charts drawn once the results are shown (at the defaults:
-# page 1 overview + zoom; page 2 five panels + the error curve; page 3 four panels; page 4 four teacher and
-# five consistency panels, real data, the W2 chart and four jump panels)
+# page 1 overview + zoom; page 2 five panels + the error curve; page 3 four panels and the shipped model's loss
+# and W2 curves; page 4 four teacher and five consistency panels, real data, the W2 chart, four jump panels and
+# the two sampler experiments)
 EXERCISES = [
     ("self-consistency", "1.", 2),
     ("one-step-ode", "2.", 6),
-    ("distillation", "3.", 4),
-    ("multistep", "4.", 15),
+    ("distillation", "3.", 6),
+    ("multistep", "4.", 17),
 ]
 TITLES = {"": "Consistency Explorer", "self-consistency": "1. ", "one-step-ode": "2. ", "distillation": "3. ",
           "multistep": "4. "}
@@ -32,7 +33,7 @@ NAV = {  # sidebar link text per url path
     "": "Home", "self-consistency": "1. Self-consistency", "one-step-ode": "2. One-step ODE vs endpoint",
     "distillation": "3. Consistency distillation", "multistep": "4. Multi-step consistency",
 }
-HIDDEN_NOTE = "Answer the question above (or skip it) to see the results."
+HIDDEN_NOTE = re.compile(r"^Answer the (question|three questions) above \(or skip (it|them)\) to see the results\.$")
 SKIP = "Skip the question and show the results"
 SHARE = "Links to this page open with the results shown"
 GRADED_NOTE = "Graded when you answered"
@@ -80,18 +81,30 @@ def answer_options(app):
     return app.main().locator('[data-testid="stRadio"] [data-testid="stRadioOption"]')
 
 
+def questions(app):
+    return app.main().locator('[data-testid="stRadio"]')
+
+
 def reveal_by_answering(app, index: int = 0) -> str:
-    """Click an answer of the page's "predict first" question; return its text once it is graded."""
-    option = answer_options(app).nth(index)
+    """Answer the page's "predict first" questions (page 4 asks three): option ``index`` of the first, the first
+    option of any other; return the first answer's text once it is graded."""
+    asked = questions(app)
+    for q in range(1, asked.count()):  # the others first: the results appear with the last answer
+        app.rerun(asked.nth(q).locator('[data-testid="stRadioOption"]').first.click,
+                  until=lambda q=q: expect(asked.nth(q).locator("input").first).to_be_disabled())
+    option = asked.first.locator('[data-testid="stRadioOption"]').nth(index)
     text = option.inner_text().strip()
     # Answering locks the answer and reruns (a chain of two runs): the grade is drawn by the second.
-    app.rerun(option.click, until=grade(app))
+    app.rerun(option.click, until=grade(app).filter(has_text=f'You said "{text}"'))
     return text
 
 
 def reveal_by_skipping(app) -> None:
-    app.rerun(app.main().get_by_role("button", name=SKIP).click,
-              until=app.main().get_by_text(re.compile(r"The numbers say")).first)
+    """Skip every "predict first" question of the page (page 4 asks three); the numbers then speak."""
+    skip = app.main().get_by_role("button", name=SKIP)
+    for left in range(skip.count() - 1, 0, -1):
+        app.rerun(skip.first.click, until=lambda left=left: expect(skip).to_have_count(left))
+    app.rerun(skip.first.click, until=app.main().get_by_text(re.compile(r"The numbers say")).first)
 
 
 def go_via_sidebar(app, path: str) -> None:
@@ -209,14 +222,15 @@ def test_exercise_page_reveals_and_draws(app, path, number_, n_charts):
     # Predict first: the results stay hidden until the question is answered.
     expect(app.main().get_by_text(HIDDEN_NOTE)).to_be_visible()
     assert visible_charts(app) == [], "results are drawn before the question was answered"
+    asked = questions(app).count()  # page 4 asks the notebook's three questions, the others one
     answered = reveal_by_answering(app)
     expect(app.main().get_by_text(HIDDEN_NOTE)).to_have_count(0)
     charts = app.assert_charts_drawn(at_least=n_charts)
     app.assert_no_exception()
-    # The page grades the prediction from its numbers and explains them.
+    # The page grades each prediction from its numbers and explains them.
     main = app.main()
-    expect(grade(app)).to_have_count(1)
-    expect(grade(app)).to_contain_text(f'You said "{answered}"')  # it quotes the answer given
+    expect(grade(app)).to_have_count(asked)
+    expect(grade(app).first).to_contain_text(f'You said "{answered}"')  # it quotes the answer given
     expect(main.get_by_role("heading", name="What just happened")).to_be_visible()
     expect(main.get_by_role("heading", name="Key takeaway")).to_be_visible()
     # The answer is locked, and a copied link asks its recipient the question again.
