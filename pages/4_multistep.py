@@ -98,13 +98,13 @@ def jumps(real_bg, paths) -> None:
                "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
                "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
     st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels))
-    teach.takeaway("Multi-step consistency sampling does not follow the ODE. Each jump lands on a clean estimate "
-                   "x̂₀; the next input is built from that x̂₀ with fresh noise mixed back in, so a step is not a "
-                   "trajectory step but a new jump from a noisier copy of the last answer, made from a lower noise "
-                   "level. Whether those extra jumps pay off is a property of the model: the chart above measures it "
-                   "for the one you picked.")
 
 
 later.fill_in(f"the jumps of {k_path}-step sampling", jumps, real, paths)
 multistep.sampler_code()
 later.fill_in("the two sampler experiments", lambda study: multistep.experiments(study, sel), experiments)
+teach.takeaway("Multi-step consistency sampling does not follow the ODE. Each jump lands on a clean estimate x̂₀; the "
+               "next input is built from that x̂₀ with fresh noise mixed back in, so a step is not a trajectory step but "
+               "a new jump from a noisier copy of the last answer, made from a lower noise level. Whether those extra "
+               "jumps pay off, and how the noise and the levels should be chosen, are properties of the model: the "
+               "charts above measure them for the one you picked.")

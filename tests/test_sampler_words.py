@@ -80,6 +80,10 @@ def test_variant_keys_stay_readable():
 
 def test_loss_story_reads_the_points():
     assert "was lowest at step 20" in loss_words.loss_story([(10, 1.0), (20, 0.1), (30, 0.4)])
+    dip = [(10, 1.0), (20, 0.1), (30, 0.5), (40, 0.3), (50, 0.2), (60, 0.15), (70, 0.12), (80, 0.11), (90, 0.05),
+           (100, 0.06)]
+    assert "fell to 1.00e-01 by step 20, then rose to 5.00e-01 at step 30 (5.0×)" in loss_words.loss_story(dip)
+    assert "rose" not in loss_words.loss_story([(10, 1.0), (20, 0.5), (30, 0.4), (40, 0.3)])
     assert "4.0× its lowest" in loss_words.loss_story([(10, 1.0), (20, 0.1), (30, 0.4)])
     assert "10.0× lower" in loss_words.loss_story([(10, 1.0), (20, 0.5), (30, 0.1)])
     assert "higher" in loss_words.loss_story([(10, 0.1), (20, 0.5), (30, 1.0)])

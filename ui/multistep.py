@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 
 from cmcore import sampler_study as study_core
-from cmcore.consistency import sampling_levels
+from cmcore.consistency import SAMPLING_RHO, sampling_levels
 from cmcore.evaluate import Score
 from cmcore.sampler_study import SPACINGS, SamplerStudy
 from ui import compute, models, runs, shared, stepcode, teach
@@ -92,12 +92,14 @@ def experiments(st_study: SamplerStudy, sel: Selection) -> None:
     labels = [sw.SPACING_LABELS[s] for s in SPACINGS]
     rows = [(k, sw.SPACING_LABELS[s], st_study.spacing(k, s)) for s in SPACINGS for k in st_study.steps]
     st.vega_lite_chart(_chart(_frame(rows), tuple(labels), floor.mean, floor.sem), width="stretch")
-    k_show = st_study.steps[len(st_study.steps) // 2]
-    st.dataframe(pd.DataFrame([{"spacing": sw.SPACING_LABELS[s],
-                                f"levels τ at K = {k_show}": ", ".join(f"{t:.2f}" for t in
-                                                                       sampling_levels(k_show, s).tolist()),
-                                **{f"K = {k}": str(st_study.spacing(k, s)) for k in st_study.steps}}
+    st.dataframe(pd.DataFrame([{"spacing": sw.SPACING_LABELS[s], **{f"K = {k}": str(st_study.spacing(k, s))
+                                                                     for k in st_study.steps}}
                                for s in SPACINGS]), hide_index=True, width="stretch")
+    k_show = st_study.steps[len(st_study.steps) // 2]
+    st.caption(f"The levels τ at K = {k_show}: " + "; ".join(
+        f"{sw.SPACING_LABELS[s]} (ρ = {SAMPLING_RHO[s]:g}) " + ", ".join(f"{t:.2f}" for t in
+                                                                    sampling_levels(k_show, s).tolist())
+        for s in SPACINGS) + ". Each spacing is τ_i = (1 + i/K (σ_min^(1/ρ) − 1))^ρ, i = 0 … K − 1.")
     st.markdown(sw.spacing_story(st_study))
     with st.expander("How this was measured", icon=":material/science:"):
         st.markdown(f"Every variant starts from the protocol's noise and is scored against its real reference sample, "

@@ -28,8 +28,7 @@ def variants_chart(df: pd.DataFrame, order: Sequence[str], floor: float | None =
         tooltip=[alt.Tooltip("variant:N"), alt.Tooltip("k:O", title="K"),
                  alt.Tooltip("w2:Q", format=".3f", title="W2 (mean)"),
                  alt.Tooltip("sem:Q", format=".3f", title="± standard error")])
-    bars = base.mark_rule(strokeWidth=2).encode(x, off, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"),
-                                                alt.Color("variant:N", scale=colors, legend=None))
+    bars = base.mark_rule(strokeWidth=2).encode(x, off, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"), color)
     layers = [bars, points]
     if floor is not None:
         fl = _frame(pd.DataFrame({"w2": [floor], "label": [f"floor: two real samples, {floor:.3f} ± {floor_sem:.3f}"]}))

@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
 
 SPACING_LABELS = {  # cmcore.consistency.SAMPLING_RHO's names, as the page shows them (a test checks they match)
     "uniform": "even (the lesson's)",
-    "karras": "packed near clean data (Karras, ρ = 7)",
-    "high": "packed near pure noise (ρ = 0.5)",
+    "karras": "Karras, dense near data",
+    "high": "dense near noise",
 }
 NOISE_LABELS = {False: "fresh noise (the lesson's)", True: "the starting noise again"}
 
