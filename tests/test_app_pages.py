@@ -80,9 +80,10 @@ def test_exercise_hides_results_until_answered(page):
     no_exception(at)
     assert not charts(at), "results must stay hidden before the prediction"
     assert any(i.value.startswith(("Answer the question above", "Answer the three questions above")) for i in at.info)
-    radio = at.radio(key=f"predict_{key}")
-    assert radio.value is None  # nothing preselected
-    radio.set_value(radio.options[0]).run()
+    asked = [r.key for r in at.radio if (r.key or "").startswith("predict_")]  # page 4 asks three questions
+    assert f"predict_{key}" in asked and all(at.radio(key=k).value is None for k in asked)  # nothing preselected
+    for k in asked:
+        at.radio(key=k).set_value(at.radio(key=k).options[0]).run()
     no_exception(at)
     assert charts(at), "answering reveals the charts"
     assert any("What just happened" in m.value for m in at.markdown)
@@ -165,7 +166,8 @@ def test_one_step_widgets():
 def test_multistep_widgets():
     at = revealed("pages/4_multistep.py", {"ms_n": "500"})  # smaller panels keep the test quick
     no_exception(at)
-    assert len(charts(at)) == 5 + 5 + 1 + 4  # teacher panels, consistency panels and data, W2 chart, jumps
+    assert len(charts(at)) == 5 + 5 + 1 + 4 + 2  # teacher panels, consistency panels and data, W2 chart, jumps,
+    # the two sampler experiments
     assert "±" in at.dataframe[0].value["W2"][0]
     changes(at, "ms_cm", [1, 2])
     assert "Going from 1 step to 2 steps" in view(at)

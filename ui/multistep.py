@@ -107,8 +107,8 @@ def experiments(st_study: SamplerStudy, sel: Selection) -> None:
                     f"even spacing) scores what the W2 table above shows at {st_study.spec.n:,} points. The floor "
                     f"(two real samples of that size) is {floor}.")
         if sel.shipped:
-            st.markdown("For the shipped models these numbers were measured once and stored with the model:")
-            st.code("python -m cmcore.lab_cli samplers", language="bash")
+            st.markdown("For the shipped models these numbers were measured once, with "
+                        "`python -m cmcore.lab_cli samplers`, and stored with the model.")
         else:
             st.markdown("This model was retrained here, so they were measured for it on this server.")
 
