@@ -9,6 +9,7 @@ import pandas as pd
 from viz.charts import PALETTE, _finish, _frame
 
 VARIANT_COLORS = (PALETTE["consistency"], PALETTE["teacher_one"], PALETTE["heun"])  # the lesson's sampler first
+CHART_HEIGHT = 340  # px, the legend below and the axes included (Streamlit fits the whole chart): ~220 px of plot
 
 
 def variants_chart(df: pd.DataFrame, order: Sequence[str], floor: float | None = None,
@@ -36,4 +37,4 @@ def variants_chart(df: pd.DataFrame, order: Sequence[str], floor: float | None =
                                                                                                     scale=y_scale)))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="left", x=4, dy=-8, fontSize=11)
                       .encode(y=alt.Y("w2:Q", scale=y_scale), text="label:N"))
-    return _finish(alt.layer(*layers, height=260, width="container"))
+    return _finish(alt.layer(*layers, height=CHART_HEIGHT, width="container"))
