@@ -88,7 +88,8 @@ def cmd_track(args) -> int:
             return 1
         loss = tracks.loss_curve(rep.result.losses)
         print(f"  loss: first window {loss[0][1]:.3e}, last {loss[-1][1]:.3e} ({len(loss)} windows)")
-        print(f"  wrote {tracks.save_track(recipe.teacher, recipe.consistency, rep.track, replay_check=check, loss=loss)}")
+        path = tracks.save_track(recipe.teacher, recipe.consistency, rep.track, replay_check=check, loss=loss)
+        print(f"  wrote {path}")
     return 0
 
 
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
     b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)
     t = sub.add_parser("track", help="replay the shipped distillations, recording one-step W2 at each snapshot; "
-                       "writes checkpoints/track-*.json with the training loss (read by page 3 and the 'Recipes compared' page)")
+                       "writes checkpoints/track-*.json with the training loss (read by page 3 and 'Recipes compared')")
     t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
     t.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=datasets.DEFAULT,
                    help=f"whose shipped pairs to replay (default {datasets.DEFAULT})")

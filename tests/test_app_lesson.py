@@ -11,8 +11,7 @@ from cmcore import sampler_study, tracks, zoo
 from cmcore.evaluate import EvalSpec
 from tests.test_app_pages import charts, no_exception, open_page
 from tests.tolerances import REMEASURED_W2_ABS
-from ui import multistep, stepcode
-from ui import distill_notes
+from ui import distill_notes, multistep, stepcode
 from viz import loss_words
 from viz import sampler_words as sw
 

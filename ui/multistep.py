@@ -73,38 +73,38 @@ def _frame(rows: list[tuple[int, str, Score]]) -> pd.DataFrame:
     return pd.DataFrame([{"k": k, "variant": v, "w2": s.mean, "sem": s.sem} for k, v, s in rows])
 
 
-def experiments(st_study: SamplerStudy, sel: Selection) -> None:
+def experiments(result: SamplerStudy, sel: Selection) -> None:
     """Both experiments: a chart, a table and the computed sentences each."""
-    floor = compute.floor_score(sel.teacher_cfg.dataset, st_study.spec)
+    floor = compute.floor_score(sel.teacher_cfg.dataset, result.spec)
     st.markdown("#### Two choices inside the sampler")
     st.markdown(f"The notebook fixes two details of the sampler without testing them. Both are measured here for "
-                f"*{sel.label}* at K = {', '.join(map(str, st_study.steps))} steps (one step has no re-noise), each "
-                f"by the protocol ({st_study.spec.describe()}, mean ± standard error).")
+                f"*{sel.label}* at K = {', '.join(map(str, result.steps))} steps (one step has no re-noise), each "
+                f"by the protocol ({result.spec.describe()}, mean ± standard error).")
     st.markdown("##### Fresh noise, or the starting noise again, at each re-noise")
     noise = [sw.NOISE_LABELS[False], sw.NOISE_LABELS[True]]
-    rows = [(k, noise[0], st_study.lesson(k)) for k in st_study.steps]
-    rows += [(k, noise[1], st_study.same_noise(k)) for k in st_study.steps]
+    rows = [(k, noise[0], result.lesson(k)) for k in result.steps]
+    rows += [(k, noise[1], result.same_noise(k)) for k in result.steps]
     st.vega_lite_chart(_chart(_frame(rows), tuple(noise), floor.mean, floor.sem), width="stretch")
-    st.dataframe(pd.DataFrame([{"K": k, noise[0]: str(st_study.lesson(k)), noise[1]: str(st_study.same_noise(k))}
-                               for k in st_study.steps]), hide_index=True, width="stretch")
-    st.markdown(sw.noise_story(st_study))
+    st.dataframe(pd.DataFrame([{"K": k, noise[0]: str(result.lesson(k)), noise[1]: str(result.same_noise(k))}
+                               for k in result.steps]), hide_index=True, width="stretch")
+    st.markdown(sw.noise_story(result))
     st.markdown("##### Where the K levels sit")
     labels = [sw.SPACING_LABELS[s] for s in SPACINGS]
-    rows = [(k, sw.SPACING_LABELS[s], st_study.spacing(k, s)) for s in SPACINGS for k in st_study.steps]
+    rows = [(k, sw.SPACING_LABELS[s], result.spacing(k, s)) for s in SPACINGS for k in result.steps]
     st.vega_lite_chart(_chart(_frame(rows), tuple(labels), floor.mean, floor.sem), width="stretch")
-    st.dataframe(pd.DataFrame([{"spacing": sw.SPACING_LABELS[s], **{f"K = {k}": str(st_study.spacing(k, s))
-                                                                     for k in st_study.steps}}
+    st.dataframe(pd.DataFrame([{"spacing": sw.SPACING_LABELS[s], **{f"K = {k}": str(result.spacing(k, s))
+                                                                     for k in result.steps}}
                                for s in SPACINGS]), hide_index=True, width="stretch")
-    k_show = st_study.steps[len(st_study.steps) // 2]
+    k_show = result.steps[len(result.steps) // 2]
     st.caption(f"The levels τ at K = {k_show}: " + "; ".join(
         f"{sw.SPACING_LABELS[s]} (ρ = {SAMPLING_RHO[s]:g}) " + ", ".join(f"{t:.2f}" for t in
                                                                     sampling_levels(k_show, s).tolist())
         for s in SPACINGS) + ". Each spacing is τ_i = (1 + i/K (σ_min^(1/ρ) − 1))^ρ, i = 0 … K − 1.")
-    st.markdown(sw.spacing_story(st_study))
+    st.markdown(sw.spacing_story(result))
     with st.expander("How this was measured", icon=":material/science:"):
         st.markdown(f"Every variant starts from the protocol's noise and is scored against its real reference sample, "
-                    f"like every W2 on this page ({st_study.spec.describe()}); the lesson's sampler (fresh noise, "
-                    f"even spacing) scores what the W2 table above shows at {st_study.spec.n:,} points. The floor "
+                    f"like every W2 on this page ({result.spec.describe()}); the lesson's sampler (fresh noise, "
+                    f"even spacing) scores what the W2 table above shows at {result.spec.n:,} points. The floor "
                     f"(two real samples of that size) is {floor}.")
         if sel.shipped:
             st.markdown("For the shipped models these numbers were measured once, with "
