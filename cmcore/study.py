@@ -8,9 +8,7 @@ error over seeds, ``compare`` as the only rule, ``lesson_claims`` for the claims
    claims are judged against the teacher it was distilled from.
 2. **Claim (f), "the EMA target prevents collapse".**  Our teacher, target rate
    μ ∈ {0, 0.95, 0.999} × init from the teacher on/off, plus the lesson's exact recipe.  A run
-   has *collapsed* when its one-step samples' spread is measurably below
-   ``COLLAPSE_SPREAD_FRACTION`` of the data's spread AND its one-step W2 is not measurably
-   better than the teacher's single Euler step (both judged with ``compare``).
+   has *collapsed* by ``cmcore.collapse.is_collapsed``, the definition every page uses.
 
 The results go to a small JSON file that the app reads through ``load`` (plain dataclasses,
 ``None`` for a missing or damaged file) and to a generated markdown page.  Every sentence is a
@@ -31,16 +29,17 @@ import torch
 
 from . import zoo
 from .bench import self_consistency_mean
+from .collapse import COLLAPSE_SPREAD_FRACTION, is_collapsed, model_spread, spread_score
+from .collapse import data_spread as measure_data_spread
 from .config import LESSON_CONSISTENCY, ConsistencyConfig, from_dict, to_dict
-from .evaluate import (CM_STEPS, FAILS, HOLDS, UNDECIDED, EvalSpec, QualityTable, Score, cm_samples, cm_score,
-                       compare, eval_reference, floor_score, lesson_claims, quality_table, teacher_samples)
+from .evaluate import (CM_STEPS, FAILS, HOLDS, UNDECIDED, EvalSpec, QualityTable, Score, cm_score,
+                       compare, floor_score, lesson_claims, quality_table, teacher_samples)
 from .presets import OURS, PRESETS
 from .train import train_consistency
 
 FORMAT = "cmcore-study/1"
 DEFAULT_JSON = Path("checkpoints/study.json")
 DEFAULT_MD = Path("bench/STUDY.md")
-COLLAPSE_SPREAD_FRACTION = 0.2  # "collapsed": one-step spread measurably below a fifth of the data's
 COLLAPSE_MUS = (0.0, 0.95, 0.999)  # claim (f): target rates measured
 QUICK_SPEC = EvalSpec(n=128, seeds=(0, 1))  # --quick: a smoke run of the whole pipeline, not a measurement
 QUICK_STEP_DIVISOR = 100  # --quick: every distillation runs steps // 100 steps (1000 -> 10, 1200 -> 12)
@@ -144,16 +143,6 @@ def plans(quick: bool = False, threads: int = STUDY_THREADS) -> dict[str, list[P
 
 # --- Measurements --------------------------------------------------------------
 
-def spread(x: torch.Tensor) -> float:
-    """RMS distance of the points from their mean: 0 when every sample is the same point."""
-    return float(((x - x.mean(0)) ** 2).sum(-1).mean().sqrt())
-
-
-def spread_score(sample: Callable[[int, int], torch.Tensor], spec: EvalSpec) -> Score:
-    """``spread`` of ``sample(seed, n)`` per seed, read as mean ± standard error like a W2."""
-    return Score(tuple(spread(sample(s, spec.n)) for s in spec.seeds), spec.n)
-
-
 @dataclass(frozen=True)
 class TeacherResult:
     w2: dict[int, Score]  # Euler ODE, keyed by steps
@@ -237,12 +226,6 @@ class Study:
         return collapse_statement(self.collapse_rows())
 
 
-def is_collapsed(spread_: Score, data_spread: Score, w2_1: Score, teacher_1: Score,
-                 fraction: float = COLLAPSE_SPREAD_FRACTION) -> bool:
-    """Collapsed: spread measurably below ``fraction`` x the data's AND W2 not measurably below the teacher's 1 step."""
-    return compare(spread_, data_spread, fraction).lower and not compare(w2_1, teacher_1).lower
-
-
 def collapse_row(label: str, run: Run, teacher_1: Score, data_spread: Score, fraction: float) -> CollapseRow:
     return CollapseRow(label, run.cfg.ema_mu, run.cfg.init_from_teacher, run.teacher, run.w2[1], teacher_1,
                        run.spread, run.spread.mean / data_spread.mean,
@@ -261,7 +244,7 @@ def measure_run(plan: Plan, teacher, teacher_result: TeacherResult, dataset: str
     w2s = {k: cm_score(res.model, dataset, k, spec=spec) for k in CM_STEPS}
     claims = lesson_claims(QualityTable(teacher_result.w2, w2s), teacher_result.self_consistency)
     run = Run(plan.key, plan.teacher, plan.cfg, plan.change, plan.detail, res.seconds, w2s,
-              spread_score(lambda s, n: cm_samples(res.model, s, n, 1), spec), {c.key: c.status for c in claims})
+              model_spread(res.model, spec), {c.key: c.status for c in claims})
     return run, {c.key: c.text for c in claims}
 
 
@@ -290,7 +273,7 @@ def run(quick: bool = False, spec: EvalSpec | None = None, command: str = "pytho
         log(f"[study] teacher {name}: {'stored table' if stored else 'scoring'} ...")
         teachers[name] = measure_teacher(models[name], dataset, spec, stored)
     floor = floor or floor_score(dataset, spec)
-    data_spread = spread_score(lambda s, n: eval_reference(dataset, s, n), spec)
+    data_spread = measure_data_spread(dataset, spec)
     # A setting read by several groups (e.g. ours with μ 0.999 in 'break' and 'collapse') is trained once.
     unique: dict[tuple, Plan] = {}
     for p in (p for ps in groups.values() for p in ps):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from .metrics import spread
 from .paths import run_root
 
 MAX_BYTES = 1_000_000  # an upload larger than this is refused before it is read
@@ -90,12 +91,6 @@ def parse_csv(raw: bytes) -> torch.Tensor:
         raise UploadError("All points are the same, so there is no distribution to learn; upload points that "
                           "differ.")
     return points.float()
-
-
-def spread(points: torch.Tensor) -> float:
-    """RMS distance of the points from their mean."""
-    centred = points - points.mean(dim=0)
-    return float(centred.pow(2).sum(dim=1).mean().sqrt())
 
 
 def normalise(points: torch.Tensor) -> torch.Tensor:

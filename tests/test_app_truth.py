@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cmcore import evaluate, zoo
+from cmcore import collapse, evaluate, study, zoo
 from cmcore.evaluate import compare
+from cmcore.metrics import spread
 from cmcore.presets import PRESETS
 from cmcore.train import train_consistency
 from ui import runs
 from tests.test_app_pages import model_picker
-from viz import words
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300  # a guard for a first run that measures a new model's W2 table on a loaded machine
@@ -76,7 +76,8 @@ def test_the_poor_models_are_what_they_claim_to_be(matrix):
     ids = list(matrix)
     collapsed = matrix[ids[2]]
     samples = evaluate.cm_samples(collapsed[1], 0, 2000, 1).numpy()
-    assert words.spread(samples) < words.COLLAPSE_SPREAD  # one dot
+    assert spread(samples) < 0.01 * collapse.data_spread("two_moons").mean  # one dot
+    assert collapse.collapsed(collapsed[1], "two_moons", collapsed[2].consistency[1], collapsed[2].teacher[1])
     assert compare(collapsed[2].consistency[1], collapsed[2].teacher[1]).higher  # worse than one teacher step
 
 
@@ -128,8 +129,10 @@ def test_multistep_verdict_and_stories_follow_the_numbers(matrix, index):
     table_w2 = dict(zip(at.dataframe[0].value["sampler"] + at.dataframe[0].value["NFE"].astype(str),
                         at.dataframe[0].value["W2"]))
     assert table_w2["consistency model1"] == str(c[1]) and table_w2["teacher (Euler ODE)50"] == str(t[50])
-    followed = evaluate.cm_samples(cm, 0, 6, 4).numpy()  # the page's default: 6 points, K = 4
-    assert ("has collapsed" in text) == words.collapsed(followed), (mid, words.spread(followed))
+    # page 4 and the study (cmcore.study.collapse_row) judge collapse with the one definition, on the same scores
+    study_says = study.is_collapsed(collapse.model_spread(cm), collapse.data_spread("two_moons"), c[1], t[1])
+    assert ("has collapsed" in text) == study_says, mid
+    assert {0: False, 2: True}.get(index, study_says) == study_says  # ours is not collapsed, the poor retrain is
     assert not any(p in text for p in LESSON_PHRASES_NEVER_AS_FACT)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import bench, evaluate, zoo
+from cmcore import bench, collapse, evaluate, metrics, zoo
 from cmcore.config import TeacherConfig
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
@@ -106,6 +106,14 @@ def quality(sel: Selection) -> QualityTable:
                         {k: cm_score(sel, k) for k in evaluate.CM_STEPS}, floor_score(sel.teacher_cfg.dataset))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def collapsed(sel: Selection, spec: EvalSpec = STANDARD) -> bool:
+    """The engine's collapse verdict (``cmcore.collapse``, the study's definition) for the selected model."""
+    _one_thread()
+    return collapse.collapsed(models.consistency(sel), sel.teacher_cfg.dataset, cm_score(sel, 1, spec),
+                              teacher_score(sel.teacher_cfg, 1, spec), spec)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
     _one_thread()
@@ -164,10 +172,7 @@ class OneStepView:
     errors: dict  # name -> (mean, max) distance to the 200-step endpoint
     euler_vs_x0_max: float  # max |one Euler step - x0 prediction| over points and coordinates
 
-    @staticmethod
-    def spread(points: np.ndarray) -> float:
-        """RMS distance from the cloud's own centre."""
-        return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    spread = staticmethod(metrics.spread)  # RMS distance from the cloud's own centre
 
 
 @dataclass(frozen=True)
