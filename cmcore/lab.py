@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from . import evaluate
-from .config import ConsistencyConfig
+from .config import DEFAULT_DATASET, ConsistencyConfig
 from .consistency import distance
 from .flow import interpolate, ode_step, solve, x0_prediction
 from .metrics import endpoint_error
@@ -230,7 +230,7 @@ def snapshot_steps(steps: int = LAB_RUN_STEPS, every: int = LAB_SNAPSHOT_EVERY) 
     return tuple(sorted({0, *range(every, steps + 1, every), steps}))
 
 
-def train_with_snapshots(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = "two_moons",
+def train_with_snapshots(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = DEFAULT_DATASET,
                          every: int = LAB_SNAPSHOT_EVERY, **hooks) -> SnapshotRun:
     """``train.train_consistency`` with both networks saved at step 0 and every ``every`` steps.
 

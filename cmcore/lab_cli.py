@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from . import datasets, zoo
+from .config import DEFAULT_DATASET
 from .evaluate import EvalSpec
 from .lab_train import (OT_CONSISTENCY, OT_SPEC, OT_TEACHER_BLOCKS, PARAM_SEEDS, PARAM_SIGMA_DATA, PARAM_STARTS,
                         PARAM_STEPS, OTStudy, ot_markdown, ot_study_path, ot_table_path, ot_teacher_config,
@@ -99,8 +100,8 @@ def _log(label: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cmcore.lab_cli", description="Offline studies for the lab pages.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    dataset = dict(choices=list(datasets.REGISTRY), default=datasets.DEFAULT,
-                   help=f"the data: its shipped pair is the study's teacher (default {datasets.DEFAULT})")
+    dataset = dict(choices=list(datasets.REGISTRY), default=DEFAULT_DATASET,
+                   help=f"the data: its shipped pair is the study's teacher (default {DEFAULT_DATASET})")
     q = sub.add_parser("param", help="distil with each parameterisation (short runs); writes "
                        "checkpoints/lab_param[_random][-<dataset>].json")
     q.add_argument("--dataset", **dataset)

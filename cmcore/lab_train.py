@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import datasets, store, zoo
-from .config import ConsistencyConfig, TeacherConfig, from_dict, to_dict
+from .config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig, from_dict, to_dict
 from .evaluate import (EvalSpec, QualityTable, Score, cm_score, endpoint_error_curve, eval_noise, floor_score,
                        quality_table)
 from .nets import frozen_copy
@@ -45,10 +45,10 @@ LOSS_POINTS = 80  # loss curve stored as this many window means
 
 def dataset_suffix(dataset: str) -> str:
     """File-name suffix of a dataset's stored study: none for the lesson's data (the files it always had)."""
-    return "" if dataset == datasets.DEFAULT else f"-{dataset}"
+    return "" if dataset == DEFAULT_DATASET else f"-{dataset}"
 
 
-def param_study_path(start: str = "teacher", dataset: str = datasets.DEFAULT) -> Path:
+def param_study_path(start: str = "teacher", dataset: str = DEFAULT_DATASET) -> Path:
     """checkpoints/lab_param[_random][-<dataset>].json (beside the shipped models: a page reads it at run time)"""
     if start not in PARAM_STARTS:
         raise ValueError(f"Unknown start {start!r}; choose one of {', '.join(PARAM_STARTS)}.")
@@ -56,10 +56,10 @@ def param_study_path(start: str = "teacher", dataset: str = datasets.DEFAULT) ->
 
 
 def _flag(dataset: str) -> str:
-    return f" --dataset {dataset}" if dataset != datasets.DEFAULT else ""
+    return f" --dataset {dataset}" if dataset != DEFAULT_DATASET else ""
 
 
-def param_command(start: str = "teacher", dataset: str = datasets.DEFAULT, seeds=PARAM_SEEDS,
+def param_command(start: str = "teacher", dataset: str = DEFAULT_DATASET, seeds=PARAM_SEEDS,
                   steps: int = PARAM_STEPS) -> str:
     """The command that writes ``param_study_path(start, dataset)`` with these training seeds and steps."""
     return (f"python -m cmcore.lab_cli param{' --start random' if start == 'random' else ''}{_flag(dataset)}"
@@ -79,7 +79,7 @@ class ParamDistillationObjective(ConsistencyObjective):
 
 
 def train_param(cfg: ConsistencyConfig, param: Parameterisation, teacher: nn.Module | None,
-                dataset: str = "two_moons", **hooks) -> TrainResult:
+                dataset: str = DEFAULT_DATASET, **hooks) -> TrainResult:
     cfg.validate()
     param.validate()
     return fit(lambda init: ParamDistillationObjective(cfg, dataset, teacher, param, init), steps=cfg.steps, lr=cfg.lr,
@@ -204,7 +204,7 @@ class ParamStudy:
             raise ValueError(f"{path} is unreadable ({exc}); run `{rebuild}` to rebuild it.") from None
 
     @staticmethod
-    def of(start: str = "teacher", dataset: str = datasets.DEFAULT) -> "ParamStudy":
+    def of(start: str = "teacher", dataset: str = DEFAULT_DATASET) -> "ParamStudy":
         """The stored study of ``dataset`` with the network started ``start``; refuses a file of other data."""
         rebuild, path = param_command(start, dataset), param_study_path(start, dataset)
         study = ParamStudy.load(path, rebuild)
@@ -234,17 +234,17 @@ PAIRING_BATCHES = (128, 256, 512)
 PAIRING_REPEATS = 20
 
 
-def ot_study_path(dataset: str = datasets.DEFAULT) -> Path:
+def ot_study_path(dataset: str = DEFAULT_DATASET) -> Path:
     """checkpoints/lab_ot[-<dataset>].json (beside the shipped models: a page reads it at run time)"""
     return zoo.checkpoint_dir() / f"lab_ot{dataset_suffix(dataset)}.json"
 
 
-def ot_table_path(dataset: str = datasets.DEFAULT) -> Path:
+def ot_table_path(dataset: str = DEFAULT_DATASET) -> Path:
     """bench/LAB_OT[-<dataset>].md"""
     return REPORT_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
 
 
-def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
+def ot_command(dataset: str = DEFAULT_DATASET, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
     """The commands that write ``ot_study_path(dataset)`` (the checkpoints first, then their scores)."""
     flag = _flag(dataset)
     return (f"python -m cmcore.lab_cli train-ot{flag}{' --exact-only' if flag else ''} && "
@@ -254,7 +254,7 @@ def ot_command(dataset: str = datasets.DEFAULT, eval_seeds: int = len(OT_SPEC.se
 
 
 
-def ot_teacher_config(dataset: str = datasets.DEFAULT, blocks: int = 1) -> OTTeacherConfig:
+def ot_teacher_config(dataset: str = DEFAULT_DATASET, blocks: int = 1) -> OTTeacherConfig:
     """The OT teacher of ``dataset``: the dataset is part of the config, so of the checkpoint's content address."""
     return dataclasses.replace(OT_TEACHER, dataset=dataset, ot_blocks=blocks)
 
@@ -313,7 +313,7 @@ def load_ot_consistency(cfg: OTTeacherConfig, cm_cfg: ConsistencyConfig) -> stor
     return ckpt
 
 
-def pairing_costs(dataset: str = "two_moons", batches=PAIRING_BATCHES, repeats: int = PAIRING_REPEATS,
+def pairing_costs(dataset: str = DEFAULT_DATASET, batches=PAIRING_BATCHES, repeats: int = PAIRING_REPEATS,
                   seed: int = 0) -> list[dict]:
     """Median milliseconds per training step spent pairing, per solver, batch size and block count."""
     g = torch.Generator().manual_seed(seed)
@@ -342,7 +342,7 @@ COUPLING_LABELS = {"independent": "independent (shipped)", "minibatch_ot": "mini
                    "minibatch_ot_blocks": "minibatch OT, 4 blocks of 128"}
 
 
-def run_ot_study(dataset: str = datasets.DEFAULT, spec: EvalSpec = OT_SPEC, log=print) -> dict:
+def run_ot_study(dataset: str = DEFAULT_DATASET, spec: EvalSpec = OT_SPEC, log=print) -> dict:
     """Score ``dataset``'s shipped pair and its OT checkpoints with the protocol; time the pairing on batches
     of that dataset; JSON-ready."""
     recipe = zoo.recipe(zoo.DEFAULT.name, dataset)
@@ -395,7 +395,7 @@ class OTStudy:
     couplings: dict[str, CouplingResult]
     pairing: tuple[dict, ...]  # rows: batch, solver, blocks, ms (median per training step)
     pairing_gain: float  # mean squared pair distance after OT pairing / before
-    dataset: str = datasets.DEFAULT  # what the teachers learned; the floor's and the pairing batches' data
+    dataset: str = DEFAULT_DATASET  # what the teachers learned; the floor's and the pairing batches' data
 
     @property
     def command(self) -> str:
@@ -415,7 +415,7 @@ class OTStudy:
                      for name, c in d["couplings"].items()}
         return OTStudy(spec, Score(tuple(float(x) for x in d["floor"]), spec.n), couplings,
                        tuple(d["pairing"]), float(d["pairing_gain"]),
-                       str(d.get("dataset", datasets.DEFAULT)))  # the first study (two moons) has no such key
+                       str(d.get("dataset", DEFAULT_DATASET)))  # the first study (two moons) has no such key
 
     @staticmethod
     def load(path: Path | None = None, rebuild: str = "python -m cmcore.lab_cli ot-bench") -> "OTStudy":
@@ -428,7 +428,7 @@ class OTStudy:
             raise ValueError(f"{path} is unreadable ({exc}); run `{rebuild}`.") from None
 
     @staticmethod
-    def of(dataset: str = datasets.DEFAULT) -> "OTStudy":
+    def of(dataset: str = DEFAULT_DATASET) -> "OTStudy":
         """The stored study of ``dataset``; refuses a file measured on other data."""
         rebuild, path = ot_command(dataset), ot_study_path(dataset)
         study = OTStudy.load(path, rebuild)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from . import datasets
-from .config import ConsistencyConfig, TeacherConfig
+from .config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig
 from .consistency import consistency_loss, distillation_pair, ema_update, levels_for, training_pair
 from .flow import flow_matching_loss
 from .nets import MLP, ConsistencyModel, frozen_copy, seeded
@@ -200,7 +200,7 @@ def train_teacher(cfg: TeacherConfig, **hooks) -> TrainResult:
                seed=cfg.seed, threads=cfg.threads, **hooks)
 
 
-def train_consistency(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = "two_moons",
+def train_consistency(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = DEFAULT_DATASET,
                       **hooks) -> TrainResult:
     cfg.validate()
     return fit(lambda init: ConsistencyObjective(cfg, dataset, teacher, init), steps=cfg.steps, lr=cfg.lr,

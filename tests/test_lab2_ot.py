@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cmcore import datasets, store, zoo
-from cmcore.config import TeacherConfig, config_hash
+from cmcore.config import DEFAULT_DATASET, TeacherConfig, config_hash
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.flow import flow_matching_loss
 from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
@@ -203,6 +203,6 @@ def test_ot_page_on_an_upload_shows_the_lessons_study_and_says_why():
     no_exception(at)
     note = infos(at)
     assert "an upload has none" in note and datasets.noun(name) in note
-    assert f"stored study on **{datasets.noun(datasets.DEFAULT)}**" in note
+    assert f"stored study on **{datasets.noun(DEFAULT_DATASET)}**" in note
     lesson = OTStudy.of()
     assert str(lesson.couplings["minibatch_ot"].table.teacher[1]) in text(at) and str(lesson.floor) in text(at)

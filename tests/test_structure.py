@@ -160,3 +160,33 @@ def test_ui_modules_are_short_or_say_why(path):
     assert lines <= MAX_UI_LINES or reason, (
         f"{relative(path)} has {lines} lines (limit {MAX_UI_LINES}); split it, or start a line of its module "
         f"docstring with {LONG_MODULE_REASON!r} and the reason.")
+
+
+def literal_defaults(path: Path) -> list[tuple[int, object]]:
+    """(line, value) of every string constant used as a parameter default or a dataclass field default."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found += [(d.lineno, d.value) for d in [*node.args.defaults, *node.args.kw_defaults]
+                      if isinstance(d, ast.Constant)]
+        elif isinstance(node, ast.ClassDef):
+            found += [(s.value.lineno, s.value.value) for s in node.body
+                      if isinstance(s, ast.AnnAssign) and isinstance(s.value, ast.Constant)]
+        elif isinstance(node, ast.keyword) and node.arg == "default" and isinstance(node.value, ast.Constant):
+            found.append((node.value.lineno, node.value.value))  # argparse's default=
+    return found
+
+
+def test_the_walker_finds_a_literal_default(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('def f(d: str = "x", *, k="y"):\n    pass\n\n\nclass C:\n    d: str = "z"\n\n\np.add("--d", default="w")\n')
+    assert sorted(v for _, v in literal_defaults(path)) == ["w", "x", "y", "z"]
+
+
+def test_no_default_dataset_outside_config():
+    """The default dataset is named once (``config.DEFAULT_DATASET``); every signature reads that constant."""
+    from cmcore.config import DEFAULT_DATASET
+
+    offenders = {f"{relative(path)}:{line}" for path in project_files().values() if path.name != "config.py"
+                 for line, value in literal_defaults(path) if value == DEFAULT_DATASET}
+    assert offenders == set(), f"write config.DEFAULT_DATASET, not {DEFAULT_DATASET!r}: {sorted(offenders)}"

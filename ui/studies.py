@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from cmcore import datasets, evaluate, zoo
+from cmcore.config import DEFAULT_DATASET
 from cmcore.flow import solve
 from cmcore.lab_train import (OT_CONSISTENCY, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency, load_ot_teacher,
                               ot_study_path, ot_teacher_config, param_study_path)
@@ -33,16 +34,16 @@ def param_dataset(dataset: str) -> str:
     and random start) are stored, else the lesson's. Only registry names reach the file system: an upload never
     has a study (studies are measured offline)."""
     stored = dataset in datasets.REGISTRY and all(param_study_path(s, dataset).is_file() for s in PARAM_STARTS)
-    return dataset if stored else datasets.DEFAULT
+    return dataset if stored else DEFAULT_DATASET
 
 
 def ot_dataset(dataset: str) -> str:
     """The dataset whose stored straight-paths study a page shows (as ``param_dataset``)."""
-    return dataset if dataset in datasets.REGISTRY and ot_study_path(dataset).is_file() else datasets.DEFAULT
+    return dataset if dataset in datasets.REGISTRY and ot_study_path(dataset).is_file() else DEFAULT_DATASET
 
 
 @st.cache_data(show_spinner=False, max_entries=STUDY_ENTRIES)
-def param_study(start: str = "teacher", dataset: str = datasets.DEFAULT) -> ParamStudy:
+def param_study(start: str = "teacher", dataset: str = DEFAULT_DATASET) -> ParamStudy:
     return ParamStudy.of(start, dataset)
 
 
@@ -88,12 +89,12 @@ COUPLINGS = ("independent", "minibatch_ot")  # the two teachers (and their consi
 
 
 @st.cache_data(show_spinner=False, max_entries=len(datasets.REGISTRY))
-def ot_study(dataset: str = datasets.DEFAULT) -> OTStudy:
+def ot_study(dataset: str = DEFAULT_DATASET) -> OTStudy:
     return OTStudy.of(dataset)
 
 
 @st.cache_resource(show_spinner="Loading the models ...", max_entries=STUDY_ENTRIES)
-def coupling_models(coupling: str, dataset: str = datasets.DEFAULT) -> tuple[nn.Module, nn.Module]:
+def coupling_models(coupling: str, dataset: str = DEFAULT_DATASET) -> tuple[nn.Module, nn.Module]:
     """(teacher, consistency model) of one coupling on ``dataset``: its shipped pair, or its OT pair (frozen,
     shared)."""
     if coupling == "independent":
