@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import datasets, store, study, zoo
 from .config import DEFAULT_DATASET
+from .threads import ONE_THREAD
 from .evaluate import EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
     s.add_argument("--out-md", default=None, help="default bench/STUDY.md (none with --quick)")
     s.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation; "
                    "writes only the paths given, so the committed results are never overwritten by it")
-    s.add_argument("--threads", type=int, default=study.STUDY_THREADS,
+    s.add_argument("--threads", type=int, default=ONE_THREAD,
                    help="torch threads of every run (recorded in each config)")
     s.set_defaults(fn=cmd_study)
     args = p.parse_args(argv)

@@ -18,6 +18,7 @@ from .consistency import distance
 from .flow import interpolate, ode_step, solve, x0_prediction
 from .metrics import endpoint_error
 from .nets import frozen_copy
+from .threads import ONE_THREAD
 from .train import ConsistencyObjective, StepInfo, fit
 
 # --- What W2 means: the optimal matching ------------------------------------------------
@@ -171,7 +172,6 @@ def mean_endpoint_error(jumps: torch.Tensor, frames: NoisedFrames) -> torch.Tens
 
 LAB_RUN_STEPS = 300  # a short run: long enough for the two predictions to meet, short enough for a first visit
 LAB_RUN_BATCH = 256  # half the default batch: the run is a demonstration, its first visit should be quick
-LAB_RUN_THREADS = 1  # one intra-op thread: on a shared 2-core machine more threads only contend
 LAB_SNAPSHOT_EVERY = 25  # steps between saved checkpoints (13 in all, with step 0)
 
 
@@ -222,7 +222,7 @@ class SnapshotRun:
 
 def lab_run_config(cfg: ConsistencyConfig, steps: int = LAB_RUN_STEPS) -> ConsistencyConfig:
     """``cfg`` shortened for the lab: fewer steps, a smaller batch, one thread; every other setting kept."""
-    return dataclasses.replace(cfg, steps=steps, batch=min(cfg.batch, LAB_RUN_BATCH), threads=LAB_RUN_THREADS)
+    return dataclasses.replace(cfg, steps=steps, batch=min(cfg.batch, LAB_RUN_BATCH), threads=ONE_THREAD)
 
 
 def snapshot_steps(steps: int = LAB_RUN_STEPS, every: int = LAB_SNAPSHOT_EVERY) -> tuple[int, ...]:

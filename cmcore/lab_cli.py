@@ -17,6 +17,7 @@ from .lab_train import (OT_CONSISTENCY, OT_SPEC, OT_TEACHER_BLOCKS, PARAM_SEEDS,
                         param_study_path, param_variants, run_param_study, run_ot_study, save_json,
                         save_ot_consistency, save_ot_teacher, train_ot_teacher)
 from .lab_words import ot_findings, pairing_findings
+from .threads import use_one_thread
 from .train import train_consistency
 
 
@@ -52,7 +53,7 @@ def cmd_train_ot(args) -> int:
 def cmd_ot_bench(args) -> int:
     """Score both couplings with the protocol, time the pairing; write checkpoints/lab_ot[-<dataset>].json (read by
     the page) and bench/LAB_OT[-<dataset>].md (for people)."""
-    torch.set_num_threads(1)
+    use_one_thread()
     out, md = Path(args.out or ot_study_path(args.dataset)), Path(args.md or ot_table_path(args.dataset))
     if args.markdown_only:
         data = json.loads(out.read_text())

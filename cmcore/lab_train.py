@@ -24,9 +24,12 @@ from . import datasets, store, zoo
 from .config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig, from_dict, to_dict
 from .evaluate import (EvalSpec, QualityTable, Score, cm_score, endpoint_error_curve, eval_noise, floor_score,
                        quality_table)
+from .files import atomic_write
 from .nets import frozen_copy
 from .ot_coupling import OT_SOLVERS, OTFlowMatchingObjective, OTTeacherConfig, ot_pairing
 from .parameterisation import LESSON, Parameterisation, ScaledConsistencyModel
+from .series import window_means
+from .threads import ONE_THREAD
 from .train import ConsistencyObjective, StepInfo, TrainResult, fit
 
 REPORT_DIR = Path(__file__).resolve().parent.parent / "bench"  # Markdown reports for people (no page reads them)
@@ -86,10 +89,11 @@ def train_param(cfg: ConsistencyConfig, param: Parameterisation, teacher: nn.Mod
                lr_schedule=cfg.lr_schedule, seed=cfg.seed, threads=cfg.threads, **hooks)
 
 
-def window_means(values: list[float], points: int = LOSS_POINTS) -> list[tuple[int, float]]:
-    """(last step of the window, mean loss over the window), ``points`` equal windows: a small, smooth curve."""
-    edges = np.linspace(0, len(values), min(points, len(values)) + 1).round().astype(int)
-    return [(int(b), float(f"{np.mean(values[a:b]):.6g}")) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+def loss_curve(values: list[float], points: int = LOSS_POINTS) -> list[tuple[int, float]]:
+    """(last step of the window, mean loss over it) for ``points`` equal windows (``series.window_means``), rounded
+    to 6 significant digits: a small, smooth curve for a committed file."""
+    ends, _, means = window_means(values, points)
+    return [(int(e), float(f"{m:.6g}")) for e, m in zip(ends, means)]
 
 
 def run_spec(seed: int, n: int = PARAM_EVAL[0], count: int = PARAM_EVAL[1]) -> EvalSpec:
@@ -125,7 +129,7 @@ def run_param_study(teacher: nn.Module, teacher_cfg: TeacherConfig, cm_cfg: Cons
             runs.append({"form": param.form, "sigma_data": param.sigma_data, "seed": seed,
                          "w2": list(cm_score(res.model, dataset, 1, spec=run_spec(seed)).values),
                          "w2_init": cm_score(frozen_copy(init), dataset, 1, spec=CURVE_SPEC).mean,
-                         "loss": window_means(res.losses), "w2_curve": curve, "train_seconds": res.seconds})
+                         "loss": loss_curve(res.losses), "w2_curve": curve, "train_seconds": res.seconds})
             log(f"  {param.label:<24} seed {seed}: W2 {np.mean(runs[-1]['w2']):.3f} "
                 f"({time.perf_counter() - start:.0f} s)")
     return {"teacher_config": to_dict(teacher_cfg), "config": to_dict(dataclasses.replace(cm_cfg, steps=steps)),
@@ -214,19 +218,14 @@ class ParamStudy:
 
 
 def save_json(data: dict, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n")  # compact: committed to the repo
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(data, separators=(",", ":")) + "\n")  # compact: committed to the repo
 
 
 # --- Straight paths: a minibatch-OT teacher and a consistency model distilled from it -----------------
 
-LAB_THREADS = 1  # one torch thread: fastest for tiny MLPs on a shared machine (2 spin-waiting threads: ~10x slower)
-OT_TEACHER = OTTeacherConfig(threads=LAB_THREADS)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
+OT_TEACHER = OTTeacherConfig(threads=ONE_THREAD)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
 OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
-OT_CONSISTENCY = dataclasses.replace(zoo.DEFAULT.consistency, threads=LAB_THREADS)  # the shipped distillation recipe
+OT_CONSISTENCY = dataclasses.replace(zoo.DEFAULT.consistency, threads=ONE_THREAD)  # the shipped distillation recipe
 OT_TEACHER_STEPS = (1, 2, 5, 10, 20, 50)  # Euler steps scored (the issue's reference: 1, 2, 5, 50)
 OT_CM_STEPS = (1, 2, 4)
 OT_SPEC = EvalSpec(2000, (0, 1, 2, 3, 4, 5))  # the issue's reference used 6 seeds

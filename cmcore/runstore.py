@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from torch import nn
 
 from . import store
 from .config import ConsistencyConfig, from_dict, to_dict
+from .files import atomic_write
 from .paths import DEFAULT_ROOT, RUN_DIR_ENV, run_root  # noqa: F401 (RUN_DIR_ENV: the setting's name, re-exported)
 from .retrain_job import Track
 
@@ -68,10 +68,7 @@ class RunStore:
         data = {"teacher": card.teacher, "dataset": card.dataset, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
                 "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores],
                 "track": card.track.to_json() if card.track is not None else None}
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, self._card(card.model_id))
+        atomic_write(self._card(card.model_id), json.dumps(data))
         self.evict()
 
     def card(self, model_id: str) -> Card | None:

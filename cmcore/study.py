@@ -34,7 +34,9 @@ from .collapse import data_spread as measure_data_spread
 from .config import LESSON_CONSISTENCY, ConsistencyConfig, from_dict, to_dict
 from .evaluate import (CM_STEPS, FAILS, HOLDS, UNDECIDED, EvalSpec, QualityTable, Score, cm_score,
                        compare, floor_score, lesson_claims, quality_table, teacher_samples)
+from .files import atomic_write
 from .presets import OURS, PRESETS
+from .threads import ONE_THREAD
 from .train import train_consistency
 
 FORMAT = "cmcore-study/1"
@@ -43,10 +45,6 @@ DEFAULT_MD = Path("bench/STUDY.md")
 COLLAPSE_MUS = (0.0, 0.95, 0.999)  # claim (f): target rates measured
 QUICK_SPEC = EvalSpec(n=128, seeds=(0, 1))  # --quick: a smoke run of the whole pipeline, not a measurement
 QUICK_STEP_DIVISOR = 100  # --quick: every distillation runs steps // 100 steps (1000 -> 10, 1200 -> 12)
-# Torch threads of every study run (a config field, so it is recorded with each run).  On a shared
-# 2-core machine two threads spin against other processes and ran 20x slower than one; the thread
-# count changes the weights only by float rounding (max difference 1e-7 after 30 steps).
-STUDY_THREADS = 1
 # The two base recipes: (teacher = zoo.RECIPES key, consistency config, how a sentence names it).
 BASES = {"lesson": ("lesson", LESSON_CONSISTENCY, "the lesson's recipe"), "ours": ("ours", OURS, "our recipe")}
 
@@ -117,7 +115,7 @@ def _mu_label(mu: float, init: bool) -> str:
     return f"μ = {mu:g} with {'teacher init' if init else 'random init'}"
 
 
-def plans(quick: bool = False, threads: int = STUDY_THREADS) -> dict[str, list[Plan]]:
+def plans(quick: bool = False, threads: int = ONE_THREAD) -> dict[str, list[Plan]]:
     """Every distillation of the study, by group: 'fix' (lesson + one), 'break' (ours − one), 'collapse'.
 
     Keys are preset keys (cmcore.presets) where a preset has the setting, whatever ``quick``/``threads``.
@@ -258,7 +256,7 @@ def machine() -> str:
 
 
 def run(quick: bool = False, spec: EvalSpec | None = None, command: str = "python -m cmcore study",
-        threads: int = STUDY_THREADS, log: Callable[[str], None] = print) -> Study:
+        threads: int = ONE_THREAD, log: Callable[[str], None] = print) -> Study:
     """Train and score every plan once (runs shared by several groups are trained once)."""
     spec = spec or (QUICK_SPEC if quick else EvalSpec())
     torch.set_num_threads(threads)
@@ -442,12 +440,7 @@ def load(path: str | Path = DEFAULT_JSON) -> Study | None:
 
 
 def save(study: Study, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_json(study), indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(to_json(study), indent=1, ensure_ascii=False) + "\n")
 
 
 def _short(status: str) -> str:
@@ -483,8 +476,8 @@ def markdown(study: Study) -> str:
                             if study.quick else ""), "",
         "Each variant is distilled once (seeded, deterministic) and its claims are judged with `lesson_claims` "
         "against the teacher it was distilled from. A variant keeps its base recipe's seed. Every run uses "
-        f"{_threads(study)} torch thread(s) (recorded in its config; on a shared 2-core machine two threads ran "
-        "about 20x slower, and the count changes weights only by float rounding).", "",
+        f"{_threads(study)} torch thread(s) (recorded in its config; why one: `python bench/one_thread.py`; the count "
+        "changes weights only by float rounding).", "",
         "## Teachers", "",
         "| teacher | W2 1 Euler step | W2 5 steps | W2 50 steps | self-consistency | 1-step spread |",
         "|---|---|---|---|---|---|",
@@ -511,10 +504,10 @@ def markdown(study: Study) -> str:
     return "\n".join(lines)
 
 
-def main(out_json: str | None, out_md: str | None, quick: bool, threads: int = STUDY_THREADS, log: Callable[[str], None] = print) -> Study:
+def main(out_json: str | None, out_md: str | None, quick: bool, threads: int = ONE_THREAD, log: Callable[[str], None] = print) -> Study:
     """The CLI's work: run the study, write what was asked for, return it."""
     command = ("python -m cmcore study" + (" --quick" if quick else "")
-               + (f" --threads {threads}" if threads != STUDY_THREADS else ""))
+               + (f" --threads {threads}" if threads != ONE_THREAD else ""))
     study = run(quick, command=command, threads=threads, log=log)
     if out_json:
         log(f"[study] wrote {save(study, out_json)}")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from .files import atomic_path
 from .metrics import spread
 from .paths import run_root
 
@@ -141,10 +142,8 @@ class UploadStore:
 
         name = name_of(points)
         if not self._path(name).is_file():
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f".{name}.{threading.get_ident()}.tmp"
-            save_file({"points": points.contiguous()}, str(tmp))
-            tmp.replace(self._path(name))
+            with atomic_path(self._path(name)) as tmp:
+                save_file({"points": points.contiguous()}, str(tmp))
         self._keep(name, points)
         return name
 

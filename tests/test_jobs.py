@@ -13,6 +13,7 @@ import torch
 
 from cmcore import jobs, retrain_job, zoo
 from cmcore.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobManager
+from cmcore.series import window_means
 from cmcore.train import Cancelled, StepInfo
 
 SAFETY = 10.0  # seconds; only a guard against a hung test, never part of an assertion
@@ -242,13 +243,14 @@ def test_progress_fields_advance(manager):
     assert p1.step == 1  # earlier snapshots are immutable
 
 
-def test_downsample_bins_long_histories():
+def test_window_means_bin_long_histories():
     values = [float(i) for i in range(1, 10_001)]
-    x, y = jobs.downsample(values, max_points=100)
-    assert len(x) == len(y) == 100
-    assert y[0] == pytest.approx(np.mean(values[:100])) and x[0] == pytest.approx(50.5)
-    x_short, y_short = jobs.downsample([3.0, 2.0], max_points=100)
+    ends, x, y = window_means(values, 100)
+    assert len(ends) == len(x) == len(y) == 100
+    assert y[0] == pytest.approx(np.mean(values[:100])) and x[0] == pytest.approx(50.5) and ends[0] == 100
+    _, x_short, y_short = window_means([3.0, 2.0], 100)
     assert x_short.tolist() == [1, 2] and y_short.tolist() == [3.0, 2.0]
+    assert [len(a) for a in window_means([], 100)] == [0, 0, 0]
 
 
 def test_finished_jobs_are_a_bounded_lru():

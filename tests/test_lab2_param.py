@@ -9,7 +9,7 @@ import torch
 from cmcore import datasets, zoo
 from cmcore.config import DEFAULT_DATASET
 from cmcore.evaluate import Score, compare
-from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, window_means
+from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, loss_curve
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
@@ -53,8 +53,8 @@ def test_bad_parameterisation_is_refused_with_a_fix():
 
 
 def test_window_means():
-    assert window_means([1.0, 3.0, 5.0, 7.0], points=2) == [(2, 2.0), (4, 6.0)]
-    assert window_means([2.0], points=5) == [(1, 2.0)]
+    assert loss_curve([1.0, 3.0, 5.0, 7.0], points=2) == [(2, 2.0), (4, 6.0)]
+    assert loss_curve([2.0], points=5) == [(1, 2.0)]
 
 
 def _s(*v):

@@ -10,9 +10,8 @@ for in two minutes; the rest (scores on the protocol's fixed seeds, chart specs)
 ``cmcore.evaluate``: a ``Score`` (mean ± standard error over seeds), read against the
 floor at the same size.  Shipped models' scores at the standard spec are read from the
 tables stored beside the checkpoints (``zoo.load_quality``), so no page measures them
-at start-up.  Inference runs on one torch thread: for these tiny MLPs extra threads
-only add contention (``torch.set_num_threads`` is per thread, so this does not slow a
-training worker).
+at start-up.  Inference runs on one torch thread (``cmcore.threads``, the engine's one
+policy; the count is per thread, so this does not slow a training worker).
 """
 from __future__ import annotations
 
@@ -29,11 +28,11 @@ from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
+from cmcore.threads import use_one_thread
 from ui import faults, models, runs, shared
 from ui.models import Selection
 from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
-INFERENCE_THREADS = 1  # tiny MLPs: one thread is fastest and never fights a training worker
 STANDARD = EvalSpec()  # the protocol's standard size: Home, page 3 and page 4's defaults
 
 
@@ -42,7 +41,7 @@ def _np(x: torch.Tensor) -> np.ndarray:
 
 
 def _one_thread() -> None:
-    torch.set_num_threads(INFERENCE_THREADS)
+    use_one_thread()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -16,6 +16,7 @@ from torch import nn
 
 from cmcore import datasets, evaluate, zoo
 from cmcore.config import DEFAULT_DATASET
+from cmcore.threads import use_one_thread
 from cmcore.flow import solve
 from cmcore.lab_train import (OT_CONSISTENCY, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency, load_ot_teacher,
                               ot_study_path, ot_teacher_config, param_study_path)
@@ -108,7 +109,7 @@ def coupling_models(coupling: str, dataset: str = DEFAULT_DATASET) -> tuple[nn.M
 def trajectories(coupling: str, dataset: str, n: int, seed: int,
                  steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Euler paths of the coupling's teacher from evaluation noise: (xs [steps+1, n, 2], ts [steps+1])."""
-    torch.set_num_threads(1)
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     traj = solve(coupling_models(coupling, dataset)[0], z, 1.0, 0.0, steps, "euler")
     return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
@@ -117,7 +118,7 @@ def trajectories(coupling: str, dataset: str, n: int, seed: int,
 @st.cache_data(show_spinner=False, max_entries=16)
 def one_step(coupling: str, dataset: str, role: str, n: int, seed: int) -> np.ndarray:
     """One network call from evaluation noise: the teacher's Euler step or the consistency model's jump."""
-    torch.set_num_threads(1)
+    use_one_thread()
     teacher, cm = coupling_models(coupling, dataset)
     x = evaluate.teacher_samples(teacher, seed, n, 1) if role == "teacher" else evaluate.cm_samples(cm, seed, n, 1)
     return x.numpy().astype(np.float64)
@@ -160,7 +161,7 @@ PREVIEW_TEACHER_STEPS = 50  # an uploaded teacher is previewed with this many Eu
 @st.cache_data(show_spinner=False, max_entries=16)
 def selection_paths(teacher_cfg, n: int, seed: int, steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Euler paths of the selected teacher from evaluation noise ``seed``: (xs [steps+1, n, 2], ts)."""
-    torch.set_num_threads(1)
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     traj = solve(models.teacher(teacher_cfg), z, 1.0, 0.0, steps, "euler")
     return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
@@ -179,7 +180,7 @@ class UploadPreview:
 @st.cache_data(show_spinner="Scoring the uploaded model ...", max_entries=4)
 def upload_preview(data: bytes, name: str) -> UploadPreview:
     """Load uploaded checkpoint bytes (``export.UploadError`` if unusable), sample it and score it."""
-    torch.set_num_threads(1)
+    use_one_thread()
     ckpt = export.read_checkpoint(data, name)
     dataset = (ckpt.config if ckpt.kind == "teacher" else ckpt.teacher_config or zoo.DEFAULT.teacher).dataset
     if ckpt.kind == "teacher":
