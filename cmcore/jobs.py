@@ -25,6 +25,10 @@ Streamlit (the dashboard's training job is ``cmcore.retrain_job``).  An
 exception the work raises after its cancel flag tripped counts as the
 cancellation it reports.  An interrupt (``KeyboardInterrupt``, ``SystemExit``)
 still settles the job and frees its slot, then propagates.
+
+Longer than 300 lines because a ``Job`` and the ``JobManager`` share one locking order (the manager's
+lock, then a job's; a job asks the manager for its queue place never under its own lock): split in two
+modules, that order would have to be kept across both.
 """
 from __future__ import annotations
 
