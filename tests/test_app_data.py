@@ -12,7 +12,8 @@ import torch
 
 from cmcore import datasets, retrain_job, uploads, zoo
 from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig
-from tests.test_app_pages import EXERCISES, no_exception, open_page, revealed, view
+from tests.conftest import no_exception, open_page
+from tests.test_app_pages import EXERCISES, revealed, view
 
 OTHER = "eight_gaussians"
 DATA_PICKER = "_data_picker"

@@ -20,7 +20,8 @@ from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore.nets import MLP
 from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
                                 squared_cost)
-from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from tests.conftest import charts, no_exception, open_page
+from tests.test_lab2_pages import an_upload, infos, text
 from tests.tolerances import REMEASURED_W2_ABS
 
 

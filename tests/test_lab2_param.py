@@ -13,7 +13,8 @@ from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_stud
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
-from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from tests.conftest import charts, no_exception, open_page
+from tests.test_lab2_pages import an_upload, infos, text
 from ui.lab_words import study_fallback
 
 SIGMA_MIN = 0.002
