@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import jobs, retrain_job, zoo
+from cmcore import retrain_job, zoo
 from cmcore.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING
 from cmcore.series import window_means
 from cmcore.train import Cancelled, StepInfo
