@@ -21,7 +21,7 @@ progress polls this way, and so does a page part whose numbers are still being c
 Reported: sessions served, errors (exceptions and error alerts in deltas, disconnects, timeouts),
 retrains finished, queue wait, time from each widget change to Streamlit's "script finished" for the
 browsing sessions (p50/p95/max) and, beside it, the time until its numbers were on screen (no waiting
-note left after the fragment runs that fill them in), the server's peak RSS (its process tree, read from /proc; needs
+note left after the fragment runs that fill them in), the server's peak RSS (its process tree, read with psutil; needs
 ``--server-pid`` or ``--start``) and its RSS after every session has left (sampled for ``--settle``
 seconds).  Through a proxy that tags responses (deploy/haproxy.cfg sets ``X-Served-By``), each
 session's backend is recorded on every request and a session that moved counts as an error.
@@ -56,6 +56,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import psutil
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -543,67 +545,58 @@ async def user(index: int, role: str, args, start_at: float, deadline: float | N
 
 # ---------------------------------------------------------------------------- the server's memory
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                kids.append(int(entry))
-    return kids
-
-
-def _status_kb(pid: int, field_name: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(_children(p))
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    """Every process of the server trees rooted at ``pids`` (the roots first); gone ones are skipped."""
+    out = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            out += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
     return out
 
 
+def _sum(pids: list[int], read) -> float:
+    total = 0.0
+    for proc in _processes(pids):
+        try:
+            total += read(proc)
+        except psutil.Error:  # it exited between listing and reading
+            pass
+    return total
+
+
+def tree(pid: int) -> list[int]:
+    return [proc.pid for proc in _processes([pid])]
+
+
 def rss_mb(pids: list[int]) -> float:
-    """VmRSS of every server process tree, summed, in MiB."""
-    return sum(_status_kb(p, "VmRSS") for root in pids for p in tree(root)) / 1024
+    """RSS of every server process tree, summed, in MiB."""
+    return _sum(pids, lambda proc: proc.memory_info().rss) / 2**20
+
+
+def _hwm_kb(proc: psutil.Process) -> int:
+    """VmHWM, the kernel's peak RSS of one process (psutil does not report it), from /proc/<pid>/status."""
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
 
 
 def hwm_mb(pids: list[int]) -> float:
     """The kernel's peak RSS (VmHWM) of every server process tree, summed (peaks since each process started)."""
-    return sum(_status_kb(p, "VmHWM") for root in pids for p in tree(root)) / 1024
+    return _sum(pids, _hwm_kb) / 1024
 
 
 def cpu_s(pids: list[int]) -> float:
     """CPU seconds (user + system) used so far by every server process tree."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
-    for root in pids:
-        for p in tree(root):
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, IndexError, ValueError):
-                pass
-    return total / tick
+    return _sum(pids, lambda proc: sum(proc.cpu_times()[:2]))
 
 
 def loadavg() -> float:
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
+    return psutil.getloadavg()[0]
 
 
 class MemorySampler:
@@ -640,9 +633,8 @@ class MemorySampler:
 
 def _cmdline(pid: int) -> str:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
         return ""
 
 
@@ -736,13 +728,8 @@ class Server:
 # ---------------------------------------------------------------------------- the run
 
 def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    v = sorted(values)
-    pos = (len(v) - 1) * q
-    lo = int(pos)
-    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (pos - lo)
+    """``numpy.percentile`` (linear interpolation between closest ranks) at fraction ``q``; None for no values."""
+    return float(np.percentile(values, 100 * q)) if values else None
 
 
 def spread(values: list[float]) -> dict:

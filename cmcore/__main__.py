@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from . import datasets, store, study, zoo
+from .config import DEFAULT_DATASET
+from .threads import ONE_THREAD
 from .evaluate import EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
 
-def _recipes(name: str, dataset: str = "two_moons") -> list[zoo.Recipe]:
+def _recipes(name: str, dataset: str = DEFAULT_DATASET) -> list[zoo.Recipe]:
     """The recipes named (or all) on ``dataset`` (or on every registered dataset with ``all``)."""
     names = list(zoo.RECIPES) if name == "all" else [name]
     sets = list(datasets.REGISTRY) if dataset == "all" else [dataset]
@@ -21,7 +23,7 @@ def _recipes(name: str, dataset: str = "two_moons") -> list[zoo.Recipe]:
 def _tag(recipe: zoo.Recipe) -> str:
     """How output lines name a recipe: ``[ours]`` on the lesson's dataset, ``[ours/circles]`` on another."""
     data = recipe.teacher.dataset
-    return f"[{recipe.name}]" if data == datasets.DEFAULT else f"[{recipe.name}/{data}]"
+    return f"[{recipe.name}]" if data == DEFAULT_DATASET else f"[{recipe.name}/{data}]"
 
 
 def cmd_train(args) -> int:
@@ -87,13 +89,13 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a recipe and write its checkpoints")
     t.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
-    t.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default="two_moons",
+    t.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=DEFAULT_DATASET,
                    help="which dataset the teacher learns (all: every registered one)")
     t.add_argument("--out", default=str(zoo.checkpoint_dir()), help="checkpoint folder")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="W2 table and the lesson's claims for the shipped checkpoints")
     e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
-    e.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default="two_moons",
+    e.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=DEFAULT_DATASET,
                    help="which dataset the teacher learns (all: every registered one)")
     e.add_argument("--write", action="store_true", help="store the table beside the checkpoints (read by the app)")
     e.set_defaults(fn=cmd_eval)
@@ -107,7 +109,7 @@ def main(argv=None) -> int:
     s.add_argument("--out-md", default=None, help="default bench/STUDY.md (none with --quick)")
     s.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation; "
                    "writes only the paths given, so the committed results are never overwritten by it")
-    s.add_argument("--threads", type=int, default=study.STUDY_THREADS,
+    s.add_argument("--threads", type=int, default=ONE_THREAD,
                    help="torch threads of every run (recorded in each config)")
     s.set_defaults(fn=cmd_study)
     args = p.parse_args(argv)

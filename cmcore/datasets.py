@@ -92,7 +92,6 @@ NOUNS: dict[str, str] = {
     "swiss_roll": "a Swiss roll",
     "checkerboard": "a checkerboard",
 }
-DEFAULT = "two_moons"  # the lesson's dataset
 
 
 is_upload = is_upload_name

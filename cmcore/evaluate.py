@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from . import datasets
+from .config import DEFAULT_DATASET
 from .consistency import default_sampling_levels, sample_multistep
 from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve, x0_prediction
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
@@ -123,7 +124,7 @@ class QualityTable:
         return next(iter(self.teacher.values())).n
 
 
-def quality_table(teacher: nn.Module, cm: nn.Module | None, dataset: str = "two_moons",
+def quality_table(teacher: nn.Module, cm: nn.Module | None, dataset: str = DEFAULT_DATASET,
                   teacher_steps=TEACHER_STEPS, cm_steps=CM_STEPS, spec: EvalSpec = EvalSpec(),
                   with_floor: bool = True) -> QualityTable:
     t = {k: teacher_score(teacher, dataset, k, spec=spec) for k in teacher_steps}

@@ -25,6 +25,10 @@ Streamlit (the dashboard's training job is ``cmcore.retrain_job``).  An
 exception the work raises after its cancel flag tripped counts as the
 cancellation it reports.  An interrupt (``KeyboardInterrupt``, ``SystemExit``)
 still settles the job and frees its slot, then propagates.
+
+Longer than 300 lines because a ``Job`` and the ``JobManager`` share one locking order (the manager's
+lock, then a job's; a job asks the manager for its queue place never under its own lock): split in two
+modules, that order would have to be kept across both.
 """
 from __future__ import annotations
 
@@ -36,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Hashable, NamedTuple
 
 import numpy as np
+
+from .series import window_means
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 ACTIVE_STATES = (QUEUED, RUNNING)
@@ -88,18 +94,6 @@ class Outcome(NamedTuple):
     state: str
     result: Any = None
     error: str | None = None
-
-
-def downsample(values: list[float], max_points: int = MAX_LOSS_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) with at most ``max_points`` points: equal bins, mean of each (steps are 1-based)."""
-    y = np.asarray(values, dtype=np.float64)
-    x = np.arange(1, len(y) + 1, dtype=np.float64)
-    if len(y) <= max_points:
-        return x, y
-    edges = np.linspace(0, len(y), max_points + 1).round().astype(int)
-    sums, counts = np.add.reduceat(y, edges[:-1]), np.diff(edges)
-    centres = np.add.reduceat(x, edges[:-1]) / counts
-    return centres, sums / counts
 
 
 class Job:
@@ -247,7 +241,7 @@ class Job:
             stopping = self._cancel.is_set() and state in ACTIVE_STATES
         rate = step / elapsed if step and elapsed > 0 else None
         eta = (total - step) / rate if rate and state == RUNNING else None
-        loss_steps, loss_values = downsample(losses)
+        _, loss_steps, loss_values = window_means(losses, MAX_LOSS_POINTS)
         return Progress(state, step, total, loss_steps, loss_values, elapsed, rate, eta, samples, samples_step,
                         position if state == QUEUED else None, watchers, error, stopping)
 

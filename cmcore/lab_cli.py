@@ -10,12 +10,14 @@ from pathlib import Path
 import torch
 
 from . import datasets, zoo
+from .config import DEFAULT_DATASET
 from .evaluate import EvalSpec
 from .lab_train import (OT_CONSISTENCY, OT_SPEC, OT_TEACHER_BLOCKS, PARAM_SEEDS, PARAM_SIGMA_DATA, PARAM_STARTS,
                         PARAM_STEPS, OTStudy, ot_markdown, ot_study_path, ot_table_path, ot_teacher_config,
                         param_study_path, param_variants, run_param_study, run_ot_study, save_json,
                         save_ot_consistency, save_ot_teacher, train_ot_teacher)
 from .lab_words import ot_findings, pairing_findings
+from .threads import use_one_thread
 from .train import train_consistency
 
 
@@ -51,7 +53,7 @@ def cmd_train_ot(args) -> int:
 def cmd_ot_bench(args) -> int:
     """Score both couplings with the protocol, time the pairing; write checkpoints/lab_ot[-<dataset>].json (read by
     the page) and bench/LAB_OT[-<dataset>].md (for people)."""
-    torch.set_num_threads(1)
+    use_one_thread()
     out, md = Path(args.out or ot_study_path(args.dataset)), Path(args.md or ot_table_path(args.dataset))
     if args.markdown_only:
         data = json.loads(out.read_text())
@@ -128,8 +130,8 @@ def _log(label: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m cmcore.lab_cli", description="Offline studies for the lab pages.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    dataset = dict(choices=list(datasets.REGISTRY), default=datasets.DEFAULT,
-                   help=f"the data: its shipped pair is the study's teacher (default {datasets.DEFAULT})")
+    dataset = dict(choices=list(datasets.REGISTRY), default=DEFAULT_DATASET,
+                   help=f"the data: its shipped pair is the study's teacher (default {DEFAULT_DATASET})")
     q = sub.add_parser("param", help="distil with each parameterisation (short runs); writes "
                        "checkpoints/lab_param[_random][-<dataset>].json")
     q.add_argument("--dataset", **dataset)

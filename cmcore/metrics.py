@@ -12,6 +12,12 @@ def _np(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
 
 
+def spread(points: torch.Tensor | np.ndarray) -> float:
+    """RMS distance of the points from their own centre: 0 when every point is the same (float64)."""
+    x = _np(points)
+    return float(np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
 EMD_MAX_ITER = 10_000_000  # network-simplex iteration cap; far above what 2,000 x 2,000 needs
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,11 @@ from torch import nn
 
 from . import store
 from .config import ConsistencyConfig, from_dict, to_dict
+from .files import atomic_write
 from .paths import DEFAULT_ROOT, RUN_DIR_ENV, run_root  # noqa: F401 (RUN_DIR_ENV: the setting's name, re-exported)
 from .retrain_job import Track
+
+LEGACY_DATASET = "two_moons"  # cards written before datasets existed: their teachers all learned two moons
 DEFAULT_MAX_BYTES = 64 * 2**20  # ~900 models of ~70 kB
 ID_PATTERN = re.compile(r"^run-[0-9a-f]{12}(-s\d{1,6})?$")  # never a path: nothing else is looked up on disk
 
@@ -38,7 +40,7 @@ class Card:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, tuple[float, ...]], ...] = ()  # k -> W2 per seed at the standard spec
-    dataset: str = "two_moons"  # what its teacher learned (cards written before datasets existed: two moons)
+    dataset: str = LEGACY_DATASET  # what its teacher learned
     track: Track | None = None  # one-step W2 against training step, measured while it trained (None: not kept)
 
 
@@ -66,10 +68,7 @@ class RunStore:
         data = {"teacher": card.teacher, "dataset": card.dataset, "cfg": to_dict(card.cfg), "steps_done": card.steps_done,
                 "seconds": card.seconds, "scores": [[k, list(v)] for k, v in card.scores],
                 "track": card.track.to_json() if card.track is not None else None}
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".card.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, self._card(card.model_id))
+        atomic_write(self._card(card.model_id), json.dumps(data))
         self.evict()
 
     def card(self, model_id: str) -> Card | None:
@@ -82,7 +81,7 @@ class RunStore:
             scores = tuple((int(k), tuple(float(x) for x in v)) for k, v in data.get("scores", []))
             track = Track.from_json(data["track"]) if data.get("track") else None  # older cards have none
             return Card(model_id, str(data["teacher"]), cfg, int(data["steps_done"]), float(data["seconds"]), scores,
-                        str(data.get("dataset", "two_moons")), track)
+                        str(data.get("dataset", LEGACY_DATASET)), track)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

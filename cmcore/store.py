@@ -8,8 +8,6 @@ to load raises ``CheckpointError`` naming the file and how to fix it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .config import ConsistencyConfig, TeacherConfig, from_dict, to_dict
+from .files import atomic_path
 from .nets import MLP, ConsistencyModel, frozen_copy
 
 FORMAT = "consistency-explorer/1"
@@ -59,15 +58,8 @@ def save(path: str | Path, kind: str, model: nn.Module, config, teacher_config: 
         "backbone": getattr(model, "backbone", ""),
     }
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 

@@ -26,6 +26,7 @@ from torch import nn
 
 from . import evaluate, zoo
 from .config import ConsistencyConfig, TeacherConfig, config_hash
+from .files import atomic_write
 from .retrain_job import TRACK_SPEC, Track, Tracker, snapshot_every
 from .stats import Score, compare
 from .train import TrainResult, train_consistency
@@ -110,12 +111,9 @@ def save_track(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, track: Track,
                replay_check: ReplayCheck | None = None, loss: tuple[tuple[int, float], ...] = ()) -> Path:
     """Write the track, its replay check and its loss curve (``loss_curve`` of the replay's losses)."""
     path = track_path(teacher_cfg, cfg, root)
-    tmp = path.with_suffix(".json.tmp")
     data = {**track.to_json(), **({"check": replay_check.to_json()} if replay_check else {}),
             **({"loss": [[step, value] for step, value in loss]} if loss else {})}
-    tmp.write_text(json.dumps(data) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(data) + "\n")
 
 
 def load_track(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | None = None) -> Track | None:

@@ -34,18 +34,18 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
 
 from . import datasets
-from .config import ConsistencyConfig, TeacherConfig
+from .config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig
 from .consistency import consistency_loss, distillation_pair, ema_update, levels_for, training_pair
 from .flow import flow_matching_loss
 from .nets import MLP, ConsistencyModel, frozen_copy, seeded
+from .threads import intra_op_threads
 
 ONECYCLE_WARMUP = 0.15  # share of steps spent warming the learning rate up
 
@@ -139,21 +139,6 @@ def make_scheduler(opt: torch.optim.Optimizer, schedule: str, lr: float, steps: 
     raise ValueError(f"Unknown lr schedule {schedule!r}; choose constant or onecycle.")
 
 
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads in this thread, then restore this thread's count.
-
-    ``get_num_threads`` first: it runs torch's lazy per-thread set-up now, which would
-    otherwise re-read the process default (shared with other threads) at the first op.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def fit(
     make_objective: Callable[[torch.Generator], Objective],
     *,
@@ -200,7 +185,7 @@ def train_teacher(cfg: TeacherConfig, **hooks) -> TrainResult:
                seed=cfg.seed, threads=cfg.threads, **hooks)
 
 
-def train_consistency(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = "two_moons",
+def train_consistency(cfg: ConsistencyConfig, teacher: nn.Module | None, dataset: str = DEFAULT_DATASET,
                       **hooks) -> TrainResult:
     cfg.validate()
     return fit(lambda init: ConsistencyObjective(cfg, dataset, teacher, init), steps=cfg.steps, lr=cfg.lr,

@@ -12,15 +12,20 @@ name in a link opens the same points for anyone on the same server while it hold
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import math
 import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
+from .files import atomic_path
+from .metrics import spread
 from .paths import run_root
 
 MAX_BYTES = 1_000_000  # an upload larger than this is refused before it is read
@@ -42,8 +47,17 @@ def is_upload_name(name: object) -> bool:
     return isinstance(name, str) and bool(NAME_PATTERN.fullmatch(name))
 
 
-def _cells(line: str) -> list[str]:
-    return [c.strip().strip('"').strip() for c in line.split(",")]
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped cells) of every non-blank row, read by ``csv`` (quotes, CRLF, quoted commas)."""
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        for cells in reader:
+            cells = [c.strip() for c in cells]
+            if any(cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise UploadError(f"Line {reader.line_num + 1} cannot be read as CSV ({exc}); save the file as plain "
+                          "comma-separated x,y rows.") from None
 
 
 def _number(cell: str) -> float | None:
@@ -61,12 +75,10 @@ def parse_csv(raw: bytes) -> torch.Tensor:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UploadError("The file is not UTF-8 text; save it as a plain CSV file (comma-separated x,y).") from None
-    lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if lines and all(_number(c) is None for c in _cells(lines[0][1])):
-        lines = lines[1:]  # a header row: every cell is text
     rows = []
-    for lineno, line in lines:
-        cells = _cells(line)
+    for index, (lineno, cells) in enumerate(_rows(text)):
+        if index == 0 and all(_number(c) is None for c in cells):
+            continue  # a header row: every cell is text
         if len(cells) != 2:
             raise UploadError(f"Line {lineno} has {len(cells)} column{'s' if len(cells) != 1 else ''}; every row "
                               "needs exactly 2 (x,y), separated by a comma.")
@@ -90,12 +102,6 @@ def parse_csv(raw: bytes) -> torch.Tensor:
         raise UploadError("All points are the same, so there is no distribution to learn; upload points that "
                           "differ.")
     return points.float()
-
-
-def spread(points: torch.Tensor) -> float:
-    """RMS distance of the points from their mean."""
-    centred = points - points.mean(dim=0)
-    return float(centred.pow(2).sum(dim=1).mean().sqrt())
 
 
 def normalise(points: torch.Tensor) -> torch.Tensor:
@@ -146,10 +152,8 @@ class UploadStore:
 
         name = name_of(points)
         if not self._path(name).is_file():
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f".{name}.{threading.get_ident()}.tmp"
-            save_file({"points": points.contiguous()}, str(tmp))
-            tmp.replace(self._path(name))
+            with atomic_path(self._path(name)) as tmp:
+                save_file({"points": points.contiguous()}, str(tmp))
         self._keep(name, points)
         return name
 

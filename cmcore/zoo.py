@@ -17,6 +17,7 @@ from torch import nn
 from . import store
 from .evaluate import EvalSpec, QualityTable
 from .config import (LESSON_CONSISTENCY, LESSON_TEACHER, ConsistencyConfig, TeacherConfig, config_hash)
+from .files import atomic_write
 from .train import train_consistency, train_teacher
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -108,10 +109,7 @@ def save_quality(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, table: Qual
     """The evaluation protocol's table for a shipped pair, so no page measures it at start-up."""
     path = quality_path(teacher_cfg, cfg, root)
     data = {"seeds": list(spec.seeds), **table.to_json()}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(data, indent=1) + "\n")
 
 
 def load_quality(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, spec: EvalSpec = EvalSpec(),

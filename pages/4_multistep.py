@@ -97,7 +97,7 @@ def jumps(real_bg, paths) -> None:
     st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
                "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
                "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
-    st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels))
+    st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels, compute.collapsed(sel)))
 
 
 later.fill_in(f"the jumps of {k_path}-step sampling", jumps, real, paths)

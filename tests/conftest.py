@@ -1,8 +1,14 @@
-"""Shared fixtures: the shipped models' quality table, and app.py kept in charge of AppTest runs."""
+"""Shared fixtures: the shipped models' quality table, and app.py kept in charge of AppTest runs.
+
+Shared AppTest helpers too (``open_page``, ``no_exception``, ``charts``): test modules import them
+(``from tests.conftest import open_page``).
+"""
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cmcore.runstore import RUN_DIR_ENV
 from ui import streamlit_internals
@@ -12,6 +18,43 @@ from ui import streamlit_internals
 os.environ["CONSISTENCY_FILL_IN"] = "sync"
 # Runs the tests train are stored in a folder of this test session, never in the repo's .runs/.
 os.environ.setdefault(RUN_DIR_ENV, tempfile.mkdtemp(prefix="cmcore-runs-"))
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APPTEST_TIMEOUT = 120  # first loads compute (W2 at several step counts); later runs hit the cache
+
+
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    """``page`` of the real app (app.py's navigation and sidebar around it), opened with ``query`` in its URL."""
+    at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    at.run()  # AppTest maps a file to its st.navigation url_path only after a first run
+    at.query_params.update(query or {})
+    at.switch_page(page)
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+@pytest.fixture
+def make_manager():
+    """``make_manager(**kwargs)`` -> a ``cmcore.jobs.JobManager`` that is shut down when the test ends, pass or fail."""
+    from cmcore.jobs import JobManager
+
+    made = []
+
+    def make(**kwargs) -> JobManager:
+        made.append(JobManager(**kwargs))
+        return made[-1]
+
+    yield make
+    for m in made:
+        m.shutdown()
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from cmcore import datasets, retrain_job, uploads, zoo
-from cmcore.config import ConsistencyConfig, TeacherConfig
-from tests.test_app_pages import EXERCISES, no_exception, open_page, revealed, view
+from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig
+from tests.conftest import no_exception, open_page
+from tests.test_app_pages import EXERCISES, revealed, view
 
 OTHER = "eight_gaussians"
 DATA_PICKER = "_data_picker"
@@ -66,7 +67,7 @@ def test_picking_a_dataset_changes_the_models_and_the_url_and_survives_a_page_ch
     no_exception(at)
     assert at.selectbox(key=DATA_PICKER).value == "circles"
     assert at.query_params["data"] in (["circles"], "circles")
-    at.selectbox(key=DATA_PICKER).select(datasets.DEFAULT).run()
+    at.selectbox(key=DATA_PICKER).select(DEFAULT_DATASET).run()
     assert "data" not in at.query_params  # the default is left out of links
 
 
@@ -76,7 +77,7 @@ def test_a_bad_data_value_is_corrected_with_a_note(bad):
     no_exception(at)
     notes = [w.value for w in at.warning if "Link setting `data`" in w.value]
     assert notes and "http://" not in notes[0].replace("http\\:", "")  # echoed escaped, never as a link
-    assert at.selectbox(key=DATA_PICKER).value == datasets.DEFAULT
+    assert at.selectbox(key=DATA_PICKER).value == DEFAULT_DATASET
     assert "data" not in at.query_params
 
 

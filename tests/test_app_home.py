@@ -15,28 +15,14 @@ from streamlit.testing.v1 import AppTest
 from cmcore import evaluate, zoo
 from cmcore.config import LESSON_CONSISTENCY, ConsistencyConfig
 from cmcore.presets import PRESETS
+from tests.conftest import no_exception, open_page
 from viz import glossary, lesson_claims, names
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-TIMEOUT = 120
 OTHER = "eight_gaussians"
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 # What a student must never read outside a "How this was measured" expander.
 DEVELOPER_WORDS = re.compile(r"python -m|lab_cli|cmcore\.|vl-convert|\bStreamlit\b|\btorch\b|safetensors\.torch")
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.query_params.update(query or {})
-    at.switch_page(page)
-    return at.run()
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def panel_titles(at: AppTest) -> dict[str, str]:

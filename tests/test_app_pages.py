@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cmcore import zoo
+from tests.conftest import charts, no_exception, open_page
 from ui import teach
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT = 120  # first loads compute (W2 at several step counts); later runs hit the cache
 EXERCISES = {  # page -> (question key, URL flag that reveals the results)
     "pages/1_self-consistency.py": ("sc", "sc_show"),
     "pages/2_one-step-ode.py": ("os", "os_show"),
@@ -25,21 +23,9 @@ EXERCISES = {  # page -> (question key, URL flag that reveals the results)
 }
 
 
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()  # AppTest maps a file to its st.navigation url_path only after a first run
-    at.query_params.update(query or {})
-    at.switch_page(page)
-    return at.run()
-
-
 def revealed(page: str, query: dict | None = None) -> AppTest:
     """The page with its results shown, as a shared link would open it."""
     return open_page(page, {EXERCISES[page][1]: "1", **(query or {})})
-
-
-def charts(at: AppTest) -> list:
-    return list(at.get("vega_lite_chart"))
 
 
 def view(at: AppTest) -> str:
@@ -49,11 +35,6 @@ def view(at: AppTest) -> str:
     parts += [d.value.to_csv() for d in at.dataframe] + [t.value.to_csv() for t in at.table]
     parts += [hashlib.sha256(c.proto.SerializeToString()).hexdigest() for c in charts(at)]
     return "\n".join(parts)
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 # --- Every page renders at its defaults ----------------------------------------------------

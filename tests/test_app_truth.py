@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cmcore import evaluate, sampler_study, zoo
+from cmcore import collapse, evaluate, sampler_study, study, zoo
 from cmcore.evaluate import compare
+from cmcore.metrics import spread
 from cmcore.presets import PRESETS
 from cmcore.train import train_consistency
 from ui import runs
 from tests.test_app_pages import model_picker
-from viz import sampler_words, words
+from viz import sampler_words
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300  # a guard for a first run that measures a new model's W2 table on a loaded machine
@@ -76,7 +77,8 @@ def test_the_poor_models_are_what_they_claim_to_be(matrix):
     ids = list(matrix)
     collapsed = matrix[ids[2]]
     samples = evaluate.cm_samples(collapsed[1], 0, 2000, 1).numpy()
-    assert words.spread(samples) < words.COLLAPSE_SPREAD  # one dot
+    assert spread(samples) < 0.01 * collapse.data_spread("two_moons").mean  # one dot
+    assert collapse.collapsed(collapsed[1], "two_moons", collapsed[2].consistency[1], collapsed[2].teacher[1])
     assert compare(collapsed[2].consistency[1], collapsed[2].teacher[1]).higher  # worse than one teacher step
 
 
@@ -128,8 +130,10 @@ def test_multistep_verdict_and_stories_follow_the_numbers(matrix, index):
     table_w2 = dict(zip(at.dataframe[0].value["sampler"] + at.dataframe[0].value["NFE"].astype(str),
                         at.dataframe[0].value["W2"]))
     assert table_w2["consistency model1"] == str(c[1]) and table_w2["teacher (Euler ODE)50"] == str(t[50])
-    followed = evaluate.cm_samples(cm, 0, 6, 4).numpy()  # the page's default: 6 points, K = 4
-    assert ("has collapsed" in text) == words.collapsed(followed), (mid, words.spread(followed))
+    # page 4 and the study (cmcore.study.collapse_row) judge collapse with the one definition, on the same scores
+    study_says = study.is_collapsed(collapse.model_spread(cm), collapse.data_spread("two_moons"), c[1], t[1])
+    assert ("has collapsed" in text) == study_says, mid
+    assert {0: False, 2: True}.get(index, study_says) == study_says  # ours is not collapsed, the poor retrain is
     assert not any(p in text for p in LESSON_PHRASES_NEVER_AS_FACT)
 
 
@@ -145,12 +149,12 @@ def test_multistep_predictions_and_experiments_follow_the_numbers(matrix, index)
     for accepted, because in (sampler_words.match_verdict(c, t[50]), sampler_words.eight_vs_four_verdict(c[8], c[4])):
         assert f'The numbers say "{accepted[0]}"**: {because}' in text, (mid, because)
     if mid in zoo.RECIPES:
-        study = sampler_study.load(zoo.RECIPES[mid].teacher, zoo.RECIPES[mid].consistency)
+        experiments = sampler_study.load(zoo.RECIPES[mid].teacher, zoo.RECIPES[mid].consistency)
     else:
-        study = sampler_study.run(cm, "two_moons", known=c)
-    assert sampler_words.noise_story(study) in text and sampler_words.spacing_story(study) in text, mid
-    assert list(at.dataframe[1].value[sampler_words.NOISE_LABELS[True]]) == [str(study.same_noise(k))
-                                                                            for k in study.steps]
+        experiments = sampler_study.run(cm, "two_moons", known=c)
+    assert sampler_words.noise_story(experiments) in text and sampler_words.spacing_story(experiments) in text, mid
+    assert list(at.dataframe[1].value[sampler_words.NOISE_LABELS[True]]) == [str(experiments.same_noise(k))
+                                                                            for k in experiments.steps]
 
 
 @pytest.mark.parametrize("index", [0, 1])

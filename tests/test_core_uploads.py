@@ -37,6 +37,15 @@ def test_plain_rows_header_blank_lines_and_bom_are_accepted():
     assert torch.equal(with_header, plain)
 
 
+def test_quoted_cells_crlf_and_line_numbers_are_read_as_csv():
+    rows = grid()
+    quoted = "\r\n".join(f'"{x}", "{y}"' for x, y in rows).encode()
+    assert torch.equal(uploads.parse_csv(quoted), torch.tensor(rows, dtype=torch.float32))
+    with pytest.raises(uploads.UploadError) as err:  # a quoted comma is one cell; the line counts blank lines
+        uploads.parse_csv(b"x,y\n\n" + csv(grid()) + b'"1,5",2,3\n')
+    assert "Line 43 has 3 columns" in str(err.value)
+
+
 # --- Every refusal, with a message that says what to fix ------------------------------------------
 
 @pytest.mark.parametrize("raw, words", [

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import jobs, retrain_job, zoo
-from cmcore.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobManager
+from cmcore import retrain_job, zoo
+from cmcore.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING
+from cmcore.series import window_means
 from cmcore.train import Cancelled, StepInfo
 
 SAFETY = 10.0  # seconds; only a guard against a hung test, never part of an assertion
@@ -57,10 +58,8 @@ class FakeWork:
 
 
 @pytest.fixture
-def manager():
-    m = JobManager(max_running=1)
-    yield m
-    m.shutdown()
+def manager(make_manager):
+    return make_manager(max_running=1)
 
 
 def started(work: FakeWork) -> bool:
@@ -95,20 +94,17 @@ def test_at_most_max_running_and_fifo_queue_positions(manager):
     assert [job[k].state for k in "abc"] == [DONE, DONE, DONE]
 
 
-def test_two_slots_run_two_jobs_at_once():
-    m = JobManager(max_running=2)
-    try:
-        works = [FakeWork(total=1) for _ in range(3)]
-        handles = [m.submit(i, w, watcher="w") for i, w in enumerate(works)]
-        assert started(works[0]) and started(works[1])
-        assert [h.state for h in handles] == [RUNNING, RUNNING, QUEUED]
-        works[1].finish(handles[1])
-        assert started(works[2])
-        for w, h in zip(works, handles):
-            if h.state != DONE:
-                w.finish(h)
-    finally:
-        m.shutdown()
+def test_two_slots_run_two_jobs_at_once(make_manager):
+    m = make_manager(max_running=2)
+    works = [FakeWork(total=1) for _ in range(3)]
+    handles = [m.submit(i, w, watcher="w") for i, w in enumerate(works)]
+    assert started(works[0]) and started(works[1])
+    assert [h.state for h in handles] == [RUNNING, RUNNING, QUEUED]
+    works[1].finish(handles[1])
+    assert started(works[2])
+    for w, h in zip(works, handles):
+        if h.state != DONE:
+            w.finish(h)
 
 
 def test_same_key_joins_the_running_job(manager):
@@ -242,26 +238,24 @@ def test_progress_fields_advance(manager):
     assert p1.step == 1  # earlier snapshots are immutable
 
 
-def test_downsample_bins_long_histories():
+def test_window_means_bin_long_histories():
     values = [float(i) for i in range(1, 10_001)]
-    x, y = jobs.downsample(values, max_points=100)
-    assert len(x) == len(y) == 100
-    assert y[0] == pytest.approx(np.mean(values[:100])) and x[0] == pytest.approx(50.5)
-    x_short, y_short = jobs.downsample([3.0, 2.0], max_points=100)
+    ends, x, y = window_means(values, 100)
+    assert len(ends) == len(x) == len(y) == 100
+    assert y[0] == pytest.approx(np.mean(values[:100])) and x[0] == pytest.approx(50.5) and ends[0] == 100
+    _, x_short, y_short = window_means([3.0, 2.0], 100)
     assert x_short.tolist() == [1, 2] and y_short.tolist() == [3.0, 2.0]
+    assert [len(a) for a in window_means([], 100)] == [0, 0, 0]
 
 
-def test_finished_jobs_are_a_bounded_lru():
-    m = JobManager(max_running=1, keep_finished=2)
-    try:
-        for key in "abc":
-            work = FakeWork(total=1, result=key)
-            work.finish(m.submit(key, work, watcher="w"))
-        with pytest.raises(LookupError):
-            m.result("a")
-        assert m.result("b") == "b" and m.result("c") == "c"
-    finally:
-        m.shutdown()
+def test_finished_jobs_are_a_bounded_lru(make_manager):
+    m = make_manager(max_running=1, keep_finished=2)
+    for key in "abc":
+        work = FakeWork(total=1, result=key)
+        work.finish(m.submit(key, work, watcher="w"))
+    with pytest.raises(LookupError):
+        m.result("a")
+    assert m.result("b") == "b" and m.result("c") == "c"
 
 
 def test_snapshot_every_gives_a_few_frames_but_at_least_every_250_steps():
@@ -306,106 +300,91 @@ class FakeClock:
         return self.now
 
 
-def test_a_run_nobody_polls_any_more_is_cancelled_after_the_lease():
+def test_a_run_nobody_polls_any_more_is_cancelled_after_the_lease(make_manager):
     clock = FakeClock()
-    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
-    try:
-        work = FakeWork(total=5)
-        job = m.submit("k", work, watcher="tab-closed")
-        assert started(work)
+    m = make_manager(max_running=1, lease_s=60.0, clock=clock)
+    work = FakeWork(total=5)
+    job = m.submit("k", work, watcher="tab-closed")
+    assert started(work)
+    work.advance()
+    clock.now = 59.0  # still within the lease: keeps running
+    work.advance()
+    assert job.state == RUNNING
+    clock.now = 61.0  # nobody touched it for more than 60 s: the next step's cancel check trips
+    assert job.wait(SAFETY)
+    assert job.state == CANCELLED and job.result is None
+
+
+def test_touching_keeps_a_watched_run_alive_and_one_live_watcher_is_enough(make_manager):
+    clock = FakeClock()
+    m = make_manager(max_running=1, lease_s=60.0, clock=clock)
+    work = FakeWork(total=3)
+    job = m.submit("k", work, watcher="a")
+    m.submit("k", work, watcher="b")  # b joins, then b's tab closes (never touches again)
+    assert started(work)
+    for t in (50.0, 100.0, 150.0):
+        clock.now = t
+        job.touch("a")  # a keeps polling
         work.advance()
-        clock.now = 59.0  # still within the lease: keeps running
-        work.advance()
-        assert job.state == RUNNING
-        clock.now = 61.0  # nobody touched it for more than 60 s: the next step's cancel check trips
-        assert job.wait(SAFETY)
-        assert job.state == CANCELLED and job.result is None
-    finally:
-        m.shutdown()
+    assert job.wait(SAFETY)
+    assert job.state == DONE and job.result == "model"
+    job.touch("stranger")  # touching by someone who never watched is ignored
 
 
-def test_touching_keeps_a_watched_run_alive_and_one_live_watcher_is_enough():
+def test_a_queued_job_nobody_polls_any_more_is_cancelled_in_the_queue(make_manager):
     clock = FakeClock()
-    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
-    try:
-        work = FakeWork(total=3)
-        job = m.submit("k", work, watcher="a")
-        m.submit("k", work, watcher="b")  # b joins, then b's tab closes (never touches again)
-        assert started(work)
-        for t in (50.0, 100.0, 150.0):
-            clock.now = t
-            job.touch("a")  # a keeps polling
-            work.advance()
-        assert job.wait(SAFETY)
-        assert job.state == DONE and job.result == "model"
-        job.touch("stranger")  # touching by someone who never watched is ignored
-    finally:
-        m.shutdown()
+    m = make_manager(max_running=1, lease_s=60.0, clock=clock)
+    blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
+    running = m.submit("blocker", blocker, watcher="x")
+    gone = m.submit("gone", left, watcher="tab-closed")
+    kept = m.submit("kept", waiting, watcher="bob")
+    assert started(blocker)
+    assert [m.queue_position(gone), m.queue_position(kept)] == [1, 2]
+    clock.now = 30.0
+    running.touch("x")
+    kept.touch("bob")
+    clock.now = 61.0  # "tab-closed" was last seen at 0: its lease lapsed while it waited
+    assert kept.progress().queue_position == 1  # a read settles the abandoned job ahead of it
+    assert gone.wait(0) and gone.state == CANCELLED and "nobody" in gone.progress().error
+    assert running.state == RUNNING and m.get("gone") is gone
+    blocker.finish(running)
+    assert started(waiting)
+    waiting.finish(kept)
+    assert left.calls == 0
 
 
-def test_a_queued_job_nobody_polls_any_more_is_cancelled_in_the_queue():
+def test_an_abandoned_queued_job_is_skipped_when_a_slot_frees_up(make_manager):
     clock = FakeClock()
-    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
-    try:
-        blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
-        running = m.submit("blocker", blocker, watcher="x")
-        gone = m.submit("gone", left, watcher="tab-closed")
-        kept = m.submit("kept", waiting, watcher="bob")
-        assert started(blocker)
-        assert [m.queue_position(gone), m.queue_position(kept)] == [1, 2]
-        clock.now = 30.0
-        running.touch("x")
-        kept.touch("bob")
-        clock.now = 61.0  # "tab-closed" was last seen at 0: its lease lapsed while it waited
-        assert kept.progress().queue_position == 1  # a read settles the abandoned job ahead of it
-        assert gone.wait(0) and gone.state == CANCELLED and "nobody" in gone.progress().error
-        assert running.state == RUNNING and m.get("gone") is gone
-        blocker.finish(running)
-        assert started(waiting)
-        waiting.finish(kept)
-        assert left.calls == 0
-    finally:
-        m.shutdown()
+    m = make_manager(max_running=1, lease_s=60.0, clock=clock)
+    blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
+    running = m.submit("blocker", blocker, watcher="x")
+    gone = m.submit("gone", left, watcher="tab-closed")
+    kept = m.submit("kept", waiting, watcher="bob")
+    assert started(blocker)
+    clock.now = 30.0
+    running.touch("x")
+    kept.touch("bob")
+    clock.now = 61.0
+    blocker.advance()  # nobody reads anything; the blocker's last step frees the slot
+    assert running.wait(SAFETY) and started(waiting)
+    assert gone.state == CANCELLED and left.calls == 0
+    waiting.finish(kept)
 
 
-def test_an_abandoned_queued_job_is_skipped_when_a_slot_frees_up():
+def test_a_key_whose_run_lost_its_watchers_starts_afresh_instead_of_joining_it(make_manager):
     clock = FakeClock()
-    m = JobManager(max_running=1, lease_s=60.0, clock=clock)
-    try:
-        blocker, left, waiting = FakeWork(total=1), FakeWork(total=1), FakeWork(total=1)
-        running = m.submit("blocker", blocker, watcher="x")
-        gone = m.submit("gone", left, watcher="tab-closed")
-        kept = m.submit("kept", waiting, watcher="bob")
-        assert started(blocker)
-        clock.now = 30.0
-        running.touch("x")
-        kept.touch("bob")
-        clock.now = 61.0
-        blocker.advance()  # nobody reads anything; the blocker's last step frees the slot
-        assert running.wait(SAFETY) and started(waiting)
-        assert gone.state == CANCELLED and left.calls == 0
-        waiting.finish(kept)
-    finally:
-        m.shutdown()
-
-
-def test_a_key_whose_run_lost_its_watchers_starts_afresh_instead_of_joining_it():
-    clock = FakeClock()
-    m = JobManager(max_running=2, lease_s=60.0, clock=clock)
-    try:
-        work = FakeWork(total=5)
-        job = m.submit("k", work, watcher="tab-closed")
-        assert started(work)
-        clock.now = 61.0
-        again = FakeWork(total=1, result="fresh")
-        new = m.submit("k", again, watcher="bob")
-        assert new is not job
-        assert job.wait(SAFETY) and job.state == CANCELLED
-        assert started(again)
-        again.finish(new)
-        assert m.result("k") == "fresh"
-    finally:
-        m.shutdown()
+    m = make_manager(max_running=2, lease_s=60.0, clock=clock)
+    work = FakeWork(total=5)
+    job = m.submit("k", work, watcher="tab-closed")
+    assert started(work)
+    clock.now = 61.0
+    again = FakeWork(total=1, result="fresh")
+    new = m.submit("k", again, watcher="bob")
+    assert new is not job
+    assert job.wait(SAFETY) and job.state == CANCELLED
+    assert started(again)
+    again.finish(new)
+    assert m.result("k") == "fresh"
 
 
 def test_an_interrupt_settles_the_job_frees_its_slot_and_is_not_swallowed(manager):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cmcore import datasets, store, zoo
-from cmcore.config import TeacherConfig, config_hash
+from cmcore.config import DEFAULT_DATASET, TeacherConfig, config_hash
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.flow import flow_matching_loss
 from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
@@ -20,7 +20,8 @@ from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore.nets import MLP
 from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
                                 squared_cost)
-from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from tests.conftest import charts, no_exception, open_page
+from tests.test_lab2_pages import an_upload, infos, text
 from tests.tolerances import REMEASURED_W2_ABS
 
 
@@ -203,6 +204,6 @@ def test_ot_page_on_an_upload_shows_the_lessons_study_and_says_why():
     no_exception(at)
     note = infos(at)
     assert "an upload has none" in note and datasets.noun(name) in note
-    assert f"stored study on **{datasets.noun(datasets.DEFAULT)}**" in note
+    assert f"stored study on **{datasets.noun(DEFAULT_DATASET)}**" in note
     lesson = OTStudy.of()
     assert str(lesson.couplings["minibatch_ot"].table.teacher[1]) in text(at) and str(lesson.floor) in text(at)

@@ -1,29 +1,10 @@
 """AppTest for the lab pages of issue 9 (items 5, 8, 9): each renders, draws, states computed findings."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT = 120
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()  # AppTest maps a file to its st.navigation url_path only after a first run
-    at.query_params.update(query or {})
-    at.switch_page(page)
-    return at.run()
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def charts(at: AppTest) -> list:
-    return list(at.get("vega_lite_chart"))
+from tests.conftest import charts, no_exception, open_page
 
 
 def text(at: AppTest) -> str:

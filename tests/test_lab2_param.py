@@ -7,12 +7,14 @@ import pytest
 import torch
 
 from cmcore import datasets, zoo
+from cmcore.config import DEFAULT_DATASET
 from cmcore.evaluate import Score, compare
-from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, window_means
+from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, loss_curve
 from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
-from tests.test_lab2_pages import an_upload, charts, infos, no_exception, open_page, text
+from tests.conftest import charts, no_exception, open_page
+from tests.test_lab2_pages import an_upload, infos, text
 from ui.lab_words import study_fallback
 
 SIGMA_MIN = 0.002
@@ -52,8 +54,8 @@ def test_bad_parameterisation_is_refused_with_a_fix():
 
 
 def test_window_means():
-    assert window_means([1.0, 3.0, 5.0, 7.0], points=2) == [(2, 2.0), (4, 6.0)]
-    assert window_means([2.0], points=5) == [(1, 2.0)]
+    assert loss_curve([1.0, 3.0, 5.0, 7.0], points=2) == [(2, 2.0), (4, 6.0)]
+    assert loss_curve([2.0], points=5) == [(1, 2.0)]
 
 
 def _s(*v):
@@ -131,11 +133,11 @@ OTHER = "circles"
 
 
 def test_the_fallback_note_says_why_for_an_upload_and_for_a_dataset_without_a_study():
-    upload = study_fallback("upload-0123456789ab", datasets.DEFAULT, "unused")
+    upload = study_fallback("upload-0123456789ab", DEFAULT_DATASET, "unused")
     assert upload.startswith("This page shows the stored study on **two moons**, not on your uploaded points "
                              "(0123456789ab), the data chosen in the sidebar")
     assert "an upload has none" in upload and "unused" not in upload
-    missing = study_fallback("circles", datasets.DEFAULT, param_command(dataset="circles"))
+    missing = study_fallback("circles", DEFAULT_DATASET, param_command(dataset="circles"))
     assert "no study is stored for concentric circles yet (`python -m cmcore.lab_cli param --dataset circles`" in missing
 
 
@@ -159,6 +161,6 @@ def test_param_page_on_an_upload_shows_the_lessons_study_and_says_why():
     no_exception(at)
     note = infos(at)
     assert "an upload has none" in note and datasets.noun(name) in note
-    assert f"stored study on **{datasets.noun(datasets.DEFAULT)}**" in note
+    assert f"stored study on **{datasets.noun(DEFAULT_DATASET)}**" in note
     lesson = ParamStudy.of("teacher")
     assert str(lesson.score(LESSON)) in text(at) and str(lesson.floor) in text(at)

@@ -15,7 +15,7 @@ from cmcore.stats import compare
 from ui import runs
 from viz import compare_words as cw
 from viz import names
-from tests.test_lab2_pages import charts, no_exception
+from tests.conftest import charts, no_exception
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/lab_compare.py"

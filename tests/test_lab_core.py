@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from cmcore import evaluate, lab, zoo
+from cmcore import evaluate, lab, threads, zoo
 from cmcore.evaluate import EvalSpec, Score
 from cmcore.metrics import w2
 from ui import lab_words
@@ -197,7 +197,7 @@ def test_target_is_the_ema_of_the_online_weights(shipped):
 
 def test_lab_run_config_only_shortens():
     cfg = lab.lab_run_config(zoo.DEFAULT.consistency)
-    assert (cfg.steps, cfg.batch, cfg.threads) == (lab.LAB_RUN_STEPS, lab.LAB_RUN_BATCH, lab.LAB_RUN_THREADS)
+    assert (cfg.steps, cfg.batch, cfg.threads) == (lab.LAB_RUN_STEPS, lab.LAB_RUN_BATCH, threads.ONE_THREAD)
     assert cfg.ema_mu == zoo.DEFAULT.consistency.ema_mu and cfg.n_levels == zoo.DEFAULT.consistency.n_levels
 
 

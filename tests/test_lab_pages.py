@@ -10,7 +10,8 @@ import re
 import pytest
 
 from cmcore import lab
-from tests.test_app_pages import charts, no_exception, open_page, view
+from tests.conftest import charts, no_exception, open_page
+from tests.test_app_pages import view
 
 W2_PAGE = "pages/lab_w2.py"
 

@@ -3,9 +3,9 @@
 Rules:
 * the project's own imports form no circle (every ``import``, including those inside functions);
 * ``cmcore`` (the engine) imports neither Streamlit, Altair nor pandas;
-* ``cmcore/jobs.py`` is a generic worker pool: no torch and no other project module;
+* ``cmcore/jobs.py`` is a generic worker pool: no torch and no project module but ``cmcore.series``;
 * pages import nothing from torch directly (they go through ``ui`` and ``cmcore``);
-* no module in ``ui/`` or ``viz/`` is longer than 300 lines, unless a line of its module
+* no module in ``cmcore/``, ``ui/`` or ``viz/`` is longer than 300 lines, unless a line of its module
   docstring starts with ``Longer than 300 lines because`` and gives the reason.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cmcore", "ui", "viz")  # walked recursively; viz/ only when it exists
 SCRIPTS = ("app.py", "pages/*.py", "bench/*.py")
 ENGINE_FORBIDDEN = {"streamlit", "altair", "pandas"}
-MAX_UI_LINES = 300
+MAX_LINES = 300
 LONG_MODULE_REASON = "Longer than 300 lines because"
 
 
@@ -137,9 +137,12 @@ def test_the_engine_imports_no_streamlit_altair_or_pandas():
 
 
 def test_the_job_pool_is_generic():
-    path = ROOT / "cmcore" / "jobs.py"
+    """The pool may read only ``cmcore.series`` (numpy window means), itself free of torch and the project."""
+    path, series = ROOT / "cmcore" / "jobs.py", ROOT / "cmcore" / "series.py"
     project = {name for name in imported_names(path, "cmcore.jobs") if name.startswith("cmcore")}
-    assert "torch" not in top_level_imports(path) and project == set(), project
+    assert "torch" not in top_level_imports(path) and project <= {"cmcore.series", "cmcore.series.window_means"}, project
+    assert top_level_imports(series) <= {"__future__", "numpy"} and not imported_names(series, "cmcore.series") & {
+        *project_files()}
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
@@ -147,16 +150,46 @@ def test_pages_do_not_import_torch(path):
     assert "torch" not in top_level_imports(path), f"{relative(path)} imports torch; go through ui/ or cmcore/"
 
 
-def ui_modules() -> list[Path]:
-    return [p for package in ("ui", "viz") if (ROOT / package).is_dir() for p in sorted((ROOT / package).rglob("*.py"))]
+def package_modules() -> list[Path]:
+    return [p for package in PACKAGES if (ROOT / package).is_dir() for p in sorted((ROOT / package).rglob("*.py"))]
 
 
-@pytest.mark.parametrize("path", ui_modules(), ids=relative)
-def test_ui_modules_are_short_or_say_why(path):
+@pytest.mark.parametrize("path", package_modules(), ids=relative)
+def test_modules_are_short_or_say_why(path):
     text = path.read_text(encoding="utf-8")
     lines = len(text.splitlines())
     docstring = ast.get_docstring(ast.parse(text)) or ""
     reason = any(line.strip().startswith(LONG_MODULE_REASON) for line in docstring.splitlines())
-    assert lines <= MAX_UI_LINES or reason, (
-        f"{relative(path)} has {lines} lines (limit {MAX_UI_LINES}); split it, or start a line of its module "
+    assert lines <= MAX_LINES or reason, (
+        f"{relative(path)} has {lines} lines (limit {MAX_LINES}); split it, or start a line of its module "
         f"docstring with {LONG_MODULE_REASON!r} and the reason.")
+
+
+def literal_defaults(path: Path) -> list[tuple[int, object]]:
+    """(line, value) of every string constant used as a parameter default or a dataclass field default."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found += [(d.lineno, d.value) for d in [*node.args.defaults, *node.args.kw_defaults]
+                      if isinstance(d, ast.Constant)]
+        elif isinstance(node, ast.ClassDef):
+            found += [(s.value.lineno, s.value.value) for s in node.body
+                      if isinstance(s, ast.AnnAssign) and isinstance(s.value, ast.Constant)]
+        elif isinstance(node, ast.keyword) and node.arg == "default" and isinstance(node.value, ast.Constant):
+            found.append((node.value.lineno, node.value.value))  # argparse's default=
+    return found
+
+
+def test_the_walker_finds_a_literal_default(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('def f(d: str = "x", *, k="y"):\n    pass\n\n\nclass C:\n    d: str = "z"\n\n\np.add("--d", default="w")\n')
+    assert sorted(v for _, v in literal_defaults(path)) == ["w", "x", "y", "z"]
+
+
+def test_no_default_dataset_outside_config():
+    """The default dataset is named once (``config.DEFAULT_DATASET``); every signature reads that constant."""
+    from cmcore.config import DEFAULT_DATASET
+
+    offenders = {f"{relative(path)}:{line}" for path in project_files().values() if path.name != "config.py"
+                 for line, value in literal_defaults(path) if value == DEFAULT_DATASET}
+    assert offenders == set(), f"write config.DEFAULT_DATASET, not {DEFAULT_DATASET!r}: {sorted(offenders)}"

@@ -10,9 +10,8 @@ for in two minutes; the rest (scores on the protocol's fixed seeds, chart specs)
 ``cmcore.evaluate``: a ``Score`` (mean ± standard error over seeds), read against the
 floor at the same size.  Shipped models' scores at the standard spec are read from the
 tables stored beside the checkpoints (``zoo.load_quality``), so no page measures them
-at start-up.  Inference runs on one torch thread: for these tiny MLPs extra threads
-only add contention (``torch.set_num_threads`` is per thread, so this does not slow a
-training worker).
+at start-up.  Inference runs on one torch thread (``cmcore.threads``, the engine's one
+policy; the count is per thread, so this does not slow a training worker).
 """
 from __future__ import annotations
 
@@ -23,17 +22,17 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from cmcore import bench, evaluate, zoo
+from cmcore import bench, collapse, evaluate, metrics, zoo
 from cmcore.config import TeacherConfig
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.consistency import default_sampling_levels, sample_multistep
 from cmcore.flow import ode_endpoint
 from cmcore.metrics import endpoint_error
+from cmcore.threads import use_one_thread
 from ui import faults, models, runs, shared
 from ui.models import Selection
 from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
 
-INFERENCE_THREADS = 1  # tiny MLPs: one thread is fastest and never fights a training worker
 STANDARD = EvalSpec()  # the protocol's standard size: Home, page 3 and page 4's defaults
 
 
@@ -42,7 +41,7 @@ def _np(x: torch.Tensor) -> np.ndarray:
 
 
 def _one_thread() -> None:
-    torch.set_num_threads(INFERENCE_THREADS)
+    use_one_thread()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -106,6 +105,14 @@ def quality(sel: Selection) -> QualityTable:
                         {k: cm_score(sel, k) for k in evaluate.CM_STEPS}, floor_score(sel.teacher_cfg.dataset))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def collapsed(sel: Selection, spec: EvalSpec = STANDARD) -> bool:
+    """The engine's collapse verdict (``cmcore.collapse``, the study's definition) for the selected model."""
+    _one_thread()
+    return collapse.collapsed(models.consistency(sel), sel.teacher_cfg.dataset, cm_score(sel, 1, spec),
+                              teacher_score(sel.teacher_cfg, 1, spec), spec)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
     _one_thread()
@@ -164,10 +171,7 @@ class OneStepView:
     errors: dict  # name -> (mean, max) distance to the 200-step endpoint
     euler_vs_x0_max: float  # max |one Euler step - x0 prediction| over points and coordinates
 
-    @staticmethod
-    def spread(points: np.ndarray) -> float:
-        """RMS distance from the cloud's own centre."""
-        return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    spread = staticmethod(metrics.spread)  # RMS distance from the cloud's own centre
 
 
 @dataclass(frozen=True)

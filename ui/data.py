@@ -14,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cmcore import datasets, uploads
+from cmcore.config import DEFAULT_DATASET
 from ui.params import shown
 
 DATA_PARAM = "data"
@@ -45,13 +46,13 @@ def resolve(follow: str | None = None) -> tuple[str, bool]:
     dataset follows the run (a run is only meaningful on the data it was trained on).
     """
     state = st.session_state
-    name = st.query_params.get(DATA_PARAM) or state.get(_CHOICE, datasets.DEFAULT)
+    name = st.query_params.get(DATA_PARAM) or state.get(_CHOICE, DEFAULT_DATASET)
     if not datasets.is_known(name):
         why = ("an upload this server no longer holds (upload the file again)" if uploads.is_upload_name(name)
                else "not a dataset name")
-        st.warning(f"Link setting `data`: {shown(name)} is {why}; showing {datasets.label(datasets.DEFAULT)}.",
+        st.warning(f"Link setting `data`: {shown(name)} is {why}; showing {datasets.label(DEFAULT_DATASET)}.",
                    icon=":material/link_off:")
-        name = datasets.DEFAULT
+        name = DEFAULT_DATASET
     _remember(name)
     opts = options()
     picked = (state.get(_SHOWN) == name and state.get(_PICKER) in opts and state.get(_PICKER) != name)
@@ -72,7 +73,7 @@ def resolve(follow: str | None = None) -> tuple[str, bool]:
 
 def choose(name: str) -> None:
     st.session_state[_CHOICE] = name
-    if name == datasets.DEFAULT:
+    if name == DEFAULT_DATASET:
         st.query_params.pop(DATA_PARAM, None)
     elif st.query_params.get(DATA_PARAM) != name:
         st.query_params[DATA_PARAM] = name
@@ -80,7 +81,7 @@ def choose(name: str) -> None:
 
 def current() -> str:
     """This run's dataset (resolved by app.py; the default if app.py did not run)."""
-    return st.session_state.get(_CURRENT) or datasets.DEFAULT
+    return st.session_state.get(_CURRENT) or DEFAULT_DATASET
 
 
 def upload_section() -> None:

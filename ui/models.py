@@ -18,7 +18,7 @@ import streamlit as st
 from torch import nn
 
 from cmcore import datasets, runstore, zoo
-from cmcore.config import ConsistencyConfig, TeacherConfig
+from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig
 from ui import data, runs
 from viz import glossary, names
 
@@ -39,7 +39,7 @@ class Selection:
     teacher_name: str  # ours | lesson
     cm_cfg: ConsistencyConfig
     label: str
-    dataset: str = datasets.DEFAULT  # what the teacher (and so the consistency model) learned
+    dataset: str = DEFAULT_DATASET  # what the teacher (and so the consistency model) learned
 
     @property
     def teacher_cfg(self) -> TeacherConfig:
@@ -50,7 +50,7 @@ class Selection:
         return self.model_id in zoo.RECIPES
 
 
-def shipped(name: str, dataset: str = datasets.DEFAULT) -> Selection:
+def shipped(name: str, dataset: str = DEFAULT_DATASET) -> Selection:
     recipe = zoo.recipe(name, dataset)
     return Selection(name, name, recipe.consistency, names.shipped_name(name, not datasets.is_upload(dataset)), dataset)
 
@@ -164,7 +164,7 @@ def _offer_retrain(card) -> None:
         tcfg = zoo.recipe(card.teacher, card.dataset).teacher
         runs.start(card.teacher, card.cfg, teacher(tcfg) if has_teacher(tcfg) else None, card.dataset)
         query = {**retrain_form.query_for(card.teacher, card.cfg),
-                 **({data.DATA_PARAM: card.dataset} if card.dataset != datasets.DEFAULT else {})}
+                 **({data.DATA_PARAM: card.dataset} if card.dataset != DEFAULT_DATASET else {})}
         st.switch_page("pages/3_distillation.py", query_params=query)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from cmcore import datasets, evaluate, jobs, retrain_job, tracks, zoo
-from cmcore.config import ConsistencyConfig, to_dict
+from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, to_dict
 from cmcore.presets import PRESETS, Preset
 from ui import compute, models, retrain_view, runs
 from ui.models import Selection
@@ -39,7 +39,7 @@ class Choice:
     teacher: str  # "ours" | "lesson" (zoo.RECIPES)
     cfg: ConsistencyConfig
     model_id: str  # "ours" / "lesson" for the shipped pairs, else the run's content address
-    dataset: str = datasets.DEFAULT  # what the teacher learned (the sidebar's dataset, for presets)
+    dataset: str = DEFAULT_DATASET  # what the teacher learned (the sidebar's dataset, for presets)
 
     @property
     def shipped(self) -> bool:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from cmcore import datasets, evaluate, jobs, procjob, retrain_job, runstore, zoo
-from cmcore.config import ConsistencyConfig, TeacherConfig, config_hash
+from cmcore import evaluate, jobs, procjob, retrain_job, runstore, zoo
+from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig, config_hash
 from cmcore.paths import run_root
 
 MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
@@ -54,7 +54,7 @@ class RunModel:
     steps_done: int
     seconds: float
     scores: tuple[tuple[int, evaluate.Score], ...] = ()  # k -> W2 at the standard spec, measured as the run ended
-    dataset: str = datasets.DEFAULT  # what the teacher learned
+    dataset: str = DEFAULT_DATASET  # what the teacher learned
     track: retrain_job.Track | None = None  # one-step W2 against step, measured while it trained
 
     @property
@@ -137,7 +137,7 @@ def teacher_root():
 
 
 def model_id(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None,
-             dataset: str = datasets.DEFAULT) -> str:
+             dataset: str = DEFAULT_DATASET) -> str:
     """Content address of a run's model: its configs' hash (plus the step for a run stopped early)."""
     base = "run-" + config_hash(zoo.recipe(teacher, dataset).teacher, cfg)
     return base if steps_done is None or steps_done >= cfg.steps else f"{base}-s{steps_done}"
@@ -189,7 +189,7 @@ def busy() -> bool:
 
 
 def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
-          dataset: str = datasets.DEFAULT) -> jobs.Job:
+          dataset: str = DEFAULT_DATASET) -> jobs.Job:
     """Queue a retrain (or join the same one already under way); a session follows one run at a time.
 
     ``teacher`` None: none exists yet for ``dataset`` (an upload), so the job trains it first.

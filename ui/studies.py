@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from cmcore import datasets, evaluate, zoo
+from cmcore.config import DEFAULT_DATASET
+from cmcore.threads import use_one_thread
 from cmcore.flow import solve
 from cmcore.lab_train import (OT_CONSISTENCY, PARAM_STARTS, OTStudy, ParamStudy, load_ot_consistency, load_ot_teacher,
                               ot_study_path, ot_teacher_config, param_study_path)
@@ -33,16 +35,16 @@ def param_dataset(dataset: str) -> str:
     and random start) are stored, else the lesson's. Only registry names reach the file system: an upload never
     has a study (studies are measured offline)."""
     stored = dataset in datasets.REGISTRY and all(param_study_path(s, dataset).is_file() for s in PARAM_STARTS)
-    return dataset if stored else datasets.DEFAULT
+    return dataset if stored else DEFAULT_DATASET
 
 
 def ot_dataset(dataset: str) -> str:
     """The dataset whose stored straight-paths study a page shows (as ``param_dataset``)."""
-    return dataset if dataset in datasets.REGISTRY and ot_study_path(dataset).is_file() else datasets.DEFAULT
+    return dataset if dataset in datasets.REGISTRY and ot_study_path(dataset).is_file() else DEFAULT_DATASET
 
 
 @st.cache_data(show_spinner=False, max_entries=STUDY_ENTRIES)
-def param_study(start: str = "teacher", dataset: str = datasets.DEFAULT) -> ParamStudy:
+def param_study(start: str = "teacher", dataset: str = DEFAULT_DATASET) -> ParamStudy:
     return ParamStudy.of(start, dataset)
 
 
@@ -88,12 +90,12 @@ COUPLINGS = ("independent", "minibatch_ot")  # the two teachers (and their consi
 
 
 @st.cache_data(show_spinner=False, max_entries=len(datasets.REGISTRY))
-def ot_study(dataset: str = datasets.DEFAULT) -> OTStudy:
+def ot_study(dataset: str = DEFAULT_DATASET) -> OTStudy:
     return OTStudy.of(dataset)
 
 
 @st.cache_resource(show_spinner="Loading the models ...", max_entries=STUDY_ENTRIES)
-def coupling_models(coupling: str, dataset: str = datasets.DEFAULT) -> tuple[nn.Module, nn.Module]:
+def coupling_models(coupling: str, dataset: str = DEFAULT_DATASET) -> tuple[nn.Module, nn.Module]:
     """(teacher, consistency model) of one coupling on ``dataset``: its shipped pair, or its OT pair (frozen,
     shared)."""
     if coupling == "independent":
@@ -107,7 +109,7 @@ def coupling_models(coupling: str, dataset: str = datasets.DEFAULT) -> tuple[nn.
 def trajectories(coupling: str, dataset: str, n: int, seed: int,
                  steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Euler paths of the coupling's teacher from evaluation noise: (xs [steps+1, n, 2], ts [steps+1])."""
-    torch.set_num_threads(1)
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     traj = solve(coupling_models(coupling, dataset)[0], z, 1.0, 0.0, steps, "euler")
     return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
@@ -116,7 +118,7 @@ def trajectories(coupling: str, dataset: str, n: int, seed: int,
 @st.cache_data(show_spinner=False, max_entries=16)
 def one_step(coupling: str, dataset: str, role: str, n: int, seed: int) -> np.ndarray:
     """One network call from evaluation noise: the teacher's Euler step or the consistency model's jump."""
-    torch.set_num_threads(1)
+    use_one_thread()
     teacher, cm = coupling_models(coupling, dataset)
     x = evaluate.teacher_samples(teacher, seed, n, 1) if role == "teacher" else evaluate.cm_samples(cm, seed, n, 1)
     return x.numpy().astype(np.float64)
@@ -159,7 +161,7 @@ PREVIEW_TEACHER_STEPS = 50  # an uploaded teacher is previewed with this many Eu
 @st.cache_data(show_spinner=False, max_entries=16)
 def selection_paths(teacher_cfg, n: int, seed: int, steps: int = TRAJECTORY_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Euler paths of the selected teacher from evaluation noise ``seed``: (xs [steps+1, n, 2], ts)."""
-    torch.set_num_threads(1)
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     traj = solve(models.teacher(teacher_cfg), z, 1.0, 0.0, steps, "euler")
     return traj.xs.numpy().astype(np.float64), traj.ts.numpy().astype(np.float64)
@@ -178,7 +180,7 @@ class UploadPreview:
 @st.cache_data(show_spinner="Scoring the uploaded model ...", max_entries=4)
 def upload_preview(data: bytes, name: str) -> UploadPreview:
     """Load uploaded checkpoint bytes (``export.UploadError`` if unusable), sample it and score it."""
-    torch.set_num_threads(1)
+    use_one_thread()
     ckpt = export.read_checkpoint(data, name)
     dataset = (ckpt.config if ckpt.kind == "teacher" else ckpt.teacher_config or zoo.DEFAULT.teacher).dataset
     if ckpt.kind == "teacher":

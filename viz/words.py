@@ -10,17 +10,12 @@ from typing import Mapping
 
 import numpy as np
 
+from cmcore.collapse import COLLAPSE_SPREAD_FRACTION
+from cmcore.metrics import spread
 from cmcore.stats import Comparison, Score, compare
 from viz import names
 
 FIELD_LABELS = {k: v[0].upper() + v[1:] for k, v in names.SETTING_LABELS.items()}  # the form's words (viz.names)
-COLLAPSE_SPREAD = 0.1  # RMS spread (data units) below which a cloud of samples is "one spot"
-
-
-def spread(points: np.ndarray) -> float:
-    """RMS distance of points from their own centre."""
-    points = np.asarray(points, dtype=np.float64)
-    return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
 def times(a: float, b: float) -> str:
@@ -65,8 +60,9 @@ def multistep_story(tea: Mapping[int, Score], cms: Mapping[int, Score], floor: S
     return "\n".join(f"- {line}" for line in lines)
 
 
-def jump_story(x0_hats: np.ndarray, inputs: np.ndarray, levels: np.ndarray) -> str:
-    """What the jump panels show, measured on the followed points."""
+def jump_story(x0_hats: np.ndarray, inputs: np.ndarray, levels: np.ndarray, collapsed: bool) -> str:
+    """What the jump panels show, measured on the followed points; ``collapsed`` is the engine's verdict on the
+    model (``cmcore.collapse.collapsed``), the one the study uses."""
     x0_hats, inputs = np.asarray(x0_hats), np.asarray(inputs)
     if len(x0_hats) < 2:
         return "With one step there is nothing to re-noise."
@@ -76,9 +72,11 @@ def jump_story(x0_hats: np.ndarray, inputs: np.ndarray, levels: np.ndarray) -> s
     keep = 1 - float(levels[1])
     head = (f"Between the first and the last jump the points' x̂₀ moved by {moved:.2f} on average (RMS); each "
             f"re-noising moved a point {renoise:.2f} away from its x̂₀ before the next jump. ")
-    if len(x0_hats[-1]) > 1 and final_spread < COLLAPSE_SPREAD:
-        return head + (f"Every jump lands on nearly the same spot (spread {final_spread:.3f}): this model has "
-                       "collapsed, so re-noising cannot help it.")
+    if collapsed:
+        return head + (f"This model has collapsed: its one-step samples are measurably narrower than "
+                       f"{COLLAPSE_SPREAD_FRACTION:g} × the data's spread and no better than the teacher's single step, "
+                       f"so every jump lands near the same spot (spread of the followed points {final_spread:.3f}) and "
+                       "re-noising cannot help it.")
     if moved > renoise:
         return head + (f"Later jumps do not merely polish the first answer: the first re-noising keeps only {keep:.0%} "
                        "of x̂₀, so a point can end up on another part of the data.")
@@ -142,10 +140,6 @@ def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings
         lines.append("Against our shipped defaults (one-step W2 " + f"{reference}): "
                      + compare(cm1, reference).says("this run", "the shipped model") + ".")
     return "\n".join(f"- {line}" for line in lines)
-
-
-def collapsed(points: np.ndarray) -> bool:
-    return spread(points) < COLLAPSE_SPREAD
 
 
 # --- Settings and claims ------------------------------------------------------------------------------
