@@ -39,10 +39,10 @@ c = st.columns(3)
 with c[0]:
     export.csv_button("Samples (CSV)", lambda: export.points_csv(samples, sampler=sampler, steps=steps),
                       f"{name}.csv", "ex_csv")
+paths = st.session_state["ex_paths"]  # read now: a deferred download runs later, outside this session's run
 with c[1]:
-    export.csv_button(f"Teacher paths (CSV, {st.session_state['ex_paths']})",
-                      lambda: export.trajectories_csv(*studies.selection_paths(sel.teacher_cfg,
-                                                                               st.session_state["ex_paths"], seed)),
+    export.csv_button(f"Teacher paths (CSV, {paths})",
+                      lambda: export.trajectories_csv(*studies.selection_paths(sel.teacher_cfg, paths, seed)),
                       f"teacher-paths-seed{seed}.csv", "ex_paths_csv")
 params.number(spec, "ex_paths", "Paths in the CSV", c[2])
 st.caption(f"Samples: one row per point (x, y). Paths: the teacher's {studies.TRAJECTORY_STEPS}-step Euler ODE "

@@ -3,6 +3,8 @@
 A page declares its widgets once as ``Param`` specs.  ``bind(spec)`` reads the
 URL on the first run of a page visit, validates each value (type, range,
 choices), drops unknown names, and shows one note listing what it corrected.
+A visit whose URL carries none of the page's settings (the sidebar's links carry
+none) restores the values ``sync`` kept when the session last showed the page.
 Widgets are created with ``key=param.key``; ``sync(spec)`` writes the current
 values back to the URL (defaults are left out to keep links short).
 """
@@ -18,6 +20,7 @@ from ui import router
 
 _VISIT_KEY = "_params_visit"  # page id whose URL was last read
 _NOTES_KEY = "_params_notes"
+_SAVED_KEY = "_params_saved"  # {page id: {param key: value}}: each page's settings as last shown, for coming back
 
 
 SHOWN_CHARS = 24  # a link's value is echoed in a note at most this long
@@ -133,6 +136,8 @@ def bind(spec: Spec) -> Spec:
     if state.get(_VISIT_KEY) != spec.page:
         url = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
         values, notes = read_url(spec, url)
+        if not any(p.key in url for p in spec.params):  # back through the sidebar: the page as it was left
+            values = {**saved(spec.page), **values}
         for p in spec.params:
             state[p.key] = values.get(p.key, p.default)
         state[_VISIT_KEY] = spec.page
@@ -159,13 +164,24 @@ def value(spec: Spec, key: str) -> Any:
     return st.session_state.get(key, spec[key].default)
 
 
+def saved(page: str) -> dict:
+    """The settings ``page`` had when this session last showed it (empty if never)."""
+    return dict(st.session_state.get(_SAVED_KEY, {}).get(page, {}))
+
+
 def sync(spec: Spec) -> None:
-    """Write every widget value that differs from its default back to the URL; drop stray names."""
-    wanted = {}
+    """Write every widget value that differs from its default back to the URL; drop stray names.
+
+    The values are also kept for the session, so a page left through the sidebar (whose links carry no
+    settings) comes back as it was left, in the widgets and in the URL.
+    """
+    wanted, keep = {}, {}
     for p in spec.params:
         v = st.session_state.get(p.key, p.default)
+        keep[p.key] = list(v) if isinstance(v, list) else v
         if v != p.default:
             wanted[p.key] = p.encode(v)
+    st.session_state.setdefault(_SAVED_KEY, {})[spec.page] = keep
     for k in GLOBAL_KEYS:
         if k in st.query_params:
             wanted[k] = st.query_params[k]

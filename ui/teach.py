@@ -7,6 +7,10 @@ again" clears it.  A grade accepts every option a careful student could defend
 (``accepted``), e.g. "exactly" and "almost" the same point when the gap is the
 solver's own error.
 
+A prediction belongs to its page, dataset and model: the answer, its grade and a skip are kept under the
+question's key *and* the models in use (``scope``), so switching the dataset or the model asks the question
+again (and coming back to the first shows the answer given there).
+
 A copied link does not carry the answer: its recipient is asked the question too,
 unless the sender ticks "share the results view", which puts ``<prefix>_show=1`` in
 the link (``reveal_param``).
@@ -21,7 +25,8 @@ from ui.params import Param
 
 _ANSWERS = "_predictions"  # {question key: chosen option}, kept for the session
 _GRADES = "_prediction_grades"  # {question key: Grade}, fixed when first graded
-_SKIPPED = "_predictions_skipped"  # question keys whose results were shown without an answer
+_SKIPPED = "_predictions_skipped"  # scoped question keys whose results were shown without an answer
+_SHOWN_FOR = "_predictions_shown_for"  # {question key: the scope its radio button last showed}
 SKIP_LABEL = "Skip the question and show the results"
 SHARE_LABEL = "Links to this page open with the results shown"
 
@@ -42,6 +47,14 @@ def reveal_param(prefix: str) -> Param:
     return Param(f"{prefix}_show", False, "bool")
 
 
+def scope(key: str) -> str:
+    """The question ``key`` for the dataset and model in use: where its answer, grade and skip are kept."""
+    from ui import models  # here, not at import: ui.models imports widgets of its own
+
+    sel = models.current()
+    return f"{key}@{sel.dataset}/{sel.model_id}"
+
+
 def _answers() -> dict:
     return st.session_state.setdefault(_ANSWERS, {})
 
@@ -51,13 +64,16 @@ def _grades() -> dict:
 
 
 def answer(key: str) -> str | None:
-    return _answers().get(key)
+    return _answers().get(scope(key))
 
 
 def predict_first(key: str, question: str, options: list[str], reveal_key: str | None = None) -> str | None:
     """Ask ``question`` (no option preselected); once answered the choice is locked until "Ask me again"."""
-    widget = f"predict_{key}"
+    widget, here = f"predict_{key}", scope(key)
     stored = answer(key)
+    if st.session_state.setdefault(_SHOWN_FOR, {}).get(key) != here:  # another dataset or model: its own answer
+        st.session_state.pop(widget, None)
+        st.session_state[_SHOWN_FOR][key] = here
     if stored in options and widget not in st.session_state:
         st.session_state[widget] = stored  # restore after the page was left
     with st.container(border=True):
@@ -65,13 +81,13 @@ def predict_first(key: str, question: str, options: list[str], reveal_key: str |
         chosen = st.radio("Your prediction", options, index=None, key=widget, label_visibility="collapsed",
                           disabled=stored is not None)
         if chosen is not None and stored is None:
-            _answers()[key] = chosen
+            _answers()[here] = chosen
             st.rerun()  # lock the answer at once
-        if stored is not None or key in st.session_state.get(_SKIPPED, set()):
+        if stored is not None or here in st.session_state.get(_SKIPPED, set()):
             if st.button("Ask me again", key=f"again_{key}", type="tertiary", icon=":material/replay:"):
-                _answers().pop(key, None)
-                _grades().pop(key, None)
-                st.session_state.get(_SKIPPED, set()).discard(key)
+                _answers().pop(here, None)
+                _grades().pop(here, None)
+                st.session_state.get(_SKIPPED, set()).discard(here)
                 st.session_state.pop(widget, None)
                 if reveal_key:
                     st.session_state[reveal_key] = False
@@ -79,7 +95,7 @@ def predict_first(key: str, question: str, options: list[str], reveal_key: str |
         elif chosen is None and not revealed(key, reveal_key):
             st.caption("The results below appear once you have answered.")
             if st.button(SKIP_LABEL, key=f"skip_{key}", type="tertiary", icon=":material/visibility:"):
-                st.session_state.setdefault(_SKIPPED, set()).add(key)
+                st.session_state.setdefault(_SKIPPED, set()).add(here)
                 st.rerun()
         if reveal_key is not None and revealed(key, reveal_key):
             st.checkbox(SHARE_LABEL, key=reveal_key, help="Off: whoever opens a link you copy is asked the "
@@ -89,7 +105,7 @@ def predict_first(key: str, question: str, options: list[str], reveal_key: str |
 
 def revealed(key: str, reveal_key: str | None = None) -> bool:
     """True once the question was answered or skipped, or the link asked for the results."""
-    return (answer(key) is not None or key in st.session_state.get(_SKIPPED, set())
+    return (answer(key) is not None or scope(key) in st.session_state.get(_SKIPPED, set())
             or bool(reveal_key and st.session_state.get(reveal_key)))
 
 
@@ -99,9 +115,9 @@ def verdict(key: str, accepted: tuple[str, ...], because: str) -> None:
     if mine is None:
         st.info(f"**The numbers say \"{accepted[0]}\"**: {because}", icon=":material/analytics:")
         return
-    grade = _grades().get(key)
+    grade = _grades().get(scope(key))
     if grade is None or grade.answer != mine:
-        grade = _grades()[key] = Grade(mine, tuple(accepted), because)
+        grade = _grades()[scope(key)] = Grade(mine, tuple(accepted), because)
     note = ("" if grade.because == because else
             f"\n\n:gray[Graded when you answered. The numbers on screen have changed since: {because}]")
     if grade.right:
