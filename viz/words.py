@@ -207,3 +207,25 @@ def finding_text(f) -> str:
         parts.append("on ours, no single revert breaks it")
     text = "; ".join(parts)
     return f"*{f.text}* Lesson: {f.lesson_status}; ours: {f.ours_status}. " + text[0].upper() + text[1:] + "."
+
+
+def ode_steps_story(k: int, error_k: float, steps, errors, threshold: float, points: int, seed: int) -> str:
+    """What one error-vs-steps curve says about ``k`` steps and the ``threshold``, every figure from that curve.
+
+    ``error_k``: the mean endpoint error of ``k`` Euler steps on the curve's own noise (``points`` points of noise
+    seed ``seed``); ``steps``/``errors``: the curve's Euler step counts and their mean errors.
+    """
+    steps, errors = np.asarray(steps, dtype=int), np.asarray(errors, dtype=np.float64)
+    under = steps[errors < threshold]
+    first = int(under.min()) if len(under) else None
+    where = f"On the curve's {points:,} points (noise seed {seed}), {plural(k)} give a mean error of {error_k:.3f}"
+    if error_k < threshold:
+        fewer = (f"; of the curve's step counts, {plural(first)} already got there" if first is not None and first < k
+                 else "")
+        return f"{where}, under {threshold:g}{fewer}."
+    if first is None:
+        return (f"{where}, above {threshold:g}; none of the curve's step counts, up to {plural(int(steps.max()))}, "
+                "gets under it.")
+    if first < k:  # the curve dips under the line before k and comes back above it (noise in the reference)
+        return f"{where}, above {threshold:g}, although {plural(first)} got under it."
+    return f"{where}, above {threshold:g}; getting under it took {plural(first)}."
