@@ -94,3 +94,16 @@ def test_a_prediction_is_asked_again_for_another_model():
     at.run()
     no_exception(at)
     assert not at.radio(key="predict_ms").disabled
+
+
+def test_the_upload_widgets_limit_is_the_one_the_help_text_states():
+    from cmcore import uploads
+
+    at = open_page("pages/home.py")
+    uploader = [e for e in at.sidebar if getattr(e, "type", "") == "file_uploader"] or \
+        [e for e in at.get("file_uploader")]
+    assert uploader, "no file uploader in the sidebar"
+    limit_mb = uploader[0].proto.max_upload_size_mb
+    assert limit_mb * 1_000_000 == uploads.MAX_BYTES  # the widget refuses what cmcore would refuse
+    help_text = next(c.value for c in at.caption if "points, at most" in c.value)
+    assert f"at most {limit_mb} MB" in help_text and "kB" not in help_text

@@ -26,6 +26,8 @@ _UPLOADED = "_data_uploaded"  # (file id, dataset name or None, refusal or None)
 _CURRENT = "_data_current"
 UPLOADER = "data_upload"  # widget key of the file uploader
 SESSION_UPLOADS = 5  # uploads a session lists
+UPLOAD_LIMIT_MB = uploads.MAX_BYTES // 1_000_000  # the uploader's own limit (Streamlit counts whole MB)
+assert UPLOAD_LIMIT_MB * 1_000_000 == uploads.MAX_BYTES, "the widget's limit is whole megabytes"
 
 
 def options() -> list[str]:
@@ -84,16 +86,24 @@ def current() -> str:
     return st.session_state.get(_CURRENT) or DEFAULT_DATASET
 
 
+def where_to_train() -> str:
+    """Where a model for an upload is trained, said from the page the person is on."""
+    from ui import router
+
+    on_page_3 = st.session_state.get(router.ROUTED_KEY) == "distillation"
+    return "press **Retrain** on this page" if on_page_3 else "train one on page 3, *Consistency distillation*"
+
+
 def upload_section() -> None:
     """The sidebar's CSV upload: accept (and switch to) a valid file, or say why it was refused."""
     holding = st.session_state.get(UPLOADER) is not None  # a file is in the uploader: keep its verdict in view
     with st.sidebar.expander("Your own data (CSV upload)", icon=":material/upload_file:", expanded=holding):
         st.caption(f"Two columns, x and y, one point per line (a header line is fine); {uploads.MIN_ROWS:,} to "
-                   f"{uploads.MAX_ROWS:,} points, at most {uploads.MAX_BYTES // 1000:,} kB. The points are centred "
+                   f"{uploads.MAX_ROWS:,} points, at most {UPLOAD_LIMIT_MB} MB. The points are centred "
                    f"on their mean and scaled (the same factor on both axes) to an RMS distance of "
                    f"{uploads.TARGET_SPREAD:g} from the centre, like the built-in datasets. No model is shipped for "
-                   "them: train one on page 3 (it trains a teacher first, then distils it).")
-        file = st.file_uploader("CSV of 2D points", type=["csv", "txt"], key=UPLOADER)
+                   f"them: {where_to_train()} (it trains a teacher first, then distils it).")
+        file = st.file_uploader("CSV of 2D points", type=["csv", "txt"], key=UPLOADER, max_upload_size=UPLOAD_LIMIT_MB)
         if file is None:
             return
         done = st.session_state.get(_UPLOADED)
