@@ -17,7 +17,13 @@ worker threads owned by one process-wide ``JobManager``:
   position or progress, or a slot freeing up), so it never starts;
 * a finished job keeps its result (bounded LRU) so its model can be fetched
   later; a cancelled or failed job keeps none;
-* ``Job.progress()`` is a consistent, immutable snapshot for a UI to poll.
+* ``Job.progress()`` is a consistent, immutable snapshot for a UI to poll;
+* a job may be made of named *phases* (e.g. training a teacher, then
+  distilling it), each a number of its steps, then ``SCORING`` once the steps
+  are done and the work still runs: progress names the phase, and the step
+  rate and time left are measured per phase (a teacher step costs less than a
+  distillation step) and smoothed over ``RATE_TAU_S`` seconds of the work's own
+  clock, so the estimate follows a change of load without swinging.
 
 The work itself is injected as ``fn(on_step, cancel) -> result`` so tests can
 drive fake jobs step by step.  Generic: nothing here imports torch or
@@ -33,6 +39,7 @@ modules, that order would have to be kept across both.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections import OrderedDict, deque
@@ -49,6 +56,11 @@ FINAL_STATES = (DONE, CANCELLED, FAILED)
 
 MAX_LOSS_POINTS = 1000  # losses in a progress snapshot: longer histories are averaged into this many bins
 DEFAULT_KEEP_FINISHED = 64  # finished jobs (and their ~0.3 MB models) kept for fetching; least recently used dropped
+
+SCORING = "scoring"  # the phase after the last step while the work still runs (scoring the result)
+TRAINING = "training"  # the one phase of a job that names none
+RATE_SAMPLE_S = 1.0  # seconds of the work's clock per rate measurement (a step takes milliseconds)
+RATE_TAU_S = 20.0  # time constant of the smoothed rate: a sample moves it by 1 - exp(-dt / RATE_TAU_S)
 
 OnStep = Callable[[Any], None]  # receives a step report with .step, .total, .loss, .elapsed (and .snapshot or None)
 CancelFlag = Callable[[], bool]
@@ -70,14 +82,18 @@ class Progress:
     loss_steps: np.ndarray  # x of the loss curve (1-based step, bin centre when downsampled)
     losses: np.ndarray  # y of the loss curve
     elapsed: float  # seconds of training so far (the trainer's clock)
-    rate: float | None  # steps per second so far
-    eta: float | None  # seconds left at that rate
+    rate: float | None  # steps per second in the current phase, smoothed (None until measured)
+    eta: float | None  # seconds left in the current phase at that rate
     samples: np.ndarray | None  # latest preview samples [n, 2] (fixed noise, comparable frames)
     samples_step: int  # the step the preview was taken at (0: none yet)
     queue_position: int | None  # 1 = next to start; None unless queued
     watchers: int
     error: str | None  # failure message, or where a cancelled run stopped
     stopping: bool = False  # cancel requested; the worker stops before its next step
+    phase: str = TRAINING  # the phase the steps are in (SCORING after the last step)
+    phase_step: int = 0  # steps done in this phase
+    phase_total: int = 0  # steps this phase has
+    later: tuple[tuple[str, int], ...] = ()  # the phases still to come: (name, steps)
 
     @property
     def fraction(self) -> float:
@@ -106,8 +122,12 @@ class Job:
 
     def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None,
                  lease_s: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 queue_position: Callable[[Job], int | None] = lambda job: None):
+                 queue_position: Callable[[Job], int | None] = lambda job: None,
+                 phases: tuple[tuple[str, int], ...] = ()):
+        if any(steps < 1 for _, steps in phases):
+            raise ValueError(f"every phase needs at least one step; got {phases!r}.")
         self.key = key
+        self.phases = tuple(phases)  # (name, steps) in order; empty: one TRAINING phase of every step
         self.info = info  # what the job is about, for display (e.g. its config); never compared
         self.serial = serial  # submission order, unique per manager
         self._fn: JobFn | None = fn
@@ -128,6 +148,10 @@ class Job:
         self._samples_step = 0
         self._error: str | None = None
         self._result: Any = None
+        self._phase_index = -1  # the phase the rate below belongs to
+        self._phase_start = (0, 0.0)  # (step, elapsed) where that phase began
+        self._mark = (0, 0.0)  # (step, elapsed) of the last rate measurement
+        self._rate: float | None = None  # smoothed steps per second in that phase
 
     # --- called from the worker thread ------------------------------------------
 
@@ -138,12 +162,36 @@ class Job:
         if snapshot is not None and self._preview is not None:
             samples = np.asarray(self._preview(snapshot), dtype=np.float64)  # outside the lock: may be slow
         with self._lock:
+            before = (self._step, self._elapsed)
             self._step, self._total = int(info.step), int(info.total)
             self._losses.append(float(info.loss))
             self._elapsed = float(info.elapsed)
+            self._measure_rate(before)
             if samples is not None:
                 samples.setflags(write=False)
                 self._samples, self._samples_step = samples, int(info.step)
+
+    def _phase_of(self, step: int, total: int) -> tuple[int, str, int, int]:
+        """(index, name, first step before it, steps) of the phase step ``step`` belongs to (1-based steps)."""
+        phases = self.phases or ((TRAINING, max(total, 1)),)
+        start = 0
+        for i, (name, steps) in enumerate(phases):
+            if step <= start + steps or i == len(phases) - 1:
+                return i, name, start, steps
+            start += steps
+        raise AssertionError("unreachable")
+
+    def _measure_rate(self, before: tuple[int, float]) -> None:
+        """Update the smoothed step rate of the current phase (called under ``_lock`` after each report)."""
+        index = self._phase_of(self._step, self._total)[0]
+        if index != self._phase_index:  # a new phase: its steps cost what they cost, measured afresh
+            self._phase_index, self._phase_start, self._mark, self._rate = index, before, before, None
+        steps, seconds = self._step - self._mark[0], self._elapsed - self._mark[1]
+        if seconds >= RATE_SAMPLE_S and steps > 0:
+            now = steps / seconds
+            weight = 1.0 - math.exp(-seconds / RATE_TAU_S)
+            self._rate = now if self._rate is None else self._rate + weight * (now - self._rate)
+            self._mark = (self._step, self._elapsed)
 
     def cancel_requested(self) -> bool:
         """The ``cancel`` flag handed to the work function; also trips when every watcher went away.
@@ -239,11 +287,20 @@ class Job:
             state, step, total, elapsed = self._state, self._step, self._total, self._elapsed
             samples, samples_step, error, watchers = self._samples, self._samples_step, self._error, len(self._seen)
             stopping = self._cancel.is_set() and state in ACTIVE_STATES
-        rate = step / elapsed if step and elapsed > 0 else None
-        eta = (total - step) / rate if rate and state == RUNNING else None
+            rate, (start_step, start_elapsed) = self._rate, self._phase_start
+        index, phase, before, steps = self._phase_of(step, total)
+        later = tuple(self.phases[index + 1:]) if self.phases else ()
+        if step and total and step >= total:
+            phase, before, steps, later = SCORING, step, 0, ()
+        done = step - before
+        if rate is None and phase != SCORING and done and elapsed > start_elapsed and start_step == before:
+            rate = done / (elapsed - start_elapsed)  # the phase's first second: its average so far
+        if phase == SCORING or not step:
+            rate = None
+        eta = (steps - done) / rate if rate and state == RUNNING else None
         _, loss_steps, loss_values = window_means(losses, MAX_LOSS_POINTS)
         return Progress(state, step, total, loss_steps, loss_values, elapsed, rate, eta, samples, samples_step,
-                        position if state == QUEUED else None, watchers, error, stopping)
+                        position if state == QUEUED else None, watchers, error, stopping, phase, done, steps, later)
 
     def __repr__(self) -> str:
         return f"Job(#{self.serial}, {self.state}, key={self.key!r})"
@@ -273,11 +330,12 @@ class JobManager:
     # --- public API ---------------------------------------------------------------
 
     def submit(self, key: Hashable, fn: JobFn, watcher: Hashable, preview: Preview | None = None,
-               info: Any = None) -> Job:
+               info: Any = None, phases: tuple[tuple[str, int], ...] = ()) -> Job:
         """Start (or queue) ``fn`` under ``key``; if that key is queued, running or already done, join it.
 
         A job of that key that is being cancelled is not joined: a fresh one starts.
-        ``preview(snapshot) -> samples`` turns a model snapshot into points to draw; ``info`` rides along.
+        ``preview(snapshot) -> samples`` turns a model snapshot into points to draw; ``info`` rides along;
+        ``phases``: the job's named parts, (name, steps) in order (see ``Progress.phase``).
         """
         with self._lock:
             self._drop_abandoned()
@@ -289,7 +347,7 @@ class JobManager:
                 self._finished.move_to_end(key)
             if job is None:
                 job = Job(key, fn, preview, next(self._serial), info, self.lease_s, self._clock,
-                          queue_position=self.queue_position)
+                          queue_position=self.queue_position, phases=phases)
                 self._active[key] = job
                 self._queue.append(job)
             job.add_watcher(watcher)

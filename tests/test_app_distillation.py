@@ -140,7 +140,7 @@ def test_retrain_runs_to_the_end_and_is_then_the_model_on_every_page():
     mid = runs.model_id("ours", cfg)
     assert job.key == mid and job.info.cfg == cfg
     assert at.query_params["model"] == mid
-    assert "Retrained in" in texts(at.success)
+    assert "Retrained on two moons: 30 steps" in texts(at.success)
     assert model_picker(at).value == mid
     assert runs.find(mid).model is job.result.model
     table = at.dataframe[-1].value

@@ -199,8 +199,9 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
                                   teacher_steps=0 if teacher is not None else zoo.recipe(teacher_name, dataset).teacher.steps)
     key = model_id(teacher_name, cfg, dataset=dataset)
     previous = current_job()
+    phases = ((("teacher", tracker.teacher_steps),) if tracker.teacher_steps else ()) + ((cfg.mode, cfg.steps),)
     job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, dataset, tracker), watcher_id(), preview=tracker,
-                           info=tracker)
+                           info=tracker, phases=phases)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again

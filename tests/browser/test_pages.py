@@ -326,7 +326,7 @@ def test_retrain_shows_live_progress_and_stop_discards(app):
         expect(progress).to_contain_text(re.compile(r"steps/s · about .* left"), timeout=JOB_TIMEOUT_MS)
         app.assert_charts_drawn(at_least=1)  # the live loss curve
         app.screenshot("retrain_running")
-        note = app.main().get_by_text(re.compile(r"Stopped after step [\d,]+; the run was discarded"))
+        note = app.main().get_by_text(re.compile(r"Stopped the retrain on .* after step [\d,]+; the run was discarded"))
         # Stop reruns the whole app from the progress fragment: the note is drawn by that full run.
         app.rerun(app.main().get_by_role("button", name=DISCARD).click, until=note)
     finally:
@@ -336,7 +336,7 @@ def test_retrain_shows_live_progress_and_stop_discards(app):
     expect(app.main().get_by_role("button", name=DISCARD)).to_have_count(0)
     expect(app.main().get_by_role("button", name=KEEP)).to_have_count(0)
     expect(app.main().get_by_role("button", name="Retrain")).to_be_enabled()
-    at_stop = int(re.search(r"Stopped after step ([\d,]+)", note.inner_text()).group(1).replace(",", ""))
+    at_stop = int(re.search(r"after step ([\d,]+)", note.inner_text()).group(1).replace(",", ""))
     assert second[0] <= at_stop < LONG_RUN_STEPS, (second, at_stop)
     # Nothing half-made was kept: the session still shows the shipped model, and the picker offers no run.
     assert model_picker_value(app) == SHIPPED
@@ -353,12 +353,12 @@ def test_stop_can_keep_the_model_so_far(app):
         start_long_run(app, seed=303, cd_batch=8)  # small steps: the first snapshot (step 250) comes soon
         keep = app.main().get_by_role("button", name=KEEP)
         expect(keep).to_be_enabled(timeout=JOB_TIMEOUT_MS)  # once the run has a first snapshot
-        note = app.main().get_by_text(re.compile(r"Stopped; the model at step [\d,]+ was kept and is now shown"))
+        note = app.main().get_by_text(re.compile(r"Stopped the retrain on .*; its model at step [\d,]+ was kept and is now shown"))
         app.rerun(keep.click, until=note)
     finally:
         stop_if_training(app)
     expect(app.main().locator('[data-testid="stProgress"]')).to_have_count(0)
-    step = int(re.search(r"the model at step ([\d,]+) was kept", note.inner_text()).group(1).replace(",", ""))
+    step = int(re.search(r"its model at step ([\d,]+) was kept", note.inner_text()).group(1).replace(",", ""))
     assert 0 < step < LONG_RUN_STEPS
     # The kept snapshot is this session's model: in the picker, named by how far it trained, and in the link.
     expect(model_picker(app)).to_have_value(re.compile(rf"^.* \(stopped at {step:,} of {LONG_RUN_STEPS:,} steps\)$"))
@@ -368,7 +368,7 @@ def test_stop_can_keep_the_model_so_far(app):
 
 def test_finished_retrain_becomes_the_session_model_on_other_pages(app):
     app.goto("distillation", cd_steps=FINISH_RUN_STEPS, cd_seed=202)
-    done = app.main().get_by_text(re.compile(rf"Retrained in .*: {FINISH_RUN_STEPS} steps"))
+    done = app.main().get_by_text(re.compile(rf"Retrained on .*: {FINISH_RUN_STEPS} steps"))
     try:
         # The finished run reruns the page to make its model the session's: the message is drawn after that.
         app.rerun(app.main().get_by_role("button", name="Retrain").click,
