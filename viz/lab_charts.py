@@ -89,10 +89,25 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
         here.mark_point(filled=True, size=60).encode(xs, ys, curve_color,
                                                      tooltip=["series:N", alt.Tooltip("t:Q", format=".2f"),
                                                               alt.Tooltip("error:Q", format=".3f")]),
-        here.mark_text(align="right", dx=-7, dy=-8, fontSize=11).encode(xs, ys, curve_color,
-                                                                      alt.Text("error:Q", format=".3f")),
         data=_frame(curve.round(5)), width=size, height=130)
-    return _square(alt.vconcat(plane, errors, spacing=18).add_params(t_param, jumps))
+    return _square(alt.vconcat(frame_readout(curve, in_frame, scale, size), plane, errors, spacing=12)
+                   .add_params(t_param, jumps))
+
+
+READOUT_ROW = 18  # px per line of the readout: one line per series, so two values never overlap
+
+
+def frame_readout(curve: pd.DataFrame, in_frame: str, scale: alt.Scale, size: int) -> alt.Chart:
+    """The numbers of the frame the slider shows, one line per jump, above the plane: they follow the slider
+    in the browser (a value written beside its point on the curve would overlap the other where they cross)."""
+    order = [CM_JUMP, TEACHER_JUMP]
+    return (alt.Chart(_frame(curve.round(5))).transform_filter(in_frame)
+            .transform_calculate(label=f"'mean error at t = ' + format(datum.t, '.2f') + ': ' "
+                                       f"+ format(datum.error, '.3f') + '  ' + datum.series")
+            .mark_text(align="left", baseline="middle", fontSize=13, x=0)
+            .encode(alt.Y("series:N", sort=order, axis=None, scale=alt.Scale(domain=order)),
+                    alt.Color("series:N", scale=scale, legend=None), alt.Text("label:N"))
+            .properties(width=size, height=READOUT_ROW * len(order)))
 
 
 # --- Anatomy of one distillation step ------------------------------------------------------------------
