@@ -5,6 +5,8 @@ dataset and goes away when the dataset or the model in view changes; the runs ta
 not wall-clock time; an upload with no model is told to press Retrain, not to go to page 3."""
 from __future__ import annotations
 
+import json
+
 from cmcore import jobs
 from ui import retrain_view
 from tests.test_app_distillation import open_page, retrain_button, run_until_settled, texts
@@ -35,6 +37,15 @@ def test_a_finished_run_keeps_its_curves_and_its_message_follows_the_dataset_and
     assert "wall-clock time, which depends on the server's load" in success
     drawn = specs(at)
     assert "loss (log scale)" in drawn and retrain_view.TRACK_NAME in drawn  # the curves did not vanish
+    w2 = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if retrain_view.TRACK_NAME in str(c.proto)]
+    assert len(w2) == 1
+    spec = json.dumps(w2[0])
+    assert '"title": "training step"' in spec and "NFE" not in spec and "log scale)\"" not in spec.split("training step")[0]
+    assert "teacher (Euler ODE)" not in spec  # the legend lists the one line drawn
+    legend = [layer["encoding"]["color"]["scale"]["domain"] for layer in w2[0]["layer"]
+              if "color" in layer.get("encoding", {}) and "domain" in layer["encoding"]["color"].get("scale", {})]
+    assert legend and all(d == [retrain_view.TRACK_NAME] for d in legend)
+    assert "title" not in w2[0]  # the heading is drawn above the chart (a chart title was clipped in the column)
     captions = texts(at.caption)
     assert "it is not a score. W2 is the score." in captions
     # The runs table: steps and scores, no training time.

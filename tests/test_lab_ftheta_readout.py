@@ -37,10 +37,10 @@ def drawn_texts(t: float) -> list[tuple[str, float, float]]:
 
 def test_the_readout_shows_the_frame_the_slider_picks():
     for t in (1.0, 0.5, CROSS):
-        lines = [m[0] for m in drawn_texts(t) if m[0].startswith("mean error at t")]
+        lines = [m[0] for m in drawn_texts(t) if m[0].startswith("t = ")]
         cm, teacher = 0.2 + 0.5 * (t - CROSS), 0.2 - 0.15 * (t - CROSS)
-        assert lines == [f"mean error at t = {t:.2f}: {cm:.3f}  {lab_charts.CM_JUMP}",
-                         f"mean error at t = {t:.2f}: {teacher:.3f}  {lab_charts.TEACHER_JUMP}"], lines
+        assert lines == [f"t = {t:.2f}: mean error {cm:.3f} (consistency model)",
+                         f"t = {t:.2f}: mean error {teacher:.3f} (teacher jump)"], lines
 
 
 def test_no_two_values_overlap_where_the_curves_cross():

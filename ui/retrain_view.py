@@ -200,7 +200,7 @@ def live_section() -> None:
         if models.current().model_id != mid:  # another dataset or model is in view: this is not about it
             return
         steps = (f"{tracker.teacher_steps:,} teacher steps, then {tracker.cfg.steps:,} distillation steps"
-                 if tracker.teacher_steps else f"{tracker.cfg.steps:,} steps")
+                 if tracker.teacher_steps else words.plural(tracker.cfg.steps))
         st.success(f"Retrained on {where}: {steps}, final loss {p.losses[-1]:.2e}. It is the "
                    f"model every page shows now, and the sidebar lists it under {datasets.label(tracker.dataset)} "
                    f"with this session's other runs. (It took {runs.elapsed_label(p.elapsed)} of wall-clock time, "

@@ -102,8 +102,8 @@ def frame_readout(curve: pd.DataFrame, in_frame: str, scale: alt.Scale, size: in
     in the browser (a value written beside its point on the curve would overlap the other where they cross)."""
     order = [CM_JUMP, TEACHER_JUMP]
     return (alt.Chart(_frame(curve.round(5))).transform_filter(in_frame)
-            .transform_calculate(label=f"'mean error at t = ' + format(datum.t, '.2f') + ': ' "
-                                       f"+ format(datum.error, '.3f') + '  ' + datum.series")
+            .transform_calculate(label=f"'t = ' + format(datum.t, '.2f') + ': mean error ' + format(datum.error, '.3f')"
+                                       f" + (datum.series == '{CM_JUMP}' ? ' (consistency model)' : ' (teacher jump)')")
             .mark_text(align="left", baseline="middle", fontSize=13, x=0)
             .encode(alt.Y("series:N", sort=order, axis=None, scale=alt.Scale(domain=order)),
                     alt.Color("series:N", scale=scale, legend=None), alt.Text("label:N"))

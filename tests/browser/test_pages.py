@@ -52,7 +52,7 @@ W2_RE = re.compile(r"one consistency step scored W2 (\d+\.\d+) ± (\d+\.\d+)")
 _STEP_ABOVE_JS = """
 (above) => {
   const bar = document.querySelector('[data-testid="stMain"] [data-testid="stProgress"]');
-  const m = bar && /Step ([\\d,]+) of ([\\d,]+)/.exec(bar.innerText);
+  const m = bar && /step ([\\d,]+) of ([\\d,]+)/i.exec(bar.innerText);
   if (!m) return false;
   const step = +m[1].replace(/,/g, ''), total = +m[2].replace(/,/g, '');
   return step > above ? [step, total] : false;
