@@ -45,7 +45,7 @@ def test_a_finished_run_keeps_its_curves_and_its_message_follows_the_dataset_and
     legend = [layer["encoding"]["color"]["scale"]["domain"] for layer in w2[0]["layer"]
               if "color" in layer.get("encoding", {}) and "domain" in layer["encoding"]["color"].get("scale", {})]
     assert legend and all(d == [retrain_view.TRACK_NAME] for d in legend)
-    assert "title" not in w2[0]  # the heading is drawn above the chart (a chart title was clipped in the column)
+    assert not w2[0].get("title")  # the heading is drawn above the chart (a chart title was clipped in the column)
     captions = texts(at.caption)
     assert "it is not a score. W2 is the score." in captions
     # The runs table: steps and scores, no training time.
@@ -69,3 +69,24 @@ def test_the_message_goes_when_another_model_is_picked():
     at.run()
     assert not at.exception
     assert "Retrained" not in texts(at.success)
+
+
+def progress(**fields) -> jobs.Progress:
+    import numpy as np
+
+    base = dict(state=jobs.RUNNING, step=2815, total=5200, loss_steps=np.arange(1.0, 3.0), losses=np.ones(2),
+                elapsed=100.0, rate=25.0, eta=47.4, samples=None, samples_step=0, queue_position=None, watchers=1,
+                error=None, phase="teacher", phase_step=2815, phase_total=4000, later=(("distillation", 1200),))
+    return jobs.Progress(**{**base, **fields})
+
+
+def test_the_progress_line_names_the_phase_and_its_own_time_left():
+    assert retrain_view.progress_text(progress()) == (
+        "Training the teacher: step 2,815 of 4,000 · 25 steps/s · about 47 s left in this phase, "
+        "then 1,200 distillation steps")
+    distilling = progress(step=4100, phase="distillation", phase_step=100, phase_total=1200, later=(), rate=8.0, eta=137.5)
+    assert retrain_view.progress_text(distilling) == (
+        "Distilling the teacher: step 100 of 1,200 · 8.0 steps/s · about 2 min 18 s left in this phase")
+    assert retrain_view.progress_text(progress(step=5200, phase=jobs.SCORING, rate=None, eta=None)).startswith(
+        "Scoring: measuring W2 of the new model")
+    assert "measuring speed" in retrain_view.progress_text(progress(phase_step=3, rate=None, eta=None))
