@@ -42,6 +42,7 @@ with st.container(border=True):
     params.select_slider(spec, "os_n", "Points", c[0])
     params.number(spec, "os_seed", "Noise seed", c[1])
     params.slider(spec, "os_k", "k for the k-step ODE", c[2], help=glossary.tips("euler", "nfe"))
+params.sync(spec)  # before anything that may stop the page (an upload with no model yet): the link keeps k
 sel = models.current()
 _ = models.teacher(sel.teacher_cfg)  # loaded before the question: a damaged file is reported at once
 teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t = 0: what will the resulting "
@@ -49,7 +50,6 @@ teach.predict_first("os", "One Euler step from pure noise (t = 1) straight to t 
 n, seed, k = st.session_state["os_n"], st.session_state["os_seed"], st.session_state["os_k"]
 solves = (later.call(compute.one_step, sel.teacher_cfg, n, seed), later.call(compute.k_step, sel.teacher_cfg, n, seed, k),
           later.call(compute.k_step, sel.teacher_cfg, CURVE_POINTS, CURVE_SEED, k))  # k on the curve's own noise
-params.sync(spec)
 if not teach.revealed("os", "os_show"):
     later.prefetch(*solves)  # computed while the question is read
     teach.hidden_note()

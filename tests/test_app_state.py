@@ -107,3 +107,19 @@ def test_the_upload_widgets_limit_is_the_one_the_help_text_states():
     assert limit_mb * 1_000_000 == uploads.MAX_BYTES  # the widget refuses what cmcore would refuse
     help_text = next(c.value for c in at.caption if "points, at most" in c.value)
     assert f"at most {limit_mb} MB" in help_text and "kB" not in help_text
+
+
+def test_page_2_keeps_k_in_the_link_on_an_upload_with_no_model_yet():
+    """The page stops early there (no teacher to solve with): the link must still carry the page's settings."""
+    import math
+
+    from cmcore import uploads
+
+    rows = "\n".join(f"{math.cos(i / 7):.4f},{math.sin(i / 5):.4f}" for i in range(60))
+    name = uploads.accept(("x,y\n" + rows).encode())
+    at = open_page("pages/2_one-step-ode.py", {"data": name})
+    at.slider(key="os_k").set_value(20).run()
+    assert url(at, "data") == name and url(at, "os_k") == "20"
+    leave(at, "pages/1_self-consistency.py")
+    leave(at, "pages/2_one-step-ode.py")
+    assert at.slider(key="os_k").value == 20 and url(at, "os_k") == "20"

@@ -128,11 +128,12 @@ def resolve() -> Selection:
     options = {"ours": shipped("ours", dataset), "lesson": shipped("lesson", dataset),
                **{r.model_id: of_run(r) for r in runs.session_runs() if r.dataset == dataset}}
     options.setdefault(sel.model_id, sel)
-    # The select box is keyed by the model it opens on.  When the URL changes the model (a link, a finished
-    # or kept retrain), a new box opens on it; a stale value the browser still holds for the old box (sent
-    # with a rerun that crossed the change on a busy server) belongs to a widget that no longer exists.
+    # The select box is keyed by the model it opens on and its dataset.  When the URL changes the model (a link,
+    # a finished or kept retrain) or the dataset (whose models have other names: none is shipped for an upload),
+    # a new box opens on it; a stale value or label the browser still holds for the old box (sent with a rerun
+    # that crossed the change on a busy server) belongs to a widget that no longer exists.
     ids = list(options)
-    choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}",
+    choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}:{dataset}",
                                   format_func=lambda m: options[m].label,
                                   help="The teacher and consistency model every page shows; a run you train on page 3 "
                                        "joins this list.\n\n" + glossary.tips("teacher", "consistency_model"))

@@ -104,10 +104,10 @@ def frame_readout(curve: pd.DataFrame, in_frame: str, scale: alt.Scale, size: in
     return (alt.Chart(_frame(curve.round(5))).transform_filter(in_frame)
             .transform_calculate(label=f"'t = ' + format(datum.t, '.2f') + ': mean error ' + format(datum.error, '.3f')"
                                        f" + (datum.series == '{CM_JUMP}' ? ' (consistency model)' : ' (teacher jump)')")
-            .mark_text(align="left", baseline="middle", fontSize=13, x=0)
+            .mark_text(align="left", baseline="middle", fontSize=13, x=2)
             .encode(alt.Y("series:N", sort=order, axis=None, scale=alt.Scale(domain=order)),
                     alt.Color("series:N", scale=scale, legend=None), alt.Text("label:N"))
-            .properties(width=size, height=READOUT_ROW * len(order)))
+            .properties(width=size, height=READOUT_ROW * len(order), view=alt.ViewBackground(stroke=None)))
 
 
 # --- Anatomy of one distillation step ------------------------------------------------------------------
