@@ -37,10 +37,11 @@ retrain_view.live_section()
 params.sync(spec)
 
 sel = models.current()
-if not problem and (cfg != sel.cm_cfg or teacher_name != sel.teacher_name) and not runs.busy():
+untrained = datasets.is_upload(sel.dataset) and not models.has_teacher(sel.teacher_cfg)  # nothing trained on it yet
+if not problem and not untrained and (cfg != sel.cm_cfg or teacher_name != sel.teacher_name) and not runs.busy():
     st.caption(f":material/info: The panels below show *{sel.label}*. The settings above differ from it; "
                "press **Retrain** to train them and compare.")
-if datasets.is_upload(sel.dataset) and not models.has_teacher(sel.teacher_cfg):  # nothing trained on it yet
+if untrained:
     st.info(f"No model has been trained on {datasets.noun(sel.dataset)} yet (none is shipped for uploaded data). "
             "Press **Retrain** above: it trains the teacher on these points first, then distils it.",
             icon=":material/model_training:")

@@ -58,6 +58,7 @@ def test_page_3_form_survives_a_round_trip_and_a_link_still_wins():
     no_exception(at)
     assert at.number_input(key="cd_mu").value == 0.0 and at.number_input(key="cd_steps").value == 300
     assert url(at, "cd_mu") == "0.0" and url(at, "cd_steps") == "300"
+    assert at.selectbox(key="cd_preset").value is None  # "custom settings", not the first preset's name
     # A link that carries settings of the page opens exactly those (the rest at their defaults).
     leave(at, "pages/4_multistep.py")
     at.query_params["cd_steps"] = "500"

@@ -94,7 +94,7 @@ def matching_preset(teacher: str, cfg: ConsistencyConfig) -> str | None:
 def settings_form(spec: Spec) -> bool:
     """Presets and every setting; returns True when Retrain was pressed."""
     current = matching_preset(form_teacher(), form_config())
-    if st.session_state.get(PRESET_KEY) != current:
+    if PRESET_KEY not in st.session_state or st.session_state[PRESET_KEY] != current:  # (dropped on leaving the page)
         st.session_state[PRESET_KEY] = current  # the form was edited by hand (or a link): show which preset it is
     st.selectbox("Start from a preset", list(PRESETS), key=PRESET_KEY, on_change=_apply_preset,
                  format_func=lambda k: names.setting_name(PRESETS[k].teacher, PRESETS[k].cfg),
