@@ -133,7 +133,8 @@ def resolve() -> Selection:
     # a new box opens on it; a stale value or label the browser still holds for the old box (sent with a rerun
     # that crossed the change on a busy server) belongs to a widget that no longer exists.
     ids = list(options)
-    choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id), key=f"{_PICKER}:{sel.model_id}:{dataset}",
+    choice = st.sidebar.selectbox(PICKER_LABEL, ids, index=ids.index(sel.model_id),
+                                  key=f"{_PICKER}:{sel.model_id}:{dataset}",
                                   format_func=lambda m: options[m].label,
                                   help="The teacher and consistency model every page shows; a run you train on page 3 "
                                        "joins this list.\n\n" + glossary.tips("teacher", "consistency_model"))
