@@ -233,19 +233,16 @@ def ode_steps_story(k: int, error_k: float, steps, errors, threshold: float, poi
 
 LOSS_NOT_A_SCORE = ("The consistency loss compares the model with θ⁻, its own moving average, so the target moves as "
                     "the model learns: the loss need not fall, and it is not a score. W2 is the score.")
-LOSS_ROSE = 1.5  # a final loss this many times its lowest (smoothed) counts as having risen
 
 
 def loss_story(steps, losses, window: int = 20) -> str:
-    """How a run's loss went (its lowest point, whether it rose after), then why that says nothing of quality."""
+    """How a run's loss went (``viz.loss_words``, on means of ``window`` points), then why that is not a score."""
+    from viz import loss_words
+
     steps, losses = np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)
-    if len(losses) < 2 * window:
+    n = len(losses) // window
+    if n < 2:
         return LOSS_NOT_A_SCORE
-    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")  # a running mean: one noisy step is no trend
-    low = int(np.argmin(smooth))
-    ratio = smooth[-1] / smooth[low] if smooth[low] > 0 else 1.0
-    at = int(round(steps[low + window // 2]))
-    if ratio >= LOSS_ROSE:
-        return (f"The loss (running mean of {window} points) was lowest near step {at:,} and ended {ratio:.1f}× "
-                f"higher. {LOSS_NOT_A_SCORE}")
-    return f"The loss (running mean of {window} points) ended within {LOSS_ROSE:g}× of its lowest. {LOSS_NOT_A_SCORE}"
+    points = [(int(round(steps[(i + 1) * window - 1])), float(losses[i * window:(i + 1) * window].mean()))
+              for i in range(n)]
+    return f"{loss_words.loss_story(points)} {LOSS_NOT_A_SCORE}"
