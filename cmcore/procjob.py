@@ -19,10 +19,14 @@ child only; nothing from a file or a user is unpickled.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import pickle
-from typing import Any, Callable
+import sys
+import threading
+import types
+from typing import Any, Callable, Iterator
 
 from .jobs import CancelFlag, JobFn, OnStep, ReportedError
 
@@ -31,6 +35,7 @@ from .jobs import CancelFlag, JobFn, OnStep, ReportedError
 CHILD_NICE = int(os.environ.get("CMCORE_TRAIN_NICE", "5"))
 POLL_S = 0.1  # how often the relay checks the cancel flag while the child is quiet
 _STEP, _DONE, _ERROR = "step", "done", "error"
+_START_LOCK = threading.Lock()  # one start at a time swaps the process's __main__ (below)
 
 
 class Cancelled(Exception):
@@ -39,6 +44,26 @@ class Cancelled(Exception):
 
 class ChildError(ReportedError):
     """The work raised in the child process (its type and message are kept) or the child died."""
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start a child with an empty ``__main__``.
+
+    *spawn* runs the parent's ``__main__`` file again in the child before unpickling the work.  Streamlit makes
+    each script run's file (app.py on a server, a generated file under AppTest) the process's ``__main__``, so a
+    retrain child would draw the whole page once more in bare mode, or die at once (AppTest's function scripts
+    need arguments only the test has: exit code 1, seen in the full test suite).  The child needs only ``work``,
+    which it imports by its own module's name.  Streamlit sets ``__main__`` afresh at each script run, so
+    putting the old one back afterwards changes nothing it relies on."""
+    with _START_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _child_main(conn, work: Callable[[OnStep, CancelFlag], Any], nice: int) -> None:
@@ -70,7 +95,8 @@ def in_child(work: Callable[[OnStep, CancelFlag], Any], nice: int = CHILD_NICE) 
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child_main, args=(there, work, nice), daemon=True, name="cmcore-train")
-        proc.start()
+        with _bare_main():
+            proc.start()
         there.close()  # the child holds the only writing end: EOF here means the child is gone
         try:
             while True:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import sys
 import time
+import types
 
 import pytest
 import torch
@@ -103,3 +105,19 @@ def test_a_retrain_in_a_child_gives_the_weights_of_the_same_retrain_in_a_thread(
     assert job.progress().samples.shape == (100, 2)
     (k, score), = job.result.scores
     assert k == 1 and score.n == evaluate.EvalSpec().n and len(score.values) == len(evaluate.EvalSpec().seeds)
+
+
+def test_a_child_starts_whatever_file_is_the_parents_main(manager, tmp_path, monkeypatch):
+    """A Streamlit script run makes its file the process's ``__main__`` (under AppTest, a generated file that
+    fails when run alone); spawn would run it again in the child.  The child must start all the same, and the
+    parent's ``__main__`` must be back afterwards."""
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('the page script ran again in the training child')\n")
+    page_main = types.ModuleType("__main__")
+    page_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page_main)
+    job = manager.submit("ok", procjob.in_child(three_steps), watcher="w")
+    assert job.wait(GUARD_S)
+    p = job.progress()
+    assert p.state == jobs.DONE, p.error
+    assert sys.modules["__main__"] is page_main
