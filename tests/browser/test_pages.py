@@ -198,7 +198,9 @@ def test_home_page(app):
     main = app.main()
     for _, number_, _ in EXERCISES:  # the map of the exercises links every page
         expect(main.locator('[data-testid="stPageLink"]').filter(has_text=number_)).to_have_count(1)
-    expect(main.locator('[data-testid="stDataFrame"]').first).to_be_visible()  # the models in use, scored
+    # The figure first: the same noise three ways beside real data (its titles are drawn in the charts, whose
+    # text AppTest checks in test_app_home.py), and its caption.
+    expect(main.get_by_text(re.compile(r"^Each panel: 2,000 points from the same noise"))).to_be_visible()
     # The claims are counted by status for the model in use, and the counts add up to the total.
     summary = main.get_by_text(re.compile(r"\(of \d+ claims\)"))
     expect(summary).to_be_visible()
@@ -208,8 +210,7 @@ def test_home_page(app):
     assert counts and sum(counts) == total, text
     assert SHIPPED in text, text
     app.assert_no_exception()
-    for chart in app.charts():  # Home has no charts today; any it gains must be drawn
-        assert chart["marks"] > 0, chart
+    app.assert_charts_drawn(at_least=4)  # the figure's four panels, drawn
     assert model_picker_value(app) == SHIPPED
     app.screenshot("page_home")
 
