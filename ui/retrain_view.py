@@ -16,7 +16,7 @@ import streamlit as st
 from cmcore import datasets, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
 from ui import compute, models, runs
-from viz import charts, words
+from viz import charts, glossary, names, words
 
 POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs the trainer ~0.1 s of CPU)
 RATE_AFTER_STEPS = 5  # steps of a phase before its rate and time left are shown (the first include warm-up)
@@ -94,7 +94,7 @@ def curves(p: jobs.Progress, tracker: retrain_job.Tracker, live: bool) -> None:
                                key=f"retrain_w2_{suffix}", width="stretch")
             last = tracker.points[-1]
             st.caption(f"At step {last.step:,}: W2 {last.score} on {retrain_job.TRACK_SPEC.describe()} "
-                       f"(floor {floor}).")
+                       f"({glossary.floor_words(retrain_job.TRACK_SPEC.n)}: {floor}).")
         else:
             st.caption(f"W2 of the one-step samples appears at step {retrain_job.snapshot_every(tracker.cfg.steps):,}.")
     with cols[2]:
@@ -116,8 +116,8 @@ def progress_fragment() -> None:
     job.touch(runs.watcher_id())
     p, tracker = job.progress(), job.info
     with st.container(border=True):
-        st.markdown(f"**:material/model_training: Retraining** on {datasets.noun(tracker.dataset)} · "
-                    f"{settings_summary(tracker.teacher, tracker.cfg)}")
+        st.markdown(f"**:material/model_training: Retraining** {names.run_name(tracker.teacher, tracker.cfg)} "
+                    f"on {datasets.noun(tracker.dataset)}")
         if tracker.teacher_steps:
             st.caption(f"No teacher existed for these points, so this run trains one first ({tracker.teacher_steps:,} "
                        f"steps), then distils it ({tracker.cfg.steps:,} steps), then scores the new model.")

@@ -85,7 +85,7 @@ def test_an_upload_retrained_on_page_3_shows_results_about_the_upload(app, tmp_p
                                              rf"{UPLOAD_RUN_STEPS:,} distillation steps"))
     try:
         app.rerun(app.main().get_by_role("button", name="Retrain").click, until=stage)
-        expect(app.main().get_by_text(re.compile(rf"Retraining\s+on {re.escape(noun)}")).first).to_be_visible()
+        expect(app.main().get_by_text(re.compile(rf"Retraining\s.+\son {re.escape(noun)}")).first).to_be_visible()
         # The finished run reruns the page to make its model the session's: the message is drawn after that.
         expect(done).to_be_visible(timeout=UPLOAD_JOB_TIMEOUT_MS)
         app.wait_idle()
