@@ -6,6 +6,7 @@ import streamlit as st
 from cmcore.lab import snapshot_steps
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
+from viz import glossary
 from viz.charts import PALETTE, zoom_domain
 from viz.lab_charts import COST, NOISY, TARGET
 
@@ -26,7 +27,8 @@ with st.container(border=True):
     c = st.columns(4)
     c[0].number_input("Data point (index)", int(p["an_point"].lo), int(p["an_point"].hi), key="an_point")
     c[1].number_input("Noise seed", int(p["an_noise"].lo), int(p["an_noise"].hi), key="an_noise")
-    c[2].slider("Level pair n: (tₙ, tₙ₊₁)", int(p["an_n"].lo), int(p["an_n"].hi), key="an_n")
+    c[2].slider("Level pair n: (tₙ, tₙ₊₁)", int(p["an_n"].lo), int(p["an_n"].hi), key="an_n",
+                help=glossary.tip("levels"))
     c[3].select_slider("Checkpoint (training step)", p["an_step"].choices, key="an_step")
 params.sync(spec)
 point, noise, n, step = (st.session_state[k] for k in ("an_point", "an_noise", "an_n", "an_step"))
@@ -55,9 +57,9 @@ right.vega_lite_chart(compute.chart_spec(
                                                 (TARGET, v.target[:i + 1])]), width="content")
 c = st.columns(3)
 c[0].metric("Gap |f_θ − f_θ⁻|", f"{v.gap[i]:.4f}", f"{v.gap[i] - v.gap[0]:+.4f} since step 0" if i else None,
-            delta_color="inverse")
-c[1].metric("This point's loss term", f"{v.loss[i]:.2e}")
-c[2].metric("|f_θ − ODE endpoint|", f"{v.online_error[i]:.4f}")
+            delta_color="inverse", help=glossary.tips("theta", "self_consistency"))
+c[1].metric("This point's loss term", f"{v.loss[i]:.2e}", help=glossary.tips("pseudo_huber", "distillation"))
+c[2].metric("|f_θ − ODE endpoint|", f"{v.online_error[i]:.4f}", help=glossary.tips("consistency_model", "ode"))
 st.markdown(lab_words.anatomy_step(L, v.steps, i, v.gap, v.loss, v.online_error, v.level_gap, lab.LEVEL_POINTS))
 series = {"gap |f_θ − f_θ⁻|, this point": (PALETTE["consistency"], v.gap),
           f"mean gap, {lab.LEVEL_POINTS} points at this level": (TARGET, v.level_gap),

@@ -5,6 +5,7 @@ import streamlit as st
 from cmcore.lab import snapshot_steps
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
+from viz import glossary
 from viz.charts import PALETTE
 
 T_CHOICES = tuple(round(0.1 * k, 1) for k in range(1, 11))
@@ -35,8 +36,10 @@ right.vega_lite_chart(lab.map_chart(sel, t, step, "early", f"Short run, step {st
                                     f"t = {t:g}"), width="content")
 on = v.visited
 c = st.columns(2)
-c[0].metric("Selected model: mean error where data lands", f"{v.current.error[on].mean():.3f}")
-c[1].metric(f"Step {step}: mean error where data lands", f"{v.early.error[on].mean():.3f}")
+c[0].metric("Selected model: mean error where data lands", f"{v.current.error[on].mean():.3f}",
+            help=glossary.tips("self_consistency", "consistency_model"))
+c[1].metric(f"Step {step}: mean error where data lands", f"{v.early.error[on].mean():.3f}",
+            help=glossary.tips("self_consistency", "distillation"))
 st.markdown(lab_words.consistency_map(t, v.current.error, v.early.error, on, current_name, early_name))
 
 st.markdown("#### Consistency error against t")

@@ -148,12 +148,22 @@ def test_the_glossary_has_the_required_terms_and_its_page_lists_every_one():
     ("pages/1_self-consistency.py", "sc_solver", "button_group", "heun"),
     ("pages/2_one-step-ode.py", "os_k", "slider", "nfe"),
     ("pages/lab_compare.py", "rc_a", "selectbox", "consistency_model"),
+    ("pages/lab_anatomy.py", "an_n", "slider", "levels"),
 ])
 def test_key_widgets_show_the_glossarys_tooltip(page, widget, kind, term):
     at = open_page(page)
     no_exception(at)
     element = next(e for e in at.get(kind) if getattr(e, "key", None) == widget or e.proto.id.endswith(widget))
     assert glossary.tip(term) in element.proto.help
+
+
+@pytest.mark.parametrize("page,term", [("pages/lab_anatomy.py", "theta"),
+                                       ("pages/lab_consistency_map.py", "self_consistency")])
+def test_the_lab_metrics_show_the_glossarys_tooltip(page, term):
+    at = open_page(page)
+    no_exception(at)
+    assert at.metric and all(m.proto.help for m in at.metric), [m.label for m in at.metric if not m.proto.help]
+    assert glossary.tip(term) in at.metric[0].proto.help
 
 
 def test_the_model_picker_has_a_tooltip():
