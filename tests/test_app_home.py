@@ -180,6 +180,8 @@ def test_settings_and_runs_have_one_human_name():
     assert names.setting_name("lesson", LESSON_CONSISTENCY) == "The lesson's recipe"
     assert names.run_name("ours", mu0) == "Ours, μ = 0 (1,200 steps)"
     assert names.run_name("ours", mu0, 300) == "Ours, μ = 0 (stopped at 300 of 1,200 steps)"
+    # on uploaded points nothing ships: the picker says so without pointing at page 3 from page 3 itself
+    assert names.shipped_name("ours", trained=False) == "Our defaults (not trained yet)"
     assert names.setting_change("init_from_teacher", False, True) == "network starts as: random → the teacher"
     assert len({names.setting_name(p.teacher, p.cfg) for p in PRESETS.values()}) == len(PRESETS)  # all distinct
 

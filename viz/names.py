@@ -96,7 +96,7 @@ def run_name(teacher: str, cfg: ConsistencyConfig, steps_done: int | None = None
 
 def shipped_name(teacher: str, trained: bool = True) -> str:
     """A model that ships with the app: "Our defaults (shipped)"; on uploaded points none is trained yet."""
-    return f"{RECIPE_NAMES[teacher]} ({'shipped' if trained else 'train it on page 3'})"
+    return f"{RECIPE_NAMES[teacher]} ({'shipped' if trained else 'not trained yet'})"
 
 
 def changes_between(cfg: Mapping[str, object], reference: Mapping[str, object]) -> list[str]:
