@@ -100,7 +100,7 @@ def cmd_samplers(args) -> int:
     write checkpoints/samplers-*.json."""
     from . import sampler_study
 
-    torch.set_num_threads(1)
+    use_one_thread()
     for name, dataset in _pairs(args):
         recipe = zoo.recipe(name, dataset)
         cm = zoo.load_consistency(recipe.teacher, recipe.consistency).model

@@ -10,12 +10,11 @@ from typing import Mapping
 
 import pandas as pd
 import streamlit as st
-import torch
-
 from cmcore import sampler_study as study_core
 from cmcore.consistency import SAMPLING_RHO, sampling_levels
 from cmcore.evaluate import Score
 from cmcore.sampler_study import SPACINGS, SamplerStudy
+from cmcore.threads import use_one_thread
 from ui import compute, models, runs, shared, stepcode, teach
 from ui.models import Selection
 from viz import sampler_words as sw
@@ -59,7 +58,7 @@ def study(sel: Selection) -> SamplerStudy:
     stored = study_core.load(sel.teacher_cfg, sel.cm_cfg) if sel.shipped else None
     if stored is not None:
         return stored
-    torch.set_num_threads(compute.INFERENCE_THREADS)
+    use_one_thread()
     run = None if sel.shipped else runs.find(sel.model_id)
     return study_core.run(models.consistency(sel), sel.teacher_cfg.dataset, known=dict(run.scores) if run else None)
 
