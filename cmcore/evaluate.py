@@ -266,6 +266,8 @@ def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], ev
     status = HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS
     if comp.same:
         evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise {comp.noise()} at the 5% level)"
+    elif status == FAILS:  # how far the other way, against the test's noise
+        evidence += f"; difference {comp.diff:+.3f}, outside the noise of {comp.noise()} at the 5% level"
     return Claim(key, text, status, evidence)
 
 

@@ -13,12 +13,16 @@ The rule is a two-sided t-test at the 5% level (``ALPHA``):
 
 A difference is called real only when ``|diff| > t(1 - ALPHA/2, df) x se``; that half-width is the "noise"
 every sentence quotes.  With fewer than 2 seeds on a side nothing is decidable: the answer is SAME.
-Two equal models are then called different at most 5% of the time: simulated at 3 seeds, 20,000 trials,
-4.9% paired and 4.1% Welch (the old rule, "more than 2 combined standard errors", gave 11.9%;
-tests/test_stats.py).  Its power, the smallest gap found 80% of the time (``power_gap``), at the live
-protocol's 3 shared seeds is 2.5 standard deviations of the per-seed difference; for two moons
-(2,000 points) that is ~0.040 in W2, at the shipped tables' 20 seeds ~0.010
-(``python bench/stats_power.py``).
+
+Error rate: two equal models are called different at most 5% of the time.  Simulated at 3 seeds, 20,000
+trials (tests/test_stats.py): 5.0% paired, 3.6% Welch; the old rule ("more than 2 combined standard
+errors") gave 11.9% (issue 18; 11.5% on these draws).
+
+Power (``power_gap``; ``python bench/stats_power.py``): the smallest true gap the paired test finds 80% of
+the time is 3.26 standard deviations of the per-seed difference at the live protocol's 3 seeds, 1.00 at 10
+and 0.66 at the shipped tables' 20.  On the shipped two-moons models at 2,000 points that SD is
+0.016-0.029 in W2 (2 consistency steps against the teacher's 50 Euler steps: 0.016), so a live 3-seed run
+finds gaps of about 0.05-0.09 and the stored 20-seed tables gaps of 0.010-0.019 (0.010 for that pair).
 """
 from __future__ import annotations
 
