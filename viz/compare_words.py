@@ -1,8 +1,8 @@
 """Sentences of the "Recipes compared" lab page, computed from the numbers its two charts show.
 
 Pure functions of Scores (mean ± standard error); every comparison goes through
-``cmcore.stats.compare``, the protocol's one rule, so a difference within two standard
-errors reads "indistinguishable at this sample size", whatever the models.  Run B is
+``cmcore.stats.compare``, the protocol's one rule (a t-test at the 5% level), so a difference
+inside its noise reads "indistinguishable at this sample size", whatever the models.  Run B is
 always compared against run A: "better" means B's W2 is lower.
 """
 from __future__ import annotations
