@@ -37,7 +37,7 @@ def cmd_train(args) -> int:
         t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
         print(f"{_tag(recipe)} consistency {recipe.consistency}")
         c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
-        spec = EvalSpec()
+        spec = EvalSpec(seeds=tuple(range(SHIPPED_EVAL_SEEDS)))  # the shipped tables' seeds, as `eval --write`
         table = quality_table(t.model, c.model, recipe.teacher.dataset, spec=spec)
         claims = {cl.key: cl.status for cl in lesson_claims(table, self_consistency_mean(t.model))}
         store.save(zoo.teacher_path(recipe.teacher, root), "teacher", t.model, recipe.teacher,
