@@ -28,9 +28,7 @@ SELF_CONSISTENCY_TOLERANCE = 0.02  # mean distance at which self-consistency cou
 FINE_SOLVE_STEPS = 400  # Heun steps of the near-exact solve that measures a solver's own error
 SOLVER_ERROR_FACTOR = 2.0  # landings within 2x the solver's measured error are "the same point"
 EXACT_DISTANCE = 1e-5  # below this a distance is float rounding
-# The shipped models' stored tables (``python -m cmcore eval --write``) use seeds 0..19, so each lesson claim is
-# settled there; a live run keeps the fast protocol (DEFAULT_EVAL_SEEDS, 3 seeds) and says "undecided" honestly.
-SHIPPED_EVAL_SEEDS = 20
+SHIPPED_EVAL_SEEDS = 20  # the shipped models' stored tables (eval --write) settle the claims; a live run uses 3 seeds
 @dataclass(frozen=True)
 class EvalSpec:
     """How a W2 is measured: ``n`` generated vs ``n`` real points, once per seed."""
@@ -80,8 +78,7 @@ def cm_samples(cm: nn.Module, seed: int, n: int, k: int, levels=None, same_noise
 
 def score(sample: Callable[[int, int], torch.Tensor], dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
     """W2 of ``sample(seed, n)`` against the reference sample of each seed."""
-    return Score(tuple(w2(sample(s, spec.n), eval_reference(dataset, s, spec.n)) for s in spec.seeds), spec.n,
-                 spec.seeds)
+    return Score(tuple(w2(sample(s, spec.n), eval_reference(dataset, s, spec.n)) for s in spec.seeds), spec.n, spec.seeds)
 
 
 def teacher_score(teacher: nn.Module, dataset: str, steps: int, solver: str = "euler",
@@ -113,9 +110,9 @@ class QualityTable:
                        for k, v in self.consistency.items()]
 
     def to_json(self) -> dict:
-        return {"n": self._n(), "seeds": list(next(iter(self.teacher.values())).seeds), "teacher": {str(k): list(v.values) for k, v in self.teacher.items()},
-                "consistency": {str(k): list(v.values) for k, v in self.consistency.items()},
-                "floor": list(self.floor.values) if self.floor else None}
+        scores = lambda m: {str(k): list(v.values) for k, v in m.items()}  # noqa: E731
+        return {"n": self._n(), "seeds": list(next(iter(self.teacher.values())).seeds), "teacher": scores(self.teacher),
+                "consistency": scores(self.consistency), "floor": list(self.floor.values) if self.floor else None}
 
     @staticmethod
     def from_json(d: dict) -> "QualityTable":
@@ -266,7 +263,7 @@ def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], ev
     status = HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS
     if comp.same:
         evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise {comp.noise()} at the 5% level)"
-    elif status == FAILS:  # how far the other way, against the test's noise
+    elif status == FAILS:
         evidence += f"; difference {comp.diff:+.3f}, outside the noise of {comp.noise()} at the 5% level"
     return Claim(key, text, status, evidence)
 
