@@ -9,7 +9,7 @@ from pathlib import Path
 from . import datasets, store, study, zoo
 from .config import DEFAULT_DATASET
 from .threads import ONE_THREAD
-from .evaluate import EvalSpec, lesson_claims, quality_table
+from .evaluate import SHIPPED_EVAL_SEEDS, EvalSpec, lesson_claims, quality_table
 from .bench import self_consistency_mean
 
 
@@ -37,7 +37,7 @@ def cmd_train(args) -> int:
         t = train_teacher(recipe.teacher, on_step=lambda i: log(i, "teacher"))
         print(f"{_tag(recipe)} consistency {recipe.consistency}")
         c = train_consistency(recipe.consistency, t.model, recipe.teacher.dataset, on_step=lambda i: log(i, "consistency"))
-        spec = EvalSpec()
+        spec = EvalSpec(seeds=tuple(range(SHIPPED_EVAL_SEEDS)))  # the shipped tables' seeds, as `eval --write`
         table = quality_table(t.model, c.model, recipe.teacher.dataset, spec=spec)
         claims = {cl.key: cl.status for cl in lesson_claims(table, self_consistency_mean(t.model))}
         store.save(zoo.teacher_path(recipe.teacher, root), "teacher", t.model, recipe.teacher,
@@ -57,7 +57,7 @@ def cmd_eval(args) -> int:
         except store.CheckpointError as exc:
             print(exc, file=sys.stderr)
             return 2
-        spec = EvalSpec()
+        spec = EvalSpec(seeds=tuple(range(args.seeds)))
         table = quality_table(teacher, cm, recipe.teacher.dataset, spec=spec)
         if args.write:
             print(f"{_tag(recipe)} wrote {zoo.save_quality(recipe.teacher, recipe.consistency, table, spec)}")
@@ -67,6 +67,13 @@ def cmd_eval(args) -> int:
         for cl in lesson_claims(table, self_consistency_mean(teacher)):
             print(f"  [{cl.status.upper()}] {cl.text} ({cl.evidence})")
     return 0
+
+
+def _seed_count(text: str) -> int:
+    k = int(text)
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"need at least one seed; got {k}")
+    return k
 
 
 def cmd_bench(args) -> int:
@@ -97,6 +104,9 @@ def main(argv=None) -> int:
     e.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
     e.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=DEFAULT_DATASET,
                    help="which dataset the teacher learns (all: every registered one)")
+    e.add_argument("--seeds", type=_seed_count, default=SHIPPED_EVAL_SEEDS,
+                   help=f"evaluation seeds 0..N-1 (default {SHIPPED_EVAL_SEEDS}: the shipped tables; a live run "
+                   f"uses {len(EvalSpec().seeds)})")
     e.add_argument("--write", action="store_true", help="store the table beside the checkpoints (read by the app)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes BENCHMARKS.md")

@@ -139,7 +139,8 @@ def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print,
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}. "
         f"W2 = exact 2-Wasserstein distance between {spec.n} generated and {spec.n} fresh real points, "
         f"mean ± standard error over seeds {list(spec.seeds)}; the floor (two real samples) is {ours['table'].floor}. "
-        "Comparisons use `cmcore.evaluate.compare`: a difference within 2 standard errors is indistinguishable.", "",
+        "Comparisons use `cmcore.evaluate.compare`: a two-sided t-test at the 5% level, paired on shared seeds "
+        "(Welch's otherwise); a difference inside its noise is indistinguishable.", "",
         "## Targets (our defaults)", "", "| target | measured | met |", "|---|---|---|",
         *[f"| {name} | {val} | {'yes' if ok else 'NO'} |" for name, val, ok in targets], "",
         "## Time", "",

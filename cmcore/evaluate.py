@@ -16,7 +16,7 @@ from .config import DEFAULT_DATASET
 from .consistency import default_sampling_levels, sample_multistep
 from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve, x0_prediction
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
-from .stats import HIGHER, LOWER, NOISE_Z, SAME, Comparison, Score, compare  # noqa: F401 (the protocol's API)
+from .stats import HIGHER, LOWER, SAME, Comparison, Score, compare  # noqa: F401 (the protocol's API)
 
 NOISE_SEED_BASE = 1000  # eval noise seed s -> generator seeded 1000 + s
 REFERENCE_SEED_BASE = 2000  # eval reference seed s -> generator seeded 2000 + s
@@ -28,6 +28,7 @@ SELF_CONSISTENCY_TOLERANCE = 0.02  # mean distance at which self-consistency cou
 FINE_SOLVE_STEPS = 400  # Heun steps of the near-exact solve that measures a solver's own error
 SOLVER_ERROR_FACTOR = 2.0  # landings within 2x the solver's measured error are "the same point"
 EXACT_DISTANCE = 1e-5  # below this a distance is float rounding
+SHIPPED_EVAL_SEEDS = 20  # the shipped models' stored tables (eval --write) settle the claims; a live run uses 3 seeds
 @dataclass(frozen=True)
 class EvalSpec:
     """How a W2 is measured: ``n`` generated vs ``n`` real points, once per seed."""
@@ -77,7 +78,7 @@ def cm_samples(cm: nn.Module, seed: int, n: int, k: int, levels=None, same_noise
 
 def score(sample: Callable[[int, int], torch.Tensor], dataset: str, spec: EvalSpec = EvalSpec()) -> Score:
     """W2 of ``sample(seed, n)`` against the reference sample of each seed."""
-    return Score(tuple(w2(sample(s, spec.n), eval_reference(dataset, s, spec.n)) for s in spec.seeds), spec.n)
+    return Score(tuple(w2(sample(s, spec.n), eval_reference(dataset, s, spec.n)) for s in spec.seeds), spec.n, spec.seeds)
 
 
 def teacher_score(teacher: nn.Module, dataset: str, steps: int, solver: str = "euler",
@@ -109,16 +110,16 @@ class QualityTable:
                        for k, v in self.consistency.items()]
 
     def to_json(self) -> dict:
-        return {"n": self._n(), "teacher": {str(k): list(v.values) for k, v in self.teacher.items()},
-                "consistency": {str(k): list(v.values) for k, v in self.consistency.items()},
-                "floor": list(self.floor.values) if self.floor else None}
+        scores = lambda m: {str(k): list(v.values) for k, v in m.items()}  # noqa: E731
+        return {"n": self._n(), "seeds": list(next(iter(self.teacher.values())).seeds), "teacher": scores(self.teacher),
+                "consistency": scores(self.consistency), "floor": list(self.floor.values) if self.floor else None}
 
     @staticmethod
     def from_json(d: dict) -> "QualityTable":
-        n = int(d["n"])
-        conv = lambda m: {int(k): Score(tuple(float(x) for x in v), n) for k, v in m.items()}  # noqa: E731
-        return QualityTable(conv(d["teacher"]), conv(d["consistency"]),
-                            Score(tuple(float(x) for x in d["floor"]), n) if d.get("floor") else None)
+        n, seeds = int(d["n"]), tuple(int(s) for s in d["seeds"]) if d.get("seeds") is not None else None
+        sc = lambda v: Score(tuple(float(x) for x in v), n, seeds)  # noqa: E731
+        return QualityTable({int(k): sc(v) for k, v in d["teacher"].items()},
+                            {int(k): sc(v) for k, v in d["consistency"].items()}, sc(d["floor"]) if d.get("floor") else None)
 
     def _n(self) -> int:
         return next(iter(self.teacher.values())).n
@@ -261,7 +262,9 @@ def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], ev
     """A claim that holds when ``comp``'s outcome is one of ``holds_if``; inside the noise it is undecided."""
     status = HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS
     if comp.same:
-        evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise ±{NOISE_Z * comp.se:.3f})"
+        evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise {comp.noise()} at the 5% level)"
+    elif status == FAILS:
+        evidence += f"; difference {comp.diff:+.3f}, outside the noise of {comp.noise()} at the 5% level"
     return Claim(key, text, status, evidence)
 
 

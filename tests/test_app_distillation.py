@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from cmcore import consistency, flow, jobs, zoo
 from cmcore.presets import PRESETS
-from cmcore.stats import Score
+from tests.scores import independent
 from tests.test_app_pages import model_picker
 from ui import retrain_view, runs, stepcode
 from viz import words
@@ -229,7 +229,7 @@ def test_options_that_do_not_apply_are_disabled_with_the_reason():
 
 
 def test_distillation_story_follows_the_numbers():
-    s = lambda m, e=0.005: Score((m - e, m, m + e), 2000)  # noqa: E731
+    s = lambda m, e=0.005: independent((m - e, m, m + e), 2000)  # noqa: E731
     ours = {"ema_mu": 0.95, "steps": 1200, "init_from_teacher": True}
     good = words.distillation_story(s(0.15, 0.02), s(1.9), s(0.16, 0.02), s(0.06), ours)
     assert "closer to the data than the teacher's one step" in good and "not measurably worse" in good

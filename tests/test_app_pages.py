@@ -164,7 +164,8 @@ def test_home_follows_the_model_choice():
     no_exception(lesson)
     def failing(at):
         return sum(":red[does not hold]" in m.value for m in at.markdown)
-    assert failing(lesson) == 3 and failing(ours) == 0
+    # ours: on the stored 20 seeds, 2 consistency steps are measurably (slightly) worse than 50 teacher steps
+    assert failing(lesson) == 3 and failing(ours) == 1
     assert model_picker(lesson).value == "lesson"
 
 

@@ -12,17 +12,17 @@ import pytest
 
 import cmcore.__main__ as cli
 from cmcore import zoo
-from cmcore.evaluate import lesson_claims
+from cmcore.evaluate import SHIPPED_EVAL_SEEDS, EvalSpec, lesson_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The real entry point end to end for `eval --recipe ours`, with a smaller EvalSpec so it is quick.
+# The real entry point end to end for `eval --recipe ours --seeds 2`, with fewer points so it is quick.
 EVAL_SMALL = (
     "import functools, runpy, sys\n"
     "import cmcore.evaluate as ev\n"
     "import cmcore.__main__ as cli\n"
-    "cli.EvalSpec = lambda: ev.EvalSpec(n=300, seeds=(0, 1))\n"
-    "sys.argv = ['cmcore', 'eval', '--recipe', 'ours']\n"
+    "cli.EvalSpec = functools.partial(ev.EvalSpec, 300)\n"
+    "sys.argv = ['cmcore', 'eval', '--recipe', 'ours', '--seeds', '2']\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 COMMANDS = {
@@ -68,7 +68,7 @@ def runs():
 
 
 def test_eval_ours_prints_the_table_and_every_claim(runs, shipped_ours, monkeypatch, capsys):
-    """`eval --recipe ours` in process at the standard EvalSpec, reusing the stored table."""
+    """`eval --recipe ours` in process at the shipped tables' seeds (0..19), reusing the stored table."""
     calls = []
 
     def stored_table(teacher, cm, dataset, spec=None, **kwargs):
@@ -78,9 +78,10 @@ def test_eval_ours_prints_the_table_and_every_claim(runs, shipped_ours, monkeypa
     monkeypatch.delenv(zoo.CHECKPOINT_DIR_ENV, raising=False)
     monkeypatch.setattr(cli, "quality_table", stored_table)
     assert cli.main(["eval", "--recipe", "ours"]) == 0
-    assert calls == [("two_moons", cli.EvalSpec())]
+    spec = EvalSpec(seeds=tuple(range(SHIPPED_EVAL_SEEDS)))
+    assert calls == [("two_moons", spec)]
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == (f"[ours] W2 over {cli.EvalSpec().describe()}, mean ± standard error; "
+    assert out[0] == (f"[ours] W2 over {spec.describe()}, mean ± standard error; "
                       f"floor {shipped_ours['table'].floor}")
     assert sum("NFE" in line and "W2" in line and "±" in line for line in out) == 9
     claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
@@ -114,11 +115,12 @@ def test_python_m_cmcore_eval_ours_exits_zero_and_prints_claim_lines(runs):
 
 
 def test_bad_arguments_exit_with_usage_error(capsys):
-    for argv in ([], ["eval", "--recipe", "nope"], ["train", "--recipe", "nope"]):
+    for argv in ([], ["eval", "--recipe", "nope"], ["train", "--recipe", "nope"], ["eval", "--seeds", "0"]):
         with pytest.raises(SystemExit) as exc:
             cli.main(argv)
         assert exc.value.code == 2
-    assert "nope" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nope" in err and "need at least one seed; got 0" in err
 
 
 def test_eval_with_missing_checkpoints_returns_2_naming_the_file(tmp_path, monkeypatch, capsys):

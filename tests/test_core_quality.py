@@ -1,16 +1,19 @@
 """Sample quality of the SHIPPED checkpoints, measured with the dashboard's own protocol (standard EvalSpec).
 
-The stored tables (``checkpoints/quality-*.json``) are what every page shows.  The quality claims below are
-judged on the numbers the engine measures NOW (``remeasured``: the whole table, ~25 s of CPU), and the first
-test proves the stored table is that measurement, so a change to the engine or a stale file fails here.
+The stored tables (``checkpoints/quality-*.json``) are what every page shows, measured on
+``SHIPPED_EVAL_SEEDS`` (20) seeds so the lesson's claims are settled there.  The engine re-measures the whole
+table NOW on the live protocol's seeds 0-2 (``remeasured``, ~25 s of CPU), and the first test proves the stored
+table's first three seeds are that measurement, so a change to the engine or a stale file fails here.  Claims
+are judged on both: settled on the stored 20 seeds, and honestly undecided where 3 seeds cannot tell.
 Targets live in ``cmcore.bench`` (one home); the tolerance against the stored file in tests/tolerances.py.
 """
 import pytest
 
 from cmcore import bench, evaluate, zoo
-from cmcore.evaluate import (FAILS, HOLDS, NOT_APPLICABLE, UNDECIDED, EvalSpec, QualityTable, Score, compare,
-                             lesson_claims, quality_table)
+from cmcore.evaluate import (FAILS, HOLDS, NOT_APPLICABLE, SHIPPED_EVAL_SEEDS, UNDECIDED, EvalSpec, QualityTable,
+                             Score, compare, lesson_claims, quality_table)
 from cmcore.metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS
+from tests.scores import independent
 from tests.tolerances import REMEASURED_W2_ABS
 
 
@@ -21,14 +24,19 @@ def remeasured(shipped_ours) -> QualityTable:
 
 
 def same_values(now: Score, stored: Score) -> bool:
+    """``now`` equals the stored score on the seeds ``now`` measured (the stored table has more)."""
     # 1 vs 2 threads, ATEN_CPU_CAPABILITY=default and MKL_ENABLE_INSTRUCTIONS=AVX2 moved a per-seed W2 by
     # 1.2e-7 at most (bench/tolerance_check.py): tolerance REMEASURED_W2_ABS = 1e-5
-    return now.n == stored.n and now.values == pytest.approx(stored.values, abs=REMEASURED_W2_ABS, rel=0)
+    k = len(now.values)
+    return (now.n == stored.n and now.seeds == stored.seeds[:k]
+            and now.values == pytest.approx(stored.values[:k], abs=REMEASURED_W2_ABS, rel=0))
 
 
 def test_the_stored_table_is_what_the_protocol_measures_now(shipped_ours, remeasured):
     table, spec = shipped_ours["table"], EvalSpec()
     assert spec == EvalSpec(n=2000, seeds=(0, 1, 2)) == EvalSpec(DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS)
+    stored_seeds = {s.seeds for s in [*table.teacher.values(), *table.consistency.values(), table.floor]}
+    assert stored_seeds == {tuple(range(SHIPPED_EVAL_SEEDS))}
     assert sorted(table.teacher) == sorted(remeasured.teacher) == [1, 5, 10, 20, 50]
     assert sorted(table.consistency) == sorted(remeasured.consistency) == [1, 2, 4, 8]
     # the tolerance sits far inside the protocol's noise: a difference it lets through is no finding
@@ -53,9 +61,12 @@ def test_consistency_w2_at_one_step(remeasured):
     assert compare(c[1], t[1]).lower and compare(c[1], t[5]).lower
 
 
-def test_two_consistency_steps_are_not_measurably_worse_than_the_50_step_teacher(remeasured):
-    t, c = remeasured.teacher, remeasured.consistency
-    assert not compare(c[2], t[50]).higher
+def test_two_consistency_steps_against_the_50_step_teacher(shipped_ours, remeasured):
+    # 3 seeds cannot tell them apart; the stored 20 seeds can: 2 consistency steps are measurably worse than the
+    # teacher's 50 Euler steps, by a small margin (0.149 vs 0.142, paired difference +0.008 ± 0.007)
+    assert compare(remeasured.consistency[2], remeasured.teacher[50]).same
+    c = compare(shipped_ours["table"].consistency[2], shipped_ours["table"].teacher[50])
+    assert c.higher and c.test == "paired t-test" and c.diff + c.half_width < 0.02  # worse, by at most 0.015
 
 
 def test_self_consistency_of_the_shipped_teacher(shipped_ours):
@@ -64,13 +75,15 @@ def test_self_consistency_of_the_shipped_teacher(shipped_ours):
     assert bench.self_consistency_mean(shipped_ours["teacher"], resolve_steps=None) <= 1e-4
 
 
-def test_every_lesson_claim_holds_for_our_recipe(shipped_ours, remeasured):
-    for table in (remeasured, shipped_ours["table"]):  # what the engine says now, and what the pages show
+def test_the_lesson_claims_for_our_recipe(shipped_ours, remeasured):
+    # what the engine says now on 3 seeds, and what the pages show from the stored 20 seeds
+    for table, failing in ((remeasured, []), (shipped_ours["table"], ["cm_few_steps_approach_50"])):
         claims = lesson_claims(table, shipped_ours["self_consistency"])
         assert [cl.key for cl in claims] == ["self_consistency", "one_step_ode_poor", "cm_beats_teacher_one_step",
                                              "cm_one_step_below_five", "cm_few_steps_approach_50",
                                              "cm_diminishing_returns"]
-        assert [f"{cl.key}: {cl.evidence}" for cl in claims if cl.status != HOLDS] == []
+        assert [cl.key for cl in claims if cl.status != HOLDS] == failing, [cl.evidence for cl in claims]
+        assert all(cl.status == FAILS for cl in claims if cl.key in failing)
 
 
 def test_the_lessons_recipe_does_not_make_its_own_claims_true():
@@ -86,7 +99,7 @@ def test_the_lessons_recipe_does_not_make_its_own_claims_true():
 
 
 def _s(mean: float, spread: float = 0.01) -> Score:
-    return Score((mean - spread, mean, mean + spread), 2000)
+    return independent((mean - spread, mean, mean + spread), 2000)
 
 
 def _table(t1=2.0, t5=0.5, t50=0.14, c1=0.17, c2=0.15, c4=0.13, c8=0.12, spread=0.01):

@@ -22,6 +22,7 @@ from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled
                                 squared_cost)
 from tests.conftest import charts, no_exception, open_page
 from tests.test_lab2_pages import an_upload, infos, text
+from tests.scores import independent
 from tests.tolerances import REMEASURED_W2_ABS
 
 
@@ -93,7 +94,7 @@ def test_ot_checkpoint_checks_its_coupling(tmp_path, monkeypatch):
 
 
 def _table(teacher: dict, cm: dict) -> QualityTable:
-    s = lambda m, e: Score((m - e, m, m + e), 2000)  # noqa: E731 - sem = e / sqrt(3)
+    s = lambda m, e: independent((m - e, m, m + e), 2000)  # noqa: E731 - sem = e / sqrt(3)
     return QualityTable({k: s(*v) for k, v in teacher.items()}, {k: s(*v) for k, v in cm.items()})
 
 
@@ -110,7 +111,8 @@ def _study(ot_teacher: dict, ot_cm: dict) -> OTStudy:
 
 
 def test_findings_when_distillation_pays_off():
-    study = _study({1: (0.198, 0.01), 2: (0.161, 0.005), 5: (0.145, 0.005), 50: (0.138, 0.005)},
+    # 2 steps 0.166 against one consistency step's 0.150 (each ±0.005 over 3 seeds): outside Welch's ±0.011
+    study = _study({1: (0.198, 0.01), 2: (0.166, 0.005), 5: (0.145, 0.005), 50: (0.138, 0.005)},
                    {1: (0.15, 0.005), 2: (0.14, 0.005), 4: (0.14, 0.005)})
     text = "\n".join(ot_findings(study))
     assert "the OT teacher is better than the independent teacher" in text
@@ -162,12 +164,13 @@ def test_every_dataset_has_a_study_of_its_own_shipped_pair(dataset):
     assert study.couplings["minibatch_ot"].straightness < study.couplings["independent"].straightness
     recipe = zoo.recipe("ours", dataset)
     stored = zoo.load_quality(recipe.teacher, recipe.consistency)
-    ind, k = study.couplings["independent"].table, len(stored.teacher[1].values)
+    ind = study.couplings["independent"].table
+    k = min(len(stored.teacher[1].values), len(ind.teacher[1].values))  # the seeds both measured
     # Two files, written by two commands that may run on two machines: 1 vs 2 threads, ATEN_CPU_CAPABILITY=default
     # and MKL AVX2 moved a W2 by 1.2e-7 at most (bench/tolerance_check.py): tolerance REMEASURED_W2_ABS = 1e-5
     for mine, theirs in ((ind.teacher[1], stored.teacher[1]), (ind.consistency[1], stored.consistency[1]),
                          (study.floor, stored.floor)):
-        assert mine.values[:k] == pytest.approx(theirs.values, abs=REMEASURED_W2_ABS, rel=0)
+        assert mine.values[:k] == pytest.approx(theirs.values[:k], abs=REMEASURED_W2_ABS, rel=0)
     cfg = ot_teacher_config(dataset)
     assert load_ot_teacher(cfg).config.dataset == dataset
     assert load_ot_consistency(cfg, OT_CONSISTENCY).teacher_config == cfg.base()

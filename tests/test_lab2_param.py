@@ -15,6 +15,7 @@ from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
 from tests.conftest import charts, no_exception, open_page
 from tests.test_lab2_pages import an_upload, infos, text
+from tests.scores import independent
 from ui.lab_words import study_fallback
 
 SIGMA_MIN = 0.002
@@ -59,7 +60,7 @@ def test_window_means():
 
 
 def _s(*v):
-    return Score(tuple(v), 1000)
+    return independent(v, 1000)
 
 
 def test_findings_call_a_gap_inside_the_noise_indistinguishable():

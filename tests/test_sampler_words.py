@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from cmcore.sampler_study import SamplerStudy, Variant, variants
 from cmcore.stats import Score
+from tests.scores import independent
 from viz import loss_words
 from viz import sampler_words as sw
 
 
 def s(mean: float, spread: float = 0.001) -> Score:
-    """A score of three seeds with this mean and a small spread."""
-    return Score((mean - spread, mean, mean + spread), 2000)
+    """A score of three seeds of its own with this mean and a small spread (tests/scores.py)."""
+    return independent((mean - spread, mean, mean + spread), 2000)
 
 
 def test_vs_five_grades_each_outcome():

@@ -1,15 +1,15 @@
 """Sentences of the "Recipes compared" lab page, computed from the numbers its two charts show.
 
 Pure functions of Scores (mean ± standard error); every comparison goes through
-``cmcore.stats.compare``, the protocol's one rule, so a difference within two standard
-errors reads "indistinguishable at this sample size", whatever the models.  Run B is
+``cmcore.stats.compare``, the protocol's one rule (a t-test at the 5% level), so a difference
+inside its noise reads "indistinguishable at this sample size", whatever the models.  Run B is
 always compared against run A: "better" means B's W2 is lower.
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from cmcore.stats import NOISE_Z, Comparison, Score, compare
+from cmcore.stats import Comparison, Score, compare
 from viz.words import plural, times
 
 SAME_WORDS = "indistinguishable at this sample size"
@@ -72,7 +72,7 @@ def track_story(name: str, points: Sequence[tuple[int, Score]], floor: Score) ->
     c = compare(last, first)
     trend = ("it improved" if c.lower else "it got measurably worse" if c.higher else f"{SAME_WORDS}")
     text = (f"{name}: one-step W2 went from {first} at step {s0:,} to {last} at step {s1:,}: {trend} "
-            f"(difference {c.diff:+.3f}, noise ±{NOISE_Z * c.se:.3f}).")
+            f"(difference {c.diff:+.3f}, noise {c.noise()} at the 5% level).")
     sb, best = min(points, key=lambda p: p[1].mean)
     if sb not in (s0, s1) and compare(last, best).higher:  # a best point in between, fallen back from
         text += f" It was best at step {sb:,} ({best}) and is measurably worse at the end."

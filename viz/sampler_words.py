@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from cmcore.stats import NOISE_Z, Score, compare
+from cmcore.stats import Score, compare
 
 if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
     from cmcore.sampler_study import SamplerStudy
@@ -103,7 +103,7 @@ def spacing_story(study: "SamplerStudy") -> str:
             c = compare(score, even)
             wins[s] += c.lower
             verdict = ("indistinguishable from even spacing at this sample size" if c.same else
-                       f"{'better' if c.lower else 'worse'} than even spacing (noise ±{NOISE_Z * c.se:.3f})")
+                       f"{'better' if c.lower else 'worse'} than even spacing (noise {c.noise()} at the 5% level)")
             parts.append(f"{SPACING_LABELS[s]} {score}, {verdict}")
         lines.append(f"{_steps(k)}: even spacing W2 {even}; " + "; ".join(parts) + ".")
     beating = [f"{SPACING_LABELS[s]} at {n} of {len(study.steps)}" for s, n in wins.items() if n]
