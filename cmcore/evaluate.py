@@ -16,7 +16,7 @@ from .config import DEFAULT_DATASET
 from .consistency import default_sampling_levels, sample_multistep
 from .flow import SOLVER_NFE_PER_STEP, Trajectory, ode_endpoint, ode_step, solve, x0_prediction
 from .metrics import DEFAULT_EVAL_POINTS, DEFAULT_EVAL_SEEDS, endpoint_error, w2
-from .stats import HIGHER, LOWER, SAME, Comparison, Score, compare  # noqa: F401 (the protocol's API)
+from .stats import HIGHER, LOWER, SAME, Comparison, Score, compare, sample_words  # noqa: F401 (the protocol's API)
 
 NOISE_SEED_BASE = 1000  # eval noise seed s -> generator seeded 1000 + s
 REFERENCE_SEED_BASE = 2000  # eval reference seed s -> generator seeded 2000 + s
@@ -42,10 +42,7 @@ class EvalSpec:
         return EvalSpec(n, tuple(range(base_seed, base_seed + count)))
 
     def describe(self) -> str:
-        seeds = (f"seed {self.seeds[0]}" if len(self.seeds) == 1 else
-                 f"seeds {self.seeds[0]}-{self.seeds[-1]}" if self.seeds == tuple(range(self.seeds[0], self.seeds[-1] + 1))
-                 else "seeds " + ", ".join(map(str, self.seeds)))
-        return f"{self.n:,} points, {seeds}"
+        return sample_words(self.n, self.seeds)
 
 
 def eval_noise(seed: int, n: int) -> tuple[torch.Tensor, torch.Generator]:

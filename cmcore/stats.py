@@ -69,8 +69,28 @@ class Score:
     def fmt(self, digits: int = 3) -> str:
         return f"{self.mean:.{digits}f} ± {self.sem:.{digits}f}"
 
+    def describe(self) -> str:
+        """What this score was measured on: "2,000 points, seeds 0-19" (a stored table may hold more seeds
+        than a live measurement: a caption names the score's own)."""
+        return sample_words(self.n, self.seeds)
+
     def __str__(self) -> str:
         return self.fmt()
+
+
+def sample_words(n: int, seeds: tuple[int, ...]) -> str:
+    """ "2,000 points, seeds 0-2": a sample size and its evaluation seeds, the one way they are written."""
+    seeds = tuple(seeds)
+    words = (f"seed {seeds[0]}" if len(seeds) == 1 else
+             f"seeds {seeds[0]}-{seeds[-1]}" if seeds == tuple(range(seeds[0], seeds[-1] + 1))
+             else "seeds " + ", ".join(map(str, seeds)))
+    return f"{n:,} points, {words}"
+
+
+def scores_words(*scores: "Score") -> str:
+    """What several shown scores were measured on, once if they share it ("2,000 points, seeds 0-19")."""
+    found = list(dict.fromkeys(s.describe() for s in scores))
+    return found[0] if len(found) == 1 else " or ".join(found)
 
 
 def _sem(values) -> float:

@@ -1,7 +1,7 @@
 """Exercise 3: consistency distillation, retrained live in the background, with the step's real code."""
 import streamlit as st
 
-from cmcore import datasets
+from cmcore import datasets, stats
 from cmcore.evaluate import compare
 from cmcore.config import to_dict
 from ui import compute, distill_notes, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
@@ -68,10 +68,10 @@ with st.spinner(f"Scoring the panels with the protocol ({compute.STANDARD.descri
 m = st.columns(4)
 for col, (name, score) in zip(m, [(f"Floor: two real samples of {compute.STANDARD.n:,}", floor), ("Teacher, 50 steps", t50),
                                   ("Teacher, 1 step", t1), ("Consistency model, 1 step", cm1)]):
-    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error, {compute.STANDARD.describe()}).\n\n"
+    col.metric(f"W2 · {name}", f"{score.mean:.3f}", help=f"{score} (mean ± standard error, {score.describe()}).\n\n"
               + glossary.tips("w2", "floor"))
     col.caption(f"± {score.sem:.3f}")
-st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {compute.STANDARD.describe()}, "
+st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard error over {stats.scores_words(floor, t50, t1, cm1)}, "
            f"each against a fresh real sample. Model: {sel.label}, trained on {datasets.noun(dataset)}.")
 vs = compare(cm1, t1)
 teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),

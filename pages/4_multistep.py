@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore import datasets
+from cmcore import datasets, stats
 from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec
 from ui import compute, later, models, multistep, params, show, teach
 from ui.params import Param, Spec
@@ -62,7 +62,7 @@ def samples_and_scores(*values) -> None:
     show.legend(["real", "teacher", "teacher_one", "consistency"])
     ev = EvalSpec(n, compute.STANDARD.seeds)  # the protocol's fixed seeds: the panels' seed changes the picture only
     st.caption(f"Every panel: the same {n:,} noise points (seed {seed}). W2 below is measured by the protocol on its "
-               f"fixed seeds ({ev.describe()}), whichever seed the panels show.")
+               "fixed seeds (named under the table), whichever seed the panels show.")
 
     with st.spinner(f"Scoring every sampler with the protocol ({ev.describe()}; each new setting once) ..."):
         floor = compute.floor_score(sel.teacher_cfg.dataset, ev)
@@ -77,6 +77,7 @@ def samples_and_scores(*values) -> None:
     st.dataframe(pd.DataFrame([{"sampler": r["model"], "NFE": r["nfe"], "W2": f"{r['w2']:.3f} ± {r['sem']:.3f}"}
                                for r in rows] + [{"sampler": glossary.floor_words(n), "NFE": 0, "W2": str(floor)}]),
                  hide_index=True, width="stretch")
+    st.caption(f"W2: mean ± standard error over {stats.scores_words(floor, *tea.values(), *cms.values())}.")
 
     multistep.grade(tea, cms)
     shown = [s for s in tea if s in teacher_steps or s == 1], [k for k in cms if k in cm_steps or k == 1]

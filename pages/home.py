@@ -1,7 +1,7 @@
 """Home: one figure of what a consistency model does, where to start, and the lesson's claims checked."""
 import streamlit as st
 
-from cmcore import datasets, evaluate
+from cmcore import datasets, evaluate, stats
 from ui import compute, later, models, params, show
 from ui.params import Spec
 from viz import glossary, lesson_claims, words
@@ -55,8 +55,8 @@ calls = ([later.call(compute.teacher_points, sel.teacher_cfg, 1, n, seed),
          if scores else []) + [later.call(compute.real_points, dataset, n, seed)]
 later.fill_in(f"the samples of noise seed {seed}", _figure, *calls)
 st.caption(f"Each panel: {n:,} points from the same noise (seed {seed}). Titles: W2 to real data (lower is better), "
-           f"mean ± standard error by the protocol ({std.describe()}); the real data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 "
-           "network calls.", help=glossary.tips("w2", "floor", "euler", "nfe"))
+           f"mean ± standard error by the protocol ({stats.scores_words(*(scores or {}).values(), floor)}); the real "
+           f"data's is {glossary.floor_words(n)}. NFE: 1, 50 and 1 network calls.", help=glossary.tips("w2", "floor", "euler", "nfe"))
 
 with st.container(border=True):
     st.page_link(EXERCISES[0][0], label="**Start here: exercise 1, self-consistency**", icon=":material/play_circle:")

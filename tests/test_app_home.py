@@ -66,6 +66,8 @@ def test_home_shows_the_same_noise_three_ways_titled_with_the_stored_w2(dataset,
                       "Consistency model · 1 step": f"W2 {stored.consistency[1]}",
                       "Real data": f"floor {stored.floor}"}
     assert "two real samples of 2,000 points" in shown_text(at)  # the floor says its size
+    # the caption names the seeds the titles' scores were measured on (a stored table may hold 20, not 3)
+    assert f"by the protocol ({stored.consistency[1].describe()})" in shown_text(at)
 
 
 def test_home_starts_students_on_page_1_and_keeps_the_claims_split():
