@@ -86,3 +86,13 @@ def shipped_ours():
     assert table is not None, "run `python -m cmcore eval --write` to store the quality tables"
     return {"recipe": recipe, "teacher": teacher, "cm": cm, "table": table,
             "self_consistency": bench.self_consistency_mean(teacher)}
+
+
+class Clock:
+    """A clock the test moves by hand (``clock.now = 61.0``), for code that takes ``clock=``."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now

@@ -12,17 +12,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import later, shared, streamlit_internals
+from tests.conftest import Clock
 
 WAIT_S = 60
 WHAT = "the test numbers of seed 4"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
 
 
 def script(scene):

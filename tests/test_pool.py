@@ -9,16 +9,9 @@ from concurrent.futures import wait
 import pytest
 
 from ui import pool as pool_module, shared
+from tests.conftest import Clock
 
 WAIT_S = 60  # generous bound on events that must happen; the tests never wait on time otherwise
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
 
 
 class Busy:

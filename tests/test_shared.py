@@ -11,16 +11,9 @@ import numpy as np
 import pytest
 
 from ui import later, shared
+from tests.conftest import Clock
 
 WAIT_S = 60  # generous bound on events that must happen; the tests never wait on time otherwise
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
 
 
 def test_sessions_asking_at_once_share_one_computation():
