@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from cmcore import datasets, evaluate, zoo
+from cmcore import datasets, evaluate, stats, zoo
 from cmcore.config import to_dict
 from ui import compute, models, params, runs
 from ui.params import Spec
@@ -21,7 +21,8 @@ sel = models.current()
 dataset, std = sel.dataset, compute.STANDARD
 st.markdown("The lesson's notebook makes claims about what consistency models do. Here both recipes, the lesson's and "
             "ours, are measured against them, with the protocol: W2 (lower is better) as mean ± standard error over "
-            f"{std.describe()}, read against {glossary.floor_words(std.n)}, {compute.floor_score(dataset)}.",
+            f"the evaluation seeds (named under the chart), read against {glossary.floor_words(std.n)}, "
+            f"{compute.floor_score(dataset)}.",
             help=glossary.tips("w2", "protocol", "floor"))
 if datasets.is_upload(dataset):
     st.info("No recipe is shipped for uploaded points; pick a built-in dataset in the sidebar to see this page.",
@@ -30,18 +31,20 @@ if datasets.is_upload(dataset):
 
 st.subheader("Both recipes, step by step")
 recipes = {name: models.shipped(name, dataset) for name in zoo.RECIPES}
-rows = [{"run": f"{names.RECIPE_NAMES[name]}: {who}", "nfe": k, "w2": s.mean, "sem": s.sem}
-        for name, m in recipes.items()
-        for who, table in (("consistency model", {k: compute.cm_score(m, k) for k in evaluate.CM_STEPS}),
-                           ("teacher's Euler ODE", {k: compute.teacher_score(m.teacher_cfg, k)
-                                                    for k in evaluate.TEACHER_STEPS}))
-        for k, s in table.items()]
+scored = [(f"{names.RECIPE_NAMES[name]}: {who}", k, s)
+          for name, m in recipes.items()
+          for who, table in (("consistency model", {k: compute.cm_score(m, k) for k in evaluate.CM_STEPS}),
+                             ("teacher's Euler ODE", {k: compute.teacher_score(m.teacher_cfg, k)
+                                                      for k in evaluate.TEACHER_STEPS}))
+          for k, s in table.items()]
+rows = [{"run": run, "nfe": k, "w2": s.mean, "sem": s.sem} for run, k, s in scored]
 series = [f"{names.RECIPE_NAMES[n]}: {w}" for n in recipes for w in ("consistency model", "teacher's Euler ODE")]
 floor = compute.floor_score(dataset)
 st.vega_lite_chart(compute.chart_spec("nfe_chart", pd.DataFrame(rows), series,
                                       [SERIES[(n, w)] for n in recipes for w in ("cm", "teacher")],
                                       floor.mean, floor.sem), width="stretch")
-st.caption(f"Trained on {datasets.noun(dataset)}. Bars: ± one standard error. Blue dashes: {glossary.floor_words(std.n)}.",
+st.caption(f"Trained on {datasets.noun(dataset)}. W2 over {stats.scores_words(*(s for *_, s in scored))}. Bars: ± one "
+           f"standard error. Blue dashes: {glossary.floor_words(std.n)}.",
            help=glossary.tips("nfe", "teacher", "consistency_model"))
 
 lesson, ours = (compute.claims(recipes[n]) for n in ("lesson", "ours"))

@@ -122,6 +122,8 @@ def test_the_lesson_checked_page_has_the_departure_the_study_and_the_collapse_fi
     assert "Does the EMA target prevent collapse?" in text
     assert at.get("arrow_vega_lite_chart") or len(at.get("vega_lite_chart")) >= 2  # W2 per NFE + the collapse grid
     assert len(at.table) >= 3
+    ours = zoo.load_quality(zoo.DEFAULT.teacher, zoo.DEFAULT.consistency)
+    assert f"W2 over {ours.consistency[1].describe()}" in text  # the stored tables' own seeds, not the live 3
 
 
 # --- Glossary and tooltips --------------------------------------------------------------------------
