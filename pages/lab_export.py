@@ -59,11 +59,11 @@ teacher, cm = models.teacher(sel.teacher_cfg), models.consistency(sel)
 c = st.columns(2)
 c[0].download_button("Teacher (.safetensors)", lambda: export.checkpoint_bytes("teacher", teacher, sel.teacher_cfg),
                      export.checkpoint_name("teacher", sel.teacher_cfg), "application/octet-stream",
-                     key="ex_teacher", icon=":material/download:")
+                     key="ex_teacher", icon=":material/download:", on_click="ignore")
 c[1].download_button("Consistency model (.safetensors)",
                      lambda: export.checkpoint_bytes("consistency", cm, sel.cm_cfg, sel.teacher_cfg),
                      export.checkpoint_name("consistency", sel.cm_cfg, sel.teacher_cfg), "application/octet-stream",
-                     key="ex_cm", icon=":material/download:")
+                     key="ex_cm", icon=":material/download:", on_click="ignore")
 st.caption("The file format of the shipped checkpoints (safetensors: raw tensors plus the configs as JSON; "
            "no code inside). The upload below reads it back.")
 

@@ -126,9 +126,9 @@ def chart_buttons(spec: dict, name: str, key: str) -> None:
     """PNG and SVG download buttons for one chart (rendered only when clicked)."""
     c = st.columns(2)
     c[0].download_button("PNG", lambda: chart_png(spec), f"{name}.png", "image/png", key=f"{key}_png",
-                         icon=":material/image:")
+                         icon=":material/image:", on_click="ignore")
     c[1].download_button("SVG", lambda: chart_svg(spec), f"{name}.svg", "image/svg+xml", key=f"{key}_svg",
-                         icon=":material/draw:")
+                         icon=":material/draw:", on_click="ignore")
 
 
 # --- The view as a link -------------------------------------------------------------------------
@@ -147,5 +147,6 @@ def link_box() -> None:
 
 def csv_button(label: str, make, file_name: str, key: str) -> None:
     """A CSV download button; ``make()`` returns the bytes and runs only when clicked."""
-    st.download_button(label, make, file_name, "text/csv", key=key, icon=":material/download:")
+    st.download_button(label, make, file_name, "text/csv", key=key, icon=":material/download:",
+                       on_click="ignore")  # no rerun: a rerun could retire the file before the browser fetched it
 
