@@ -76,7 +76,7 @@ REVEAL = {"self-consistency": "sc_show", "one-step-ode": "os_show", "distillatio
 MOVES = {"self-consistency": ("sc_seed", "sc_n_traj", "sc_steps"), "one-step-ode": ("os_seed", "os_k"),
          "multistep": ("ms_seed", "ms_paths")}
 RETRAIN_PAGE, RETRAIN_FORM_KEYS = "distillation", ("cd_steps", "cd_seed")
-RETRAIN_DONE = "Retrained in"  # ui/retrain_view.py live_section's success message
+RETRAIN_DONE = "Retrained on "  # ui/retrain_view.py's success message ("Retrained on two moons: ...")
 RETRAIN_BUTTON = "Retrain"  # ui/retrain_form.py settings_form's button
 WAITING = "Computing"  # ui/later.py's note, drawn where a page's numbers go until a fragment run fills them in
 KEY_RE = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # element id of a widget with a user key

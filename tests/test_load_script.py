@@ -97,3 +97,11 @@ def test_faulty_sessions_are_judged_apart_from_the_others():
     assert "| 2 | checkpoint | yes | **yes** |" in load.markdown_report(r, "python bench/load.py --start --faults")
     other.errors.append(("timeout", "no script run within 300 s"))  # an error of an ordinary session counts
     assert summary()["errors"] == 1
+
+
+def test_the_finished_retrain_text_it_waits_for_is_the_one_page_3_writes():
+    """load.py knows a retrain ended by its success message; reworded in ui/retrain_view.py alone, the load
+    test waited for it until its timeout (600 s) instead of failing here with the reason."""
+    load = _load_module()
+    source = (REPO / "ui" / "retrain_view.py").read_text(encoding="utf-8")
+    assert f'st.success(f"{load.RETRAIN_DONE}' in source, f"ui/retrain_view.py no longer writes {load.RETRAIN_DONE!r}"
