@@ -481,8 +481,8 @@ async def retrain(tab: Tab, res: UserResult, args, rng: random.Random) -> None:
         nonlocal started
         if started is None and tab.progress_text and not tab.progress_text.startswith("Waiting in the queue"):
             started = time.monotonic()
-        return any(body.startswith(RETRAIN_DONE) or fmt == Alert.ERROR or body.startswith("Stopped after")
-                   for fmt, body in tab.alerts)
+        return any(body.startswith(RETRAIN_DONE) or fmt == Alert.ERROR or body.startswith("Stopped the retrain")
+                   or "was stopped after step" in body for fmt, body in tab.alerts)  # ui/retrain_view.py's wording
 
     await tab.wait_for(progressed, "finished retrain", timeout_s=args.retrain_timeout)
     end = time.monotonic()
