@@ -247,3 +247,14 @@ def test_a_replay_that_drifted_is_refused():
     # a replay 1e-6 away moves each seed's W2 a little, not all by the same amount: inside the noise
     assert tracks.ReplayCheck(1e-6, Score((0.2301, 0.2400, 0.2502), 500), s(0.2400)).agrees
     assert not tracks.ReplayCheck(1e-3, s(0.5), s(0.2)).agrees
+
+
+def test_a_replay_that_moved_by_float_rounding_agrees():
+    """Another machine's replay: every seed's W2 2e-8 higher.  A paired test on those differences has no
+    spread and would call them "different"; rounding is not a different model."""
+    shipped = Score((0.2301, 0.2400, 0.2502), 500)
+    drifted = Score(tuple(v + 2e-8 for v in shipped.values), 500)
+    assert not compare(drifted, shipped).same  # what the rule alone would say
+    assert tracks.ReplayCheck(1e-7, drifted, shipped).agrees
+    moved = Score(tuple(v + 1e-3 for v in shipped.values), 500)  # a real, consistent shift is still refused
+    assert not tracks.ReplayCheck(1e-3, moved, shipped).agrees
