@@ -23,6 +23,7 @@ from . import evaluate, zoo
 from .config import ConsistencyConfig, TeacherConfig, config_hash
 from .consistency import SAMPLING_RHO, sampling_levels
 from .evaluate import EvalSpec, Score
+from .files import atomic_write
 
 STUDY_STEPS = (2, 4, 8)  # K: one step has nothing to re-noise and no levels to space
 SPACINGS = tuple(SAMPLING_RHO)  # "uniform" (the lesson's) first
@@ -100,9 +101,10 @@ class SamplerStudy:
 
 def run(cm: nn.Module, dataset: str, spec: EvalSpec = EvalSpec(), steps: tuple[int, ...] = STUDY_STEPS,
         known: Mapping[int, Score] | None = None) -> SamplerStudy:
-    """Score every variant; ``known`` (K -> the lesson's sampler's Score at ``spec``, e.g. a stored table) is reused."""
-    known = known or {}
-    scores = {v: known[v.k] if v.is_lesson and v.k in known else variant_score(cm, dataset, v, spec)
+    """Score every variant; ``known`` (K -> the lesson's sampler's Score, e.g. a stored table) is reused on the
+    study's own seeds, so every variant of a K is measured on the same seeds and compared pair by pair."""
+    reused = {k: score.on(spec.seeds) for k, score in (known or {}).items() if score.n == spec.n}
+    scores = {v: reused[v.k] if v.is_lesson and reused.get(v.k) else variant_score(cm, dataset, v, spec)
               for v in variants(steps)}
     return SamplerStudy(scores, spec)
 
@@ -112,11 +114,7 @@ def study_path(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, root: Path | 
 
 
 def save(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, study: SamplerStudy, root: Path | None = None) -> Path:
-    path = study_path(teacher_cfg, cfg, root)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(study.to_json(), indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(study_path(teacher_cfg, cfg, root), json.dumps(study.to_json(), indent=1) + "\n")
 
 
 def load(teacher_cfg: TeacherConfig, cfg: ConsistencyConfig, spec: EvalSpec = EvalSpec(),

@@ -74,6 +74,14 @@ class Score:
         than a live measurement: a caption names the score's own)."""
         return sample_words(self.n, self.seeds)
 
+    def on(self, seeds: tuple[int, ...]) -> "Score | None":
+        """The same measurement restricted to ``seeds`` (a 20-seed stored table read by a 3-seed study); None
+        if this score lacks one of them."""
+        where = {s: i for i, s in enumerate(self.seeds)}
+        if not set(seeds) <= where.keys():
+            return None
+        return Score(tuple(self.values[where[s]] for s in seeds), self.n, tuple(seeds))
+
     def __str__(self) -> str:
         return self.fmt()
 

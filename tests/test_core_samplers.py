@@ -91,6 +91,11 @@ def test_study_reuses_known_scores_round_trips_and_rejects_another_spec(tmp_path
     study = sampler_study.run(cm, "two_moons", spec, steps=(2,), known=known)
     assert study.lesson(2) == known[2]
     assert study.same_noise(2) != known[2] and study.steps == (2,)
+    # a stored table on more seeds is reused on the study's own, so the variants pair up seed by seed
+    wider = sampler_study.run(cm, "two_moons", spec, steps=(2,), known={2: Score((9.0, 8.0, 7.0), 40)})
+    assert wider.lesson(2) == Score((9.0, 8.0), 40, (0, 1)) and wider.lesson(2).seeds == wider.same_noise(2).seeds
+    other_size = sampler_study.run(cm, "two_moons", spec, steps=(2,), known={2: Score((9.0, 8.0), 80)})
+    assert other_size.lesson(2) != Score((9.0, 8.0), 80)  # measured afresh, not borrowed from another size
     back = sampler_study.SamplerStudy.from_json(study.to_json())
     assert back == study
     full = sampler_study.run(cm, "two_moons", spec)
