@@ -55,7 +55,7 @@ def _check_range(cfg: Any, name: str) -> None:
         raise ValueError(f"{type(cfg).__name__}.{name}={value!r} is out of range; use a value in [{lo}, {hi}].")
 
 
-def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
+def check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(cfg, name)
     if value not in choices:
         raise ValueError(f"{type(cfg).__name__}.{name}={value!r} is unknown; choose one of {', '.join(choices)}.")
@@ -81,7 +81,7 @@ class TeacherConfig:
         if not (isinstance(self.dataset, str) and is_known(self.dataset)):
             raise ValueError(f"TeacherConfig.dataset={self.dataset!r} is unknown; choose one of {', '.join(REGISTRY)} "
                              "or an upload this server holds.")
-        _check_choice(self, "lr_schedule", LR_SCHEDULES)
+        check_choice(self, "lr_schedule", LR_SCHEDULES)
         for name in ("hidden", "steps", "batch", "lr", "ema", "seed", "threads"):
             _check_range(self, name)
         return self
@@ -110,11 +110,11 @@ class ConsistencyConfig:
     threads: int = 2  # torch intra-op threads
 
     def validate(self) -> "ConsistencyConfig":
-        _check_choice(self, "mode", MODES)
-        _check_choice(self, "schedule", SCHEDULES)
-        _check_choice(self, "lr_schedule", LR_SCHEDULES)
-        _check_choice(self, "teacher_solver", SOLVERS)
-        _check_choice(self, "loss", LOSSES)
+        check_choice(self, "mode", MODES)
+        check_choice(self, "schedule", SCHEDULES)
+        check_choice(self, "lr_schedule", LR_SCHEDULES)
+        check_choice(self, "teacher_solver", SOLVERS)
+        check_choice(self, "loss", LOSSES)
         for name in ("n_levels", "rho", "ema_mu", "lr", "steps", "batch", "huber_c", "seed", "threads"):
             _check_range(self, name)
         if not (0 < self.sigma_min < self.sigma_max <= 1.0):

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import datasets
-from .config import TeacherConfig, _check_choice
+from .config import TeacherConfig, check_choice
 from .flow import interpolate, velocity_target
 from .train import FlowMatchingObjective
 
@@ -92,8 +92,8 @@ class OTTeacherConfig(TeacherConfig):
 
     def validate(self) -> "OTTeacherConfig":
         super().validate()
-        _check_choice(self, "coupling", COUPLINGS)
-        _check_choice(self, "ot_solver", OT_SOLVERS)
+        check_choice(self, "coupling", COUPLINGS)
+        check_choice(self, "ot_solver", OT_SOLVERS)
         if self.ot_blocks < 1 or self.batch % self.ot_blocks:
             raise ValueError(f"OTTeacherConfig.ot_blocks={self.ot_blocks} must be a positive divisor of "
                              f"batch={self.batch}.")

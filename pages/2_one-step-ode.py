@@ -6,7 +6,7 @@ from viz import words
 from viz.charts import Panel
 from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
-from viz import glossary
+from viz import charts, glossary
 
 CURVE_POINTS = 500  # the error-vs-steps curve runs ~1,000 network calls; fewer points keep it quick
 CURVE_SEED = 0  # the curve describes the teacher, not one draw: one fixed noise set, computed once for every session
@@ -95,7 +95,7 @@ def results(v, vk, curve_k) -> None:
 
     curve = compute.error_curve(sel.teacher_cfg, CURVE_POINTS, CURVE_SEED)
     st.markdown("#### Endpoint error against the number of ODE steps")
-    st.vega_lite_chart(compute.chart_spec("error_vs_steps", curve, highlight_steps=k), width="stretch")
+    st.vega_lite_chart(compute.chart_spec(charts.error_vs_steps, curve, highlight_steps=k), width="stretch")
     st.caption(f"Mean distance to the 200-step endpoint on {CURVE_POINTS} points of evaluation noise seed {CURVE_SEED}, the "
                "same for every seed you pick (the curve is a property of the teacher, so one computation serves everyone); "
                "Heun spends two "

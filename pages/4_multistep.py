@@ -8,7 +8,7 @@ from ui import compute, later, models, multistep, params, show, teach
 from ui.params import Param, Spec
 from viz import words
 from viz.charts import Panel
-from viz import glossary
+from viz import charts, glossary, trajectories
 
 CM_CHOICES, TEACHER_CHOICES, PATH_K = (1, 2, 3, 4, 6, 8, 12, 16), (1, 2, 3, 5, 10, 20, 50, 100), (2, 3, 4, 6, 8)
 spec = params.bind(Spec("multistep", [
@@ -72,7 +72,7 @@ def samples_and_scores(*values) -> None:
     rows = ([{"model": "teacher (Euler ODE)", "nfe": s, "w2": tea[s].mean, "sem": tea[s].sem} for s in teacher_steps]
             + [{"model": "consistency model", "nfe": k, "w2": cms[k].mean, "sem": cms[k].sem} for k in cm_steps])
     st.markdown("#### Quality per network evaluation")
-    st.vega_lite_chart(compute.chart_spec("w2_vs_nfe", pd.DataFrame(rows), floor=floor.mean, floor_sem=floor.sem),
+    st.vega_lite_chart(compute.chart_spec(charts.w2_vs_nfe, pd.DataFrame(rows), floor=floor.mean, floor_sem=floor.sem),
                        width="stretch")
     st.dataframe(pd.DataFrame([{"sampler": r["model"], "NFE": r["nfe"], "W2": f"{r['w2']:.3f} ± {r['sem']:.3f}"}
                                for r in rows] + [{"sampler": glossary.floor_words(n), "NFE": 0, "W2": str(floor)}]),
@@ -92,7 +92,7 @@ params.segmented(spec, "ms_path_k", "Sampling steps K", c[1], help=glossary.tips
 
 
 def jumps(real_bg, paths) -> None:
-    show.charts_in_columns([compute.chart_spec("multistep_steps_spec", paths.inputs, paths.x0_hats, paths.levels,
+    show.charts_in_columns([compute.chart_spec(trajectories.multistep_steps_spec, paths.inputs, paths.x0_hats, paths.levels,
                                                samples_bg=real_bg, size=185, only_step=i) for i in range(k_path)],
                            per_row=min(k_path, 4))
     st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "

@@ -6,7 +6,7 @@ import streamlit as st
 from cmcore.lab import snapshot_steps
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
-from viz import glossary
+from viz import glossary, lab_charts
 from viz.charts import PALETTE, zoom_domain
 from viz.lab_charts import COST, NOISY, TARGET
 
@@ -49,10 +49,10 @@ everything = zoom_domain(np.array([m[2] for m in marks]), pad=0.15, min_span=1.0
 meeting = zoom_domain(np.array([v.online[i], v.target[i], v.endpoint]), pad=0.35, min_span=0.02)
 left, right = st.columns(2)
 left.vega_lite_chart(compute.chart_spec(
-    "anatomy_plane", v.real, marks, arrows, everything, f"The step from t = {v.t_next:.3f} to {v.t_n:.3f}",
+    lab_charts.anatomy_plane, v.real, marks, arrows, everything, f"The step from t = {v.t_next:.3f} to {v.t_n:.3f}",
     "dotted: noising · green: teacher step · dashed: the two predictions"), width="content")
 right.vega_lite_chart(compute.chart_spec(
-    "anatomy_plane", v.real[:0], near, [(COST, "solid", 0, 1)], meeting, "Where the predictions meet (zoomed)",
+    lab_charts.anatomy_plane, v.real[:0], near, [(COST, "solid", 0, 1)], meeting, "Where the predictions meet (zoomed)",
     f"trails: θ and θ⁻ from step 0 to {step}", [(PALETTE["consistency"], v.online[:i + 1]),
                                                 (TARGET, v.target[:i + 1])]), width="content")
 c = st.columns(3)
@@ -65,7 +65,7 @@ series = {"gap |f_θ − f_θ⁻|, this point": (PALETTE["consistency"], v.gap),
           f"mean gap, {lab.LEVEL_POINTS} points at this level": (TARGET, v.level_gap),
           "|f_θ − ODE endpoint|, this point": (PALETTE["endpoint"], v.online_error)}
 df = pd.concat([pd.DataFrame({"step": v.steps, "series": k, "value": val}) for k, (_, val) in series.items()])
-st.vega_lite_chart(compute.chart_spec("anatomy_gaps", df, step, {k: c for k, (c, _) in series.items()},
+st.vega_lite_chart(compute.chart_spec(lab_charts.anatomy_gaps, df, step, {k: c for k, (c, _) in series.items()},
                                   [f"mean gap, {lab.LEVEL_POINTS} points at this level"]), width="stretch")
 st.caption(f"Checkpoints from a short run of the selected recipe made for this page ({v.run_cfg.steps} steps, batch "
            f"{v.run_cfg.batch}, {v.run_seconds:.1f} s), not the shipped model. After every step the target moves "

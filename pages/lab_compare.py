@@ -5,7 +5,7 @@ from cmcore import datasets, evaluate, retrain_job
 from ui import compute, data, recipes
 from ui.params import Param, Spec, bind, sync
 from viz import compare_words as cw
-from viz import glossary
+from viz import compare_charts, glossary
 
 DEFAULTS = {"rc_a": "lesson", "rc_b": "ours"}
 dataset = data.current()
@@ -42,7 +42,7 @@ for s in (a, b):
         st.info(recipes.no_track_reason(s), icon=":material/timeline:")
 if tracked:
     floor_t = compute.floor_score(a.choice.dataset, retrain_job.TRACK_SPEC)
-    st.vega_lite_chart(compute.chart_spec("track_chart", recipes.track_frame(tracked), [s.series for s in tracked],
+    st.vega_lite_chart(compute.chart_spec(compare_charts.track_chart, recipes.track_frame(tracked), [s.series for s in tracked],
                                           [s.color for s in tracked], floor_t.mean, floor_t.sem), width="stretch")
     st.caption(f"Measured while each run trained, at about {retrain_job.TRACK_POINTS} snapshots, on "
                f"{retrain_job.TRACK_SPEC.describe()}: a smaller sample than below, so the values sit higher. "
@@ -63,7 +63,7 @@ with st.spinner(f"Scoring with the protocol ({compute.STANDARD.describe()}; once
     scored = [(s, recipes.nfe_scores(s)) for s in (a, b) if s.sel is not None]
 floor = compute.floor_score(a.choice.dataset)
 if scored:
-    st.vega_lite_chart(compute.chart_spec("nfe_chart", recipes.nfe_frame(scored), [s.series for s, _ in scored],
+    st.vega_lite_chart(compute.chart_spec(compare_charts.nfe_chart, recipes.nfe_frame(scored), [s.series for s, _ in scored],
                                           [s.color for s, _ in scored], floor.mean, floor.sem), width="stretch")
     st.caption(f"W2 of k-step consistency sampling (k network evaluations): mean ± standard error over "
                f"{compute.STANDARD.describe()}, each against a fresh real sample. Blue dashes: "

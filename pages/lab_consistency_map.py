@@ -5,7 +5,7 @@ import streamlit as st
 from cmcore.lab import snapshot_steps
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
-from viz import glossary
+from viz import glossary, lab_charts
 from viz.charts import PALETTE
 
 T_CHOICES = tuple(round(0.1 * k, 1) for k in range(1, 11))
@@ -47,7 +47,7 @@ early_series = f"short run, step {step}"
 series = {"selected model": ("current", PALETTE["consistency"]), early_series: ("early", PALETTE["consistency"]),
           "teacher jump x_t − t·v": ("teacher", PALETTE["teacher_one"])}
 df = pd.concat([pd.DataFrame({"t": curve["t"], "series": k, "value": curve[key]}) for k, (key, _) in series.items()])
-st.vega_lite_chart(compute.chart_spec("consistency_curve", df, t, {k: c for k, (_, c) in series.items()},
+st.vega_lite_chart(compute.chart_spec(lab_charts.consistency_curve, df, t, {k: c for k, (_, c) in series.items()},
                                   [early_series]), width="stretch")
 st.markdown(lab_words.consistency_over_t(curve["t"], curve["current"], curve["early"], curve["teacher"],
                                          current_name, early_name))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import compute, export, models, params, studies
 from ui.params import Param, Spec, bind, restore_empty, sync
+from viz import charts
 from viz.charts import Panel
 
 SAMPLERS = {"consistency": "Consistency model", "teacher": "Teacher (Euler ODE)"}
@@ -31,7 +32,7 @@ else:
     samples = compute.teacher_points(sel.teacher_cfg, steps, n, seed)
 role = "consistency" if sampler == "consistency" else "teacher_one" if steps == 1 else "teacher"
 name = f"{sampler}-{steps}step-{n}pts-seed{seed}"
-chart = compute.chart_spec("scatter_panels", [Panel(f"{SAMPLERS[sampler]}, {steps} step{'s' * (steps > 1)}",
+chart = compute.chart_spec(charts.scatter_panels, [Panel(f"{SAMPLERS[sampler]}, {steps} step{'s' * (steps > 1)}",
                                                     samples, role, f"{n:,} points, noise seed {seed}")],
                            size=260)
 st.vega_lite_chart(chart, width="content")
@@ -78,7 +79,7 @@ if upload is not None:
     else:
         st.success(f"Loaded a **{view.kind}** model from {upload.name}.", icon=":material/check_circle:")
         st.caption(view.summary)
-        st.vega_lite_chart(compute.chart_spec("scatter_panels", [Panel(
+        st.vega_lite_chart(compute.chart_spec(charts.scatter_panels, [Panel(
             f"Uploaded {view.kind}: {view.sampler}", view.points, view.kind, f"W2 {view.score}")], size=260),
             width="content")
         st.markdown(f"W2 ({view.sampler}, {studies.PREVIEW_SPEC.describe()}): **{view.score}**, against a floor of "

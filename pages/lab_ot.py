@@ -7,7 +7,7 @@ from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore import datasets
 from ui import compute, export, models, params, studies
 from ui.lab_words import study_fallback
-from viz import glossary
+from viz import glossary, param_ot_charts
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 
@@ -39,7 +39,7 @@ cols = st.columns(2)
 for col, name, label in zip(cols, names, labels):
     xs, ts = studies.trajectories(name, data, st.session_state["lo_paths"], st.session_state["lo_seed"])
     straight = study.couplings[name].straightness
-    col.vega_lite_chart(compute.chart_spec("trajectory_chart", trajectory_frame(xs, ts), f"Teacher: {label}",
+    col.vega_lite_chart(compute.chart_spec(param_ot_charts.trajectory_chart, trajectory_frame(xs, ts), f"Teacher: {label}",
                                       f"1-step endpoint error {straight:.3f}"), width="content")
     with col:
         export.csv_button("Paths (CSV)", lambda xs=xs, ts=ts: export.trajectories_csv(xs, ts),
@@ -58,13 +58,13 @@ for name, label in zip(names, labels):
                      f"consistency, 1 step: W2 {table.consistency[1]}")]
 cols = st.columns(4)
 for i, panel in enumerate(panels):
-    cols[i].vega_lite_chart(compute.chart_spec("scatter", panel), width="content")
+    cols[i].vega_lite_chart(compute.chart_spec(param_ot_charts.scatter, panel), width="content")
 st.caption("Amber: one Euler step of a teacher; violet: one step of the consistency model distilled from it "
            f"(the shipped recipe). {SAMPLE_POINTS:,} points from evaluation seed 0; W2 is the protocol's mean ± "
            f"standard error over {len(study.spec.seeds)} seeds.")
 
 st.markdown("#### Quality per network evaluation")
-st.vega_lite_chart(compute.chart_spec("coupling_w2_chart", studies.w2_frame(study), study.floor.mean, study.floor.sem,
+st.vega_lite_chart(compute.chart_spec(param_ot_charts.coupling_w2_chart, studies.w2_frame(study), study.floor.mean, study.floor.sem,
                                  tuple(labels)), width="stretch")
 st.dataframe(studies.w2_table(study), width="stretch")
 st.caption(f"W2 against {noun} by the evaluation protocol: {study.spec.describe()}, mean ± standard error over "

@@ -8,7 +8,7 @@ from cmcore.parameterisation import LESSON, Parameterisation
 from cmcore import datasets
 from ui import compute, models, studies
 from ui.lab_words import study_fallback
-from viz import glossary
+from viz import glossary, param_ot_charts
 from ui.params import Param, Spec, bind, restore_empty, sync
 
 STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}
@@ -34,7 +34,7 @@ chosen = Parameterisation("song", sigma_data)
 curves = studies.coefficient_frame((LESSON, chosen), SIGMA_MIN)
 cols = st.columns(2)
 for col, name in zip(cols, ("c_skip", "c_out")):
-    col.vega_lite_chart(compute.chart_spec("coefficient_chart", curves, name, (LESSON.label, chosen.label)),
+    col.vega_lite_chart(compute.chart_spec(param_ot_charts.coefficient_chart, curves, name, (LESSON.label, chosen.label)),
                         width="stretch")
 st.markdown(coefficients_at_noise(chosen, SIGMA_MIN))
 
@@ -51,16 +51,16 @@ st.caption(f"Consistency distillation from the shipped teacher of **{datasets.no
            help=glossary.tips("c_skip", "w2"))
 with st.expander("How this was measured", icon=":material/terminal:"):
     st.markdown(f"`{study.command}`")
-st.vega_lite_chart(compute.chart_spec("score_bars", studies.score_frame(study), study.floor.mean, study.floor.sem,
+st.vega_lite_chart(compute.chart_spec(param_ot_charts.score_bars, studies.score_frame(study), study.floor.mean, study.floor.sem,
                                  chosen.label), width="stretch")
 measured = chosen in study.variants
 shown = (LESSON, chosen) if measured else (LESSON,)
 w2_df, loss_df = studies.curve_frames(study, shown)
 labels = tuple(p.label for p in shown)
 cols = st.columns(2)
-cols[0].vega_lite_chart(compute.chart_spec("variant_curves", w2_df, "w2", "one-step W2 (1 seed)", labels,
+cols[0].vega_lite_chart(compute.chart_spec(param_ot_charts.variant_curves, w2_df, "w2", "one-step W2 (1 seed)", labels,
                                       floor=study.floor.mean), width="stretch")
-cols[1].vega_lite_chart(compute.chart_spec("variant_curves", loss_df, "loss", "training loss (log)", labels, log=True),
+cols[1].vega_lite_chart(compute.chart_spec(param_ot_charts.variant_curves, loss_df, "loss", "training loss (log)", labels, log=True),
                         width="stretch")
 st.caption("Left: one-step W2 along training (step 0 is the starting network), one line per training seed. "
            f"Right: the loss, averaged over windows of steps. Blue dashes: {glossary.floor_words(study.spec.n)}.")

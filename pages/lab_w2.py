@@ -6,7 +6,7 @@ from cmcore.lab import W2_SAMPLER_NOUNS, W2_SAMPLERS
 from ui import compute, lab, lab_words, models, params
 from ui.params import Param, Spec
 from viz.lab_charts import SAMPLER_COLORS
-from viz import glossary
+from viz import glossary, lab_w2_charts
 
 spec = params.bind(Spec("lab_w2", [
     Param("w2_sampler", "cm_1", "choice", choices=tuple(W2_SAMPLERS)),
@@ -29,7 +29,7 @@ label, noun = W2_SAMPLERS[name], W2_SAMPLER_NOUNS[name]
 m = lab.matching(sel, name, n, seed)
 
 left, right = st.columns([3, 2])
-left.vega_lite_chart(compute.chart_spec("matching_chart", m.generated, m.real, m.perm, m.stats.long_threshold,
+left.vega_lite_chart(compute.chart_spec(lab_w2_charts.matching_chart, m.generated, m.real, m.perm, m.stats.long_threshold,
                                     label, SAMPLER_COLORS[name]), width="content")
 with right:
     c = st.columns(2)
@@ -39,7 +39,7 @@ with right:
     st.markdown(lab_words.w2_floor(n, m.floor))
 
 st.markdown("#### Every line's length, shortest to longest")
-st.vega_lite_chart(compute.chart_spec("line_lengths_chart", m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
+st.vega_lite_chart(compute.chart_spec(lab_w2_charts.line_lengths_chart, m.lengths, m.floor_lengths, label, SAMPLER_COLORS[name],
                                   m.stats.long_threshold), width="stretch")
 st.caption("W2² is the mean of the squared lengths, so the right end of a curve weighs most. Dashed: the long-line "
            "threshold.")

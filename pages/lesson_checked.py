@@ -6,7 +6,7 @@ from cmcore import datasets, evaluate, stats, zoo
 from cmcore.config import to_dict
 from ui import compute, models, params, runs
 from ui.params import Spec
-from viz import checked_charts, glossary, lesson_claims, names, words
+from viz import checked_charts, compare_charts, glossary, lesson_claims, names, words
 from viz.charts import PALETTE
 
 STATUS = {evaluate.HOLDS: "holds", evaluate.FAILS: "does not hold", evaluate.UNDECIDED: "undecided: inside the noise",
@@ -40,7 +40,7 @@ scored = [(f"{names.RECIPE_NAMES[name]}: {who}", k, s)
 rows = [{"run": run, "nfe": k, "w2": s.mean, "sem": s.sem} for run, k, s in scored]
 series = [f"{names.RECIPE_NAMES[n]}: {w}" for n in recipes for w in ("consistency model", "teacher's Euler ODE")]
 floor = compute.floor_score(dataset)
-st.vega_lite_chart(compute.chart_spec("nfe_chart", pd.DataFrame(rows), series,
+st.vega_lite_chart(compute.chart_spec(compare_charts.nfe_chart, pd.DataFrame(rows), series,
                                       [SERIES[(n, w)] for n in recipes for w in ("cm", "teacher")],
                                       floor.mean, floor.sem), width="stretch")
 st.caption(f"Trained on {datasets.noun(dataset)}. W2 over {stats.scores_words(*(s for *_, s in scored))}. Bars: ± one "

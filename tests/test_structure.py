@@ -6,7 +6,9 @@ Rules:
 * ``cmcore/jobs.py`` is a generic worker pool: no torch and no project module but ``cmcore.series``;
 * pages import nothing from torch directly (they go through ``ui`` and ``cmcore``);
 * no module in ``cmcore/``, ``ui/`` or ``viz/`` is longer than 300 lines, unless a line of its module
-  docstring starts with ``Longer than 300 lines because`` and gives the reason.
+  docstring starts with ``Longer than 300 lines because`` and gives the reason;
+* no module reaches for another project module's private name (``from m import _x`` or ``m._x``): what
+  two modules share is public and named for what it does.
 """
 from __future__ import annotations
 
@@ -163,6 +165,64 @@ def test_modules_are_short_or_say_why(path):
     assert lines <= MAX_LINES or reason, (
         f"{relative(path)} has {lines} lines (limit {MAX_LINES}); split it, or start a line of its module "
         f"docstring with {LONG_MODULE_REASON!r} and the reason.")
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_uses(path: Path, module: str, files) -> list[str]:
+    """``line: name`` for every private name of another project module that ``path`` imports or reads as an
+    attribute (``from viz.charts import _frame``, ``charts._frame`` after ``from viz import charts``)."""
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bound, found = {}, []  # local name -> the project module it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = module if is_package else module.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    package = package.rpartition(".")[0]
+                base = f"{package}.{node.module}" if node.module else package
+            else:
+                base = node.module
+            for alias in node.names:
+                if f"{base}.{alias.name}" in files:
+                    bound[alias.asname or alias.name] = f"{base}.{alias.name}"
+                elif base in files and base != module and is_private(alias.name):
+                    found.append(f"{node.lineno}: {base}.{alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_private(node.attr):
+            chain, value = [], node.value
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in bound:
+                target = ".".join([bound[value.id], *reversed(chain)])
+                if target in files and target != module:
+                    found.append(f"{node.lineno}: {target}.{node.attr}")
+    return found
+
+
+def test_the_walker_finds_a_private_name_crossing_modules(tmp_path):
+    (tmp_path / "viz").mkdir()
+    (tmp_path / "viz" / "__init__.py").write_text("")
+    (tmp_path / "viz" / "charts.py").write_text("def _frame(df):\n    return df\n\n\ndef frame(df):\n    return _frame(df)\n")
+    (tmp_path / "viz" / "a.py").write_text("from viz.charts import _frame, frame\n")
+    (tmp_path / "viz" / "b.py").write_text("from viz import charts\n\n\ndef f(df):\n    return charts._frame(df)\n")
+    (tmp_path / "viz" / "c.py").write_text("from . import charts\nfrom __future__ import annotations\nx = charts.frame.__name__\n")
+    files = project_files(tmp_path)
+    found = {m: private_uses(files[m], m, files) for m in ("viz.a", "viz.b", "viz.c", "viz.charts")}
+    assert found == {"viz.a": ["1: viz.charts._frame"], "viz.b": ["5: viz.charts._frame"], "viz.c": [], "viz.charts": []}
+
+
+def test_no_module_uses_another_modules_private_names():
+    files = project_files()
+    offenders = {relative(path): uses for module, path in files.items() if (uses := private_uses(path, module, files))}
+    assert offenders == {}, f"make these public (named for what they do) or keep them in their module: {offenders}"
 
 
 def literal_defaults(path: Path) -> list[tuple[int, object]]:

@@ -103,7 +103,7 @@ def test_collapse_needs_both_a_small_spread_and_no_gain_over_one_euler_step():
 
 
 def _row(mu, init, collapsed):
-    return study.CollapseRow(study._mu_label(mu, init), mu, init, "ours", _s(1.0), _s(1.0), _s(1.0), 0.5, collapsed)
+    return study.CollapseRow(study.mu_label(mu, init), mu, init, "ours", _s(1.0), _s(1.0), _s(1.0), 0.5, collapsed)
 
 
 def test_collapse_statement_follows_the_measurements():

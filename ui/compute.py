@@ -16,6 +16,8 @@ policy; the count is per thread, so this does not slow a training worker).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import FunctionType
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -31,28 +33,28 @@ from cmcore.metrics import endpoint_error
 from cmcore.threads import use_one_thread
 from ui import faults, models, runs, shared
 from ui.models import Selection
-from viz import charts, compare_charts, lab_charts, lab_w2_charts, param_ot_charts, trajectories
+from viz.spec import to_spec
 
 STANDARD = EvalSpec()  # the protocol's standard size: Home, page 3 and page 4's defaults
 
 
-def _np(x: torch.Tensor) -> np.ndarray:
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """A tensor as a float64 array, off the autograd graph (what every view of the pages holds)."""
     return x.detach().cpu().numpy().astype(np.float64)
 
 
-def _one_thread() -> None:
-    use_one_thread()
+def builder_key(builder: Callable) -> str:
+    """How the chart cache names a builder: ``viz.charts.scatter_panels`` (Streamlit cannot hash a function)."""
+    return f"{builder.__module__}.{builder.__qualname__}"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def chart_spec(builder: str, *args, **kwargs) -> dict:
-    """``<viz module>.<builder>(*args, **kwargs)`` as a Vega-Lite dict, cached (building a chart of thousands of
-    points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``.  A ``*_spec`` builder
-    returns the dict itself (built from a layout it keeps)."""
-    module = next(m for m in (charts, trajectories, lab_charts, lab_w2_charts, param_ot_charts, compare_charts)
-                  if hasattr(m, builder))
-    built = getattr(module, builder)(*args, **kwargs)
-    return built if isinstance(built, dict) else charts.to_spec(built)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs={FunctionType: builder_key})
+def chart_spec(builder: Callable[..., Any], *args, **kwargs) -> dict:
+    """``builder(*args, **kwargs)`` (a chart builder of ``viz``) as a Vega-Lite dict, cached (building a chart of
+    thousands of points costs a tenth of a second or more).  Draw it with ``st.vega_lite_chart``.  A ``*_spec``
+    builder returns the dict itself (built from a layout it keeps)."""
+    built = builder(*args, **kwargs)
+    return built if isinstance(built, dict) else to_spec(built)
 
 
 # --- The protocol's scores ---------------------------------------------------------------------
@@ -71,7 +73,7 @@ def teacher_score(teacher_cfg: TeacherConfig, steps: int, spec: EvalSpec = STAND
     stored = _stored_table(teacher_cfg) if spec == STANDARD else None
     if stored is not None and steps in stored.teacher:
         return stored.teacher[steps]
-    _one_thread()
+    use_one_thread()
     return evaluate.teacher_score(models.teacher(teacher_cfg), teacher_cfg.dataset, steps, spec=spec)
 
 
@@ -85,7 +87,7 @@ def cm_score(sel: Selection, k: int, spec: EvalSpec = STANDARD) -> Score:
     measured = dict(run.scores) if run is not None else {}
     if k in measured:  # scored by the training job as it finished
         return measured[k]
-    _one_thread()
+    use_one_thread()
     return evaluate.cm_score(models.consistency(sel), sel.teacher_cfg.dataset, k, spec=spec)
 
 
@@ -108,14 +110,14 @@ def quality(sel: Selection) -> QualityTable:
 @st.cache_data(show_spinner=False, max_entries=64)
 def collapsed(sel: Selection, spec: EvalSpec = STANDARD) -> bool:
     """The engine's collapse verdict (``cmcore.collapse``, the study's definition) for the selected model."""
-    _one_thread()
+    use_one_thread()
     return collapse.collapsed(models.consistency(sel), sel.teacher_cfg.dataset, cm_score(sel, 1, spec),
                               teacher_score(sel.teacher_cfg, 1, spec), spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def self_consistency_mean(teacher_cfg: TeacherConfig) -> float:
-    _one_thread()
+    use_one_thread()
     return bench.self_consistency_mean(models.teacher(teacher_cfg))
 
 
@@ -152,11 +154,11 @@ class SelfConsistencyView:
 def self_consistency(teacher_cfg: TeacherConfig, n_traj: int, seed: int, n_steps: int, solver: str, chosen: int,
                      t_values: tuple[float, ...], resolve_steps: int | None) -> SelfConsistencyView:
     faults.check(seed)  # bench/load.py --faults only: fails on purpose for the seed it names
-    _one_thread()
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n_traj)
     sc = evaluate.self_consistency(models.teacher(teacher_cfg), z, chosen, t_values, n_steps, solver, resolve_steps)
-    return SelfConsistencyView(_np(sc.trajectories.xs), _np(sc.trajectories.ts), sc.chosen, np.array(sc.t_values),
-                               _np(sc.points), _np(sc.endpoints), _np(sc.true_endpoint), _np(sc.distances),
+    return SelfConsistencyView(to_numpy(sc.trajectories.xs), to_numpy(sc.trajectories.ts), sc.chosen, np.array(sc.t_values),
+                               to_numpy(sc.points), to_numpy(sc.endpoints), to_numpy(sc.true_endpoint), to_numpy(sc.distances),
                                tuple(sc.resolve_steps), sc.solver_error, sc.explained_by_solver)
 
 
@@ -184,31 +186,31 @@ class KStepView:
 @shared.cached(max_entries=32)
 def one_step(teacher_cfg: TeacherConfig, n: int, seed: int) -> OneStepView:
     """``evaluate.one_step_comparison`` on eval noise: the 200-step endpoint, one Euler step, the x0 prediction."""
-    _one_thread()
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     oc = evaluate.one_step_comparison(models.teacher(teacher_cfg), z, k=1)
     errors = {name: (float(oc.errors[name].mean()), float(oc.errors[name].max()))
               for name in ("euler_one", "x0_prediction")}
     diff = float((oc.euler_one - oc.x0_prediction).abs().max())
-    real = _np(evaluate.eval_reference(teacher_cfg.dataset, seed, n))
-    return OneStepView(real, _np(oc.true_endpoints), _np(oc.euler_one), _np(oc.x0_prediction), errors, diff)
+    real = to_numpy(evaluate.eval_reference(teacher_cfg.dataset, seed, n))
+    return OneStepView(real, to_numpy(oc.true_endpoints), to_numpy(oc.euler_one), to_numpy(oc.x0_prediction), errors, diff)
 
 
 @shared.cached(max_entries=64)
 def k_step(teacher_cfg: TeacherConfig, n: int, seed: int, k: int) -> KStepView:
     """A k-step Euler ODE from the same noise, scored against ``one_step``'s cached 200-step endpoint
     (kept apart so that moving k costs k network calls, not 200 more)."""
-    _one_thread()
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     x = ode_endpoint(models.teacher(teacher_cfg), z, 1.0, 0.0, k, "euler")
     err = endpoint_error(x, torch.tensor(one_step(teacher_cfg, n, seed).true_endpoints, dtype=torch.float32))
-    return KStepView(_np(x), k, (float(err.mean()), float(err.max())))
+    return KStepView(to_numpy(x), k, (float(err.mean()), float(err.max())))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def error_curve(teacher_cfg: TeacherConfig, n: int, seed: int) -> pd.DataFrame:
     """Mean/max endpoint error against ODE steps, Euler and Heun, on the same noise."""
-    _one_thread()
+    use_one_thread()
     z, _ = evaluate.eval_noise(seed, n)
     teacher = models.teacher(teacher_cfg)
     return pd.DataFrame(evaluate.endpoint_error_curve(teacher, z, solvers=("euler", "heun")))
@@ -219,21 +221,21 @@ def error_curve(teacher_cfg: TeacherConfig, n: int, seed: int) -> pd.DataFrame:
 @shared.cached(max_entries=64)
 def real_points(dataset: str, n: int, seed: int) -> np.ndarray:
     """The real reference sample of evaluation seed ``seed`` (what W2 is measured against)."""
-    return _np(evaluate.eval_reference(dataset, seed, n))
+    return to_numpy(evaluate.eval_reference(dataset, seed, n))
 
 
 @shared.cached(max_entries=128)
 def teacher_points(teacher_cfg: TeacherConfig, steps: int, n: int, seed: int) -> np.ndarray:
     """The teacher's Euler ODE with ``steps`` steps from evaluation noise ``seed``."""
-    _one_thread()
-    return _np(evaluate.teacher_samples(models.teacher(teacher_cfg), seed, n, steps))
+    use_one_thread()
+    return to_numpy(evaluate.teacher_samples(models.teacher(teacher_cfg), seed, n, steps))
 
 
 @shared.cached(max_entries=128)
 def cm_points(sel: Selection, k: int, n: int, seed: int) -> np.ndarray:
     """``k``-step consistency sampling from the same evaluation noise as the teacher."""
-    _one_thread()
-    return _np(evaluate.cm_samples(models.consistency(sel), seed, n, k))
+    use_one_thread()
+    return to_numpy(evaluate.cm_samples(models.consistency(sel), seed, n, k))
 
 
 @dataclass(frozen=True)
@@ -246,10 +248,10 @@ class JumpPaths:
 @shared.cached(max_entries=64)
 def jump_paths(sel: Selection, k: int, m: int, seed: int) -> JumpPaths:
     """The first ``m`` points of multi-step sampling, every input and every jump."""
-    _one_thread()
+    use_one_thread()
     cm = models.consistency(sel)
     z, g = evaluate.eval_noise(seed, m)
     res = sample_multistep(cm, z, default_sampling_levels(k, cm.sigma_min), g)
-    return JumpPaths(_np(res.levels), _np(res.inputs), _np(res.x0_hats))
+    return JumpPaths(to_numpy(res.levels), to_numpy(res.inputs), to_numpy(res.x0_hats))
 
 

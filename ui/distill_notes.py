@@ -10,7 +10,7 @@ from cmcore.config import ConsistencyConfig
 from cmcore.consistency import levels_for
 from ui import compute
 from ui.models import Selection
-from viz import compare_words, loss_words
+from viz import charts, compare_charts, compare_words, loss_words
 from viz.charts import PALETTE
 
 
@@ -65,11 +65,11 @@ def training_curves(sel: Selection) -> None:
         return
     floor = compute.floor_score(sel.teacher_cfg.dataset, retrain_job.TRACK_SPEC)
     left, right = st.columns(2)
-    left.vega_lite_chart(compute.chart_spec("loss_curve", pd.DataFrame(loss, columns=["step", "loss"])),
+    left.vega_lite_chart(compute.chart_spec(charts.loss_curve, pd.DataFrame(loss, columns=["step", "loss"])),
                          width="stretch")
     w2 = pd.DataFrame([{"run": "one-step W2", "step": p.step, "w2": p.score.mean, "sem": p.score.sem}
                        for p in track.points])
-    right.vega_lite_chart(compute.chart_spec("track_chart", w2, ["one-step W2"], [PALETTE["consistency"]],
+    right.vega_lite_chart(compute.chart_spec(compare_charts.track_chart, w2, ["one-step W2"], [PALETTE["consistency"]],
                                              floor.mean, floor.sem), width="stretch")
     points = [(p.step, p.score) for p in track.points]
     st.markdown(f"- {loss_words.loss_story(loss)}\n- {compare_words.track_story('This model', points, floor)}")

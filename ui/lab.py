@@ -13,12 +13,13 @@ import streamlit as st
 import torch
 
 from cmcore import evaluate, lab
+from cmcore.threads import use_one_thread
 from cmcore.config import ConsistencyConfig, TeacherConfig
 from cmcore.evaluate import EvalSpec, Score
 from ui import models
 from ui.models import Selection
 from ui import compute
-from ui.compute import _np, _one_thread
+from ui.compute import to_numpy
 from viz import charts, lab_charts
 
 
@@ -39,16 +40,16 @@ class MatchingView:
 @st.cache_data(show_spinner=False, max_entries=64)
 def matching(sel: Selection, sampler: str, n: int, seed: int) -> MatchingView:
     """The optimal matching of ``n`` points of ``sampler`` to the reference sample of ``seed``, and the floor's."""
-    _one_thread()
+    use_one_thread()
     dataset = sel.teacher_cfg.dataset
     real = evaluate.eval_reference(dataset, seed, n)
     gen = lab.sampler_points(sampler, models.teacher(sel.teacher_cfg), models.consistency(sel),
                              dataset, seed, n)
     perm, _ = lab.w2_matching(gen, real)
     floor_perm, _ = lab.w2_matching(evaluate.floor_sample(dataset, seed, n), real)
-    gen, real_np = _np(gen), _np(real)
+    gen, real_np = to_numpy(gen), to_numpy(real)
     lengths = np.linalg.norm(gen - real_np[perm], axis=1)
-    floor_lengths = np.linalg.norm(_np(evaluate.floor_sample(dataset, seed, n)) - real_np[floor_perm], axis=1)
+    floor_lengths = np.linalg.norm(to_numpy(evaluate.floor_sample(dataset, seed, n)) - real_np[floor_perm], axis=1)
     return MatchingView(gen, real_np, perm, lengths, floor_lengths, lab.line_stats(lengths, floor_lengths),
                         lab.line_stats(floor_lengths, floor_lengths))
 
@@ -76,19 +77,19 @@ class FrameView:
 @st.cache_data(show_spinner=False, max_entries=16)
 def ftheta_frames(sel: Selection, m: int, seed: int) -> FrameView:
     """``m`` data points noised to every frame time with fixed noise, and where each jump sends them."""
-    _one_thread()
+    use_one_thread()
     teacher = models.teacher(sel.teacher_cfg)
     x0 = evaluate.eval_reference(sel.teacher_cfg.dataset, seed, m)
     eps, _ = evaluate.eval_noise(seed, m)
     fr = lab.noised_frames(teacher, x0, eps, lab.frame_times())
     cm_j, tx_j = lab.consistency_jumps(models.consistency(sel), fr), lab.teacher_jumps(teacher, fr)
     f = len(fr.ts)
-    ts = _np(fr.ts).round(4)
+    ts = to_numpy(fr.ts).round(4)
     cols = {"t": np.repeat(ts, m), "point": np.tile(np.arange(m), f)}
     for name, arr in (("xt", fr.x_t), ("cm", cm_j), ("tx", tx_j), ("end", fr.endpoint)):
-        flat = _np(arr).reshape(f * m, 2)
+        flat = to_numpy(arr).reshape(f * m, 2)
         cols[f"{name}_x"], cols[f"{name}_y"] = flat[:, 0], flat[:, 1]
-    cm_err, tx_err = _np(lab.mean_endpoint_error(cm_j, fr)), _np(lab.mean_endpoint_error(tx_j, fr))
+    cm_err, tx_err = to_numpy(lab.mean_endpoint_error(cm_j, fr)), to_numpy(lab.mean_endpoint_error(tx_j, fr))
     curve = pd.DataFrame({"t": np.r_[ts, ts], "series": [lab_charts.CM_JUMP] * f + [lab_charts.TEACHER_JUMP] * f,
                           "error": np.r_[cm_err, tx_err]})
     return FrameView(pd.DataFrame(cols), curve, ts, cm_err, tx_err)
@@ -145,15 +146,15 @@ def point_noise(noise_seed: int) -> torch.Tensor:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def anatomy(sel: Selection, point: int, noise_seed: int, n: int) -> AnatomyView:
-    _one_thread()
+    use_one_thread()
     run, teacher, dataset = snapshot_run(sel), models.teacher(sel.teacher_cfg), sel.teacher_cfg.dataset
     x0 = evaluate.eval_reference(dataset, 0, ANATOMY_POOL)[point]
     a = lab.step_anatomy(teacher, run, x0, point_noise(noise_seed), n)
     xs = evaluate.eval_reference(dataset, 1, LEVEL_POINTS)
     level = lab.level_gaps(teacher, run, xs, evaluate.eval_noise(1, LEVEL_POINTS)[0], n)
-    return AnatomyView(n, a.t_n, a.t_next, _np(a.x0), _np(a.x_next), _np(a.x_hat), _np(a.endpoint), a.steps,
-                       _np(a.online), _np(a.target), _np(a.gap), _np(a.loss), _np(a.online_error), _np(level),
-                       _np(evaluate.eval_reference(dataset, 2, BACKGROUND_POINTS)), run.cfg, run.seconds)
+    return AnatomyView(n, a.t_n, a.t_next, to_numpy(a.x0), to_numpy(a.x_next), to_numpy(a.x_hat), to_numpy(a.endpoint), a.steps,
+                       to_numpy(a.online), to_numpy(a.target), to_numpy(a.gap), to_numpy(a.loss), to_numpy(a.online_error), to_numpy(level),
+                       to_numpy(evaluate.eval_reference(dataset, 2, BACKGROUND_POINTS)), run.cfg, run.seconds)
 
 
 # --- Where is the model consistent? ------------------------------------------------------------------
@@ -183,35 +184,35 @@ class MapView:
 
 def _side(m: lab.OdeMap, model) -> MapSide:
     jumps, err = lab.map_jumps(model, m)
-    c, half = _np(m.x_t), m.cell / 2
-    j, e = _np(jumps), _np(m.endpoint)
+    c, half = to_numpy(m.x_t), m.cell / 2
+    j, e = to_numpy(jumps), to_numpy(m.endpoint)
     cells = pd.DataFrame({"cell": np.arange(len(c)), "x0": c[:, 0] - half, "x1": c[:, 0] + half, "y0": c[:, 1] - half,
                           "y1": c[:, 1] + half, "x": c[:, 0], "y": c[:, 1], "jx": j[:, 0], "jy": j[:, 1],
-                          "ex": e[:, 0], "ey": e[:, 1], "error": _np(err)})
-    return MapSide(cells, _np(err))
+                          "ex": e[:, 0], "ey": e[:, 1], "error": to_numpy(err)})
+    return MapSide(cells, to_numpy(err))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def consistency_map(sel: Selection, t: float, step: int) -> MapView:
     """The selected model and the short run's checkpoint at ``step`` over a grid of x_t at time ``t``."""
-    _one_thread()
+    use_one_thread()
     teacher = models.teacher(sel.teacher_cfg)
     m = lab.ode_map(teacher, t, domain=charts.DOMAIN)
     early = snapshot_run(sel).at(step).online
     k, n = m.path.shape[:2]
-    p = _np(m.path)
+    p = to_numpy(m.path)
     paths = pd.DataFrame({"cell": np.tile(np.arange(n), k), "order": np.repeat(np.arange(k), n),
                           "x": p[:, :, 0].ravel(), "y": p[:, :, 1].ravel()})
     x0 = evaluate.eval_reference(sel.teacher_cfg.dataset, 0, MAP_DATA_POINTS)
     noised = (1 - t) * x0 + t * evaluate.eval_noise(0, MAP_DATA_POINTS)[0]
-    return MapView(t, _side(m, models.consistency(sel)), _side(m, early), paths, _np(noised),
-                   _np(lab.visited_cells(noised, domain=charts.DOMAIN)).astype(bool))
+    return MapView(t, _side(m, models.consistency(sel)), _side(m, early), paths, to_numpy(noised),
+                   to_numpy(lab.visited_cells(noised, domain=charts.DOMAIN)).astype(bool))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def curve_frames(teacher_cfg: TeacherConfig) -> lab.NoisedFrames:
     """Data noised to every t of the curve and the teacher's 200-step endpoints (the costly part, per teacher)."""
-    _one_thread()
+    use_one_thread()
     x0 = evaluate.eval_reference(teacher_cfg.dataset, 0, CURVE_POINTS)
     return lab.noised_frames(models.teacher(teacher_cfg), x0, evaluate.eval_noise(0, CURVE_POINTS)[0],
                              lab.frame_times(CURVE_FRAMES))
@@ -223,12 +224,12 @@ def consistency_curve(sel: Selection, step: int) -> dict[str, np.ndarray]:
 
     Returns {"t": [F], "current": [F], "early": [F], "teacher": [F]}.
     """
-    _one_thread()
+    use_one_thread()
     teacher, fr = models.teacher(sel.teacher_cfg), curve_frames(sel.teacher_cfg)
     early = snapshot_run(sel).at(step).online
-    err = lambda jumps: _np(lab.mean_endpoint_error(jumps, fr))  # noqa: E731
+    err = lambda jumps: to_numpy(lab.mean_endpoint_error(jumps, fr))  # noqa: E731
     current = models.consistency(sel)
-    return {"t": _np(fr.ts).round(4), "current": err(lab.consistency_jumps(current, fr)),
+    return {"t": to_numpy(fr.ts).round(4), "current": err(lab.consistency_jumps(current, fr)),
             "early": err(lab.consistency_jumps(early, fr)), "teacher": err(lab.teacher_jumps(teacher, fr))}
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from cmcore import datasets, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
 from ui import compute, models, runs
-from viz import charts, glossary, names, words
+from viz import charts, compare_charts, glossary, names, words
 
 POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs the trainer ~0.1 s of CPU)
 RATE_AFTER_STEPS = 5  # steps of a phase before its rate and time left are shown (the first include warm-up)
@@ -89,7 +89,7 @@ def curves(p: jobs.Progress, tracker: retrain_job.Tracker, live: bool) -> None:
                        "distillation starts.")
         elif tracker.points:
             floor = compute.floor_score(tracker.dataset, retrain_job.TRACK_SPEC)
-            st.vega_lite_chart(compute.chart_spec("track_chart", track_frame(tracker), [TRACK_NAME],
+            st.vega_lite_chart(compute.chart_spec(compare_charts.track_chart, track_frame(tracker), [TRACK_NAME],
                                                   [charts.PALETTE["consistency"]], floor.mean, floor.sem),
                                key=f"retrain_w2_{suffix}", width="stretch")
             last = tracker.points[-1]
@@ -101,7 +101,7 @@ def curves(p: jobs.Progress, tracker: retrain_job.Tracker, live: bool) -> None:
         if p.samples is not None and not teaching:
             panel = charts.Panel(f"One-step samples at step {p.samples_step - tracker.teacher_steps:,}", p.samples,
                                  "consistency", subtitle=f"f(z, T) on the same {len(p.samples):,} noise points")
-            st.vega_lite_chart(compute.chart_spec("panel_spec", panel, 220), key=f"retrain_preview_{suffix}",
+            st.vega_lite_chart(compute.chart_spec(charts.panel_spec, panel, 220), key=f"retrain_preview_{suffix}",
                                width="content")
     if not teaching and len(df) > 1:
         st.caption(words.loss_story(df.step.to_numpy(), df.loss.to_numpy()))

@@ -12,6 +12,7 @@ import streamlit as st
 
 from cmcore.evaluate import Score
 from ui import compute
+from viz import charts
 from viz import legend as legends
 from viz.charts import Panel
 
@@ -23,7 +24,7 @@ def panel_grid(panels: Sequence[Panel], per_row: int = 4, size: int = PANEL_SIZE
     for start in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[start:start + per_row]):
-            col.vega_lite_chart(compute.chart_spec("panel_spec", panel, size), width="content")
+            col.vega_lite_chart(compute.chart_spec(charts.panel_spec, panel, size), width="content")
 
 
 def charts_in_columns(specs: Sequence[dict], per_row: int) -> None:

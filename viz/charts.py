@@ -69,12 +69,12 @@ CONFIG = alt.Config(
 )
 
 
-def _frame(df: pd.DataFrame) -> pd.DataFrame:
+def chart_data(df: pd.DataFrame) -> pd.DataFrame:
     """A frame as a chart's data (a fresh index; Streamlit and ``to_spec`` turn it into a named dataset)."""
     return df.reset_index(drop=True)
 
 
-def _finish(chart):
+def themed(chart):
     """Attach the theme to a freshly built top-level chart (in place: ``.configure_*()`` would copy it)."""
     chart.config = CONFIG
     return chart
@@ -84,10 +84,10 @@ def square(chart):
     """Finish a chart whose ``width``/``height`` are its plot area (Streamlit would otherwise fit the axes and
     title inside them, squashing a square panel)."""
     chart.autosize = alt.AutoSizeParams(type="pad", contains="padding")
-    return _finish(chart)
+    return themed(chart)
 
 
-def _xy(domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] | None = None, x: str = "x", y: str = "y",
+def xy_channels(domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] | None = None, x: str = "x", y: str = "y",
         titles: bool = True) -> tuple[alt.X, alt.Y]:
     """Position channels on a square window (the shared ``DOMAIN`` unless a zoom is given)."""
     domain_y = domain_x if domain_y is None else domain_y
@@ -98,7 +98,7 @@ def _xy(domain_x: Sequence[float] = DOMAIN, domain_y: Sequence[float] | None = N
                   scale=alt.Scale(domain=list(domain_y), clamp=True, nice=False)))
 
 
-_XY_TOOLTIP = [alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]
+XY_TOOLTIP = [alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]
 
 
 def evenly_spaced(rows: int, limit: int) -> np.ndarray:
@@ -137,9 +137,9 @@ def _panel_chart(panel: Panel, size: int) -> alt.Chart:
     if panel.color not in PALETTE:
         raise ValueError(f"Unknown colour {panel.color!r}; use one of {', '.join(PALETTE)}.")
     title = alt.TitleParams(panel.title, subtitle=panel.subtitle or " ")
-    return (alt.Chart(_frame(points_frame(panel.points)), title=title, width=size, height=size)
+    return (alt.Chart(chart_data(points_frame(panel.points)), title=title, width=size, height=size)
             .mark_circle(size=POINT_SIZE, opacity=POINT_OPACITY, color=PALETTE[panel.color])
-            .encode(*_xy(titles=False), tooltip=_XY_TOOLTIP))
+            .encode(*xy_channels(titles=False), tooltip=XY_TOOLTIP))
 
 
 def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE) -> alt.Chart:
@@ -147,7 +147,7 @@ def scatter_panels(panels: list[Panel], columns: int = 4, size: int = PANEL_SIZE
     if not panels:
         raise ValueError("scatter_panels needs at least one panel.")
     charts = [_panel_chart(p, size) for p in panels]
-    return square(charts[0]) if len(charts) == 1 else _finish(alt.concat(*charts, columns=columns, spacing=14))
+    return square(charts[0]) if len(charts) == 1 else themed(alt.concat(*charts, columns=columns, spacing=14))
 
 
 @functools.lru_cache(maxsize=256)
@@ -160,7 +160,7 @@ def panel_spec(panel: Panel, size: int = PANEL_SIZE) -> dict:
     """``to_spec(scatter_panels([panel], 1, size))``, the chart built once per title, colour and size (Altair's
     share is most of a panel's cost, and the sample grids draw a panel per sampler for every seed a student picks)."""
     layout = json.loads(_panel_layout_json(panel.title, panel.color, panel.subtitle, size))
-    return with_data(layout, _frame(points_frame(panel.points)))
+    return with_data(layout, chart_data(points_frame(panel.points)))
 
 
 # --- Line charts -----------------------------------------------------------------
@@ -169,12 +169,12 @@ def loss_curve(df: pd.DataFrame, color: str = "consistency") -> alt.Chart:
     """Training loss against step on a log-scale y axis (columns ``step``, ``loss``)."""
     df = df.loc[df["loss"] > 0, ["step", "loss"]]
     df = df.iloc[evenly_spaced(len(df), MAX_POINTS_PER_PANEL)]  # keep the curve's shape
-    chart = (alt.Chart(_frame(df), height=260, width="container")
+    chart = (alt.Chart(chart_data(df), height=260, width="container")
              .mark_line(color=PALETTE[color], strokeWidth=1.5, clip=True)
              .encode(alt.X("step:Q", title="training step"),
                      alt.Y("loss:Q", title="loss (log scale)", scale=alt.Scale(type="log")),
                      tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".3e")]))
-    return _finish(chart)
+    return themed(chart)
 
 
 def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.Chart:
@@ -184,7 +184,7 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     """
     df = df.assign(mean_error=df["mean_error"].clip(lower=1e-6))
     colors = alt.Scale(domain=["euler", "heun"], range=[PALETTE["teacher"], PALETTE["heun"]])
-    base = alt.Chart(_frame(df)).encode(
+    base = alt.Chart(chart_data(df)).encode(
         alt.X("steps:Q", title="ODE steps (log scale)", scale=alt.Scale(type="log")),
         alt.Y("mean_error:Q", title="mean endpoint error (log)", scale=alt.Scale(type="log")),
         alt.Color("solver:N", scale=colors, title="solver"),
@@ -193,9 +193,9 @@ def error_vs_steps(df: pd.DataFrame, highlight_steps: int | None = None) -> alt.
     layers = [base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=50)]
     if highlight_steps is not None:
         rule = pd.DataFrame({"steps": [highlight_steps]})
-        layers.append(alt.Chart(_frame(rule)).mark_rule(color=PALETTE["arrow"], strokeDash=[4, 4], opacity=0.6)
+        layers.append(alt.Chart(chart_data(rule)).mark_rule(color=PALETTE["arrow"], strokeDash=[4, 4], opacity=0.6)
                       .encode(x="steps:Q"))
-    return _finish(alt.layer(*layers, height=300, width="container"))
+    return themed(alt.layer(*layers, height=300, width="container"))
 
 
 def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0.0,
@@ -215,22 +215,22 @@ def w2_vs_nfe(df: pd.DataFrame, floor: float | None = None, floor_sem: float = 0
     x = alt.X("nfe:Q", title="network evaluations (NFE, log scale)",
               scale=alt.Scale(type="log", domain=x_domain, nice=False))
     y_scale = alt.Scale(type="log", domain=y_domain, nice=False)
-    base = alt.Chart(_frame(df)).encode(
+    base = alt.Chart(chart_data(df)).encode(
         x, alt.Y("w2:Q", title="W2 to real data (log, lower is better)", scale=y_scale),
         alt.Color("model:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["model:N", "nfe:Q", alt.Tooltip("w2:Q", format=".3f", title="W2 (mean)"),
                  alt.Tooltip("sem:Q", format=".3f", title="± standard error")])
-    bars = alt.Chart(_frame(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
+    bars = alt.Chart(chart_data(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
         x, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"), alt.Color("model:N", scale=colors, legend=None))
     layers = [base.mark_line(strokeWidth=2), bars, base.mark_point(filled=True, size=60)]
     if floor is not None:
-        fl = _frame(pd.DataFrame({"w2": [floor], "nfe": [df["nfe"].max()],
+        fl = chart_data(pd.DataFrame({"w2": [floor], "nfe": [df["nfe"].max()],
                                   "label": [f"floor: two real samples, {floor:.3f} ± {floor_sem:.3f}"]}))
         layers.append(alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(y="w2:Q"))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="right", dy=-8, fontSize=11)
                       .encode(y="w2:Q", x="nfe:Q", text="label:N"))
     chart = alt.layer(*layers, height=300, width="container")
-    return _finish(chart.properties(title=title) if title else chart)
+    return themed(chart.properties(title=title) if title else chart)
 
 
 # --- Trajectories, arrows, jumps -----------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from viz.charts import PALETTE, _finish, _frame
+from viz.charts import PALETTE, themed, chart_data
 
 SIDE_COLORS = (PALETTE["teacher_one"], PALETTE["consistency"])  # run A, run B
 CHART_HEIGHT = 340  # px, legend and axes included: leaves ~240 px of plot
@@ -30,15 +30,15 @@ def _w2_lines(df: pd.DataFrame, x: alt.X, field: str, names: Sequence[str], colo
     hues = alt.Scale(domain=list(names), range=list(colors or SIDE_COLORS[:len(names)]))
     color = alt.Color("run:N", scale=hues, title=None,
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=LEGEND_LABEL_LIMIT))
-    base = alt.Chart(_frame(df)).encode(
+    base = alt.Chart(chart_data(df)).encode(
         x, alt.Y("w2:Q", title="W2 (log scale, lower is better)", scale=y_scale), color,
         tooltip=["run:N", f"{field}:Q", alt.Tooltip("w2:Q", format=".3f", title="W2 (mean)"),
                  alt.Tooltip("sem:Q", format=".3f", title="± standard error")])
-    bars = alt.Chart(_frame(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
+    bars = alt.Chart(chart_data(df)).mark_rule(strokeWidth=2, opacity=0.8).encode(
         x, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"), alt.Color("run:N", scale=hues, legend=None))
     layers = [base.mark_line(strokeWidth=2), bars, base.mark_point(filled=True, size=50)]
     if floor is not None:
-        fl = _frame(pd.DataFrame({"w2": [floor], "label": [f"floor {floor:.3f} ± {floor_sem:.3f}"]}))
+        fl = chart_data(pd.DataFrame({"w2": [floor], "label": [f"floor {floor:.3f} ± {floor_sem:.3f}"]}))
         layers.append(alt.Chart(fl).mark_rule(color=FLOOR_COLOR, strokeDash=[4, 4]).encode(y="w2:Q"))
         layers.append(alt.Chart(fl).mark_text(color=FLOOR_COLOR, align="left", x=4, dy=-8, fontSize=11)
                       .encode(y="w2:Q", text="label:N"))
@@ -51,7 +51,7 @@ def track_chart(df: pd.DataFrame, names: Sequence[str], colors: Sequence[str] | 
     right = float(df["step"].max()) * STEP_MARGIN
     x = alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, right], nice=False),
               axis=alt.Axis(tickCount=STEP_TICKS))
-    return _finish(_w2_lines(df, x, "step", names, colors, floor, floor_sem).properties(title=title))
+    return themed(_w2_lines(df, x, "step", names, colors, floor, floor_sem).properties(title=title))
 
 
 def nfe_chart(df: pd.DataFrame, names: Sequence[str], colors: Sequence[str] | None = None,
@@ -61,4 +61,4 @@ def nfe_chart(df: pd.DataFrame, names: Sequence[str], colors: Sequence[str] | No
     x = alt.X("nfe:Q", title="sampling steps = network evaluations (NFE, log)",
               scale=alt.Scale(type="log", domain=[0.9, top * 1.15], nice=False),
               axis=alt.Axis(values=sorted(df["nfe"].unique().tolist()), format="d"))
-    return _finish(_w2_lines(df, x, "nfe", names, colors, floor, floor_sem).properties(title=title))
+    return themed(_w2_lines(df, x, "nfe", names, colors, floor, floor_sem).properties(title=title))

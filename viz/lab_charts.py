@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from viz.charts import square, DOMAIN, PALETTE, TRAJECTORY_COLOR, _finish, _frame, _xy
+from viz.charts import square, DOMAIN, PALETTE, TRAJECTORY_COLOR, themed, chart_data, xy_channels
 
 LAB_SIZE = 330  # px, square plot area: with axis labels it fits a 420 px screen (~388 px of content)
 SECOND_REAL = "#bfdbfe"  # a second, independent real sample (light blue: real data, another draw)
@@ -28,10 +28,7 @@ SAMPLER_COLORS = {"teacher_1": PALETTE["teacher_one"], "teacher_50": PALETTE["te
 REAL_LABEL = "real sample"
 
 
-_square = square  # the plot area is the size asked for (viz.charts.square)
-
-
-def _legend_scale(items: Sequence[tuple[str, str]]) -> alt.Scale:
+def legend_scale(items: Sequence[tuple[str, str]]) -> alt.Scale:
     return alt.Scale(domain=[k for k, _ in items], range=[c for _, c in items])
 
 
@@ -58,18 +55,18 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
     jumps = alt.param(name=JUMPS_PARAM, value=JUMP_CHOICES[0],
                       bind=alt.binding_radio(options=list(JUMP_CHOICES), name="lines from x_t to  "))
     in_frame = f"abs(datum.t - {T_PARAM}) < {step / 2}"
-    scale = _legend_scale([(X_T, NOISY), (TEACHER_JUMP, PALETTE["teacher_one"]), (CM_JUMP, PALETTE["consistency"]),
+    scale = legend_scale([(X_T, NOISY), (TEACHER_JUMP, PALETTE["teacher_one"]), (CM_JUMP, PALETTE["consistency"]),
                            (ENDPOINT, PALETTE["endpoint"])])
     color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=2, labelLimit=160))
     base = alt.Chart().transform_filter(in_frame)
 
     def cloud(prefix: str, series: str, **mark) -> alt.Chart:
-        ex, ey = _xy(x=f"{prefix}_x", y=f"{prefix}_y", titles=False)
+        ex, ey = xy_channels(x=f"{prefix}_x", y=f"{prefix}_y", titles=False)
         return (base.transform_calculate(series=f"'{series}'").mark_circle(**mark)
                 .encode(ex, ey, color, tooltip=[alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("point:Q")]))
 
     def lines(prefix: str, choice: str, hue: str) -> alt.Chart:
-        ex, ey = _xy(x="xt_x", y="xt_y", titles=False)
+        ex, ey = xy_channels(x="xt_x", y="xt_y", titles=False)
         return (base.transform_filter(f"{JUMPS_PARAM} == '{choice}' || {JUMPS_PARAM} == 'both'")
                 .mark_rule(color=hue, opacity=0.35, strokeWidth=1)
                 .encode(ex, ey, alt.X2(f"{prefix}_x:Q"), alt.Y2(f"{prefix}_y:Q")))
@@ -78,7 +75,7 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
         lines("tx", "teacher x₀", PALETTE["teacher_one"]), lines("cm", "consistency model", PALETTE["consistency"]),
         cloud("xt", X_T, size=14, opacity=0.6), cloud("end", ENDPOINT, size=30, opacity=0.9),
         cloud("tx", TEACHER_JUMP, size=18, opacity=0.85), cloud("cm", CM_JUMP, size=18, opacity=0.95),
-        data=_frame(frames.round(4)), width=size, height=size,
+        data=chart_data(frames.round(4)), width=size, height=size,
         title=alt.TitleParams("Where each x_t is sent", subtitle="drag t below the chart: no reload"))
     curve_color = alt.Color("series:N", scale=scale, title=None, legend=None)
     xs = alt.X("t:Q", title="t", scale=alt.Scale(domain=[0, 1]))
@@ -89,8 +86,8 @@ def jump_frames_chart(frames: pd.DataFrame, curve: pd.DataFrame, t_start: float,
         here.mark_point(filled=True, size=60).encode(xs, ys, curve_color,
                                                      tooltip=["series:N", alt.Tooltip("t:Q", format=".2f"),
                                                               alt.Tooltip("error:Q", format=".3f")]),
-        data=_frame(curve.round(5)), width=size, height=130)
-    return _square(alt.vconcat(frame_readout(curve, in_frame, scale, size), plane, errors, spacing=12)
+        data=chart_data(curve.round(5)), width=size, height=130)
+    return square(alt.vconcat(frame_readout(curve, in_frame, scale, size), plane, errors, spacing=12)
                    .add_params(t_param, jumps))
 
 
@@ -101,7 +98,7 @@ def frame_readout(curve: pd.DataFrame, in_frame: str, scale: alt.Scale, size: in
     """The numbers of the frame the slider shows, one line per jump, above the plane: they follow the slider
     in the browser (a value written beside its point on the curve would overlap the other where they cross)."""
     order = [CM_JUMP, TEACHER_JUMP]
-    return (alt.Chart(_frame(curve.round(5))).transform_filter(in_frame)
+    return (alt.Chart(chart_data(curve.round(5))).transform_filter(in_frame)
             .transform_calculate(label=f"'t = ' + format(datum.t, '.2f') + ': mean error ' + format(datum.error, '.3f')"
                                        f" + (datum.series == '{CM_JUMP}' ? ' (consistency model)' : ' (teacher jump)')")
             .mark_text(align="left", baseline="middle", fontSize=13, x=2)
@@ -144,21 +141,21 @@ def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]
     dx, dy = domain if domain is not None else (DOMAIN, DOMAIN)
     ex, ey = _window(dx, dy)
     dashes = {"solid": [1, 0], "dashed": [5, 3], "dotted": [1, 3]}
-    scale = _legend_scale([(label, color) for label, color, _, _ in marks])
+    scale = legend_scale([(label, color) for label, color, _, _ in marks])
     color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=1, labelLimit=size))
     layers = []
     real = np.asarray(real).reshape(-1, 2)
     inside = ((real[:, 0] >= dx[0]) & (real[:, 0] <= dx[1]) & (real[:, 1] >= dy[0]) & (real[:, 1] <= dy[1]))
     if inside.any():  # only the data inside the window: less to ship
-        layers.append(alt.Chart(_frame(pd.DataFrame({"x": real[inside, 0], "y": real[inside, 1]}).round(4)))
+        layers.append(alt.Chart(chart_data(pd.DataFrame({"x": real[inside, 0], "y": real[inside, 1]}).round(4)))
                       .mark_circle(size=7, opacity=0.25, color=PALETTE["real"], clip=True).encode(ex, ey))
     for hue, path in trails:
         df = pd.DataFrame({"x": path[:, 0], "y": path[:, 1], "order": np.arange(len(path))})
-        layers.append(alt.Chart(_frame(df.round(5))).mark_line(color=hue, opacity=0.55, strokeWidth=1.2, clip=True,
+        layers.append(alt.Chart(chart_data(df.round(5))).mark_line(color=hue, opacity=0.55, strokeWidth=1.2, clip=True,
                                                               point=alt.OverlayMarkDef(size=12, color=hue))
                       .encode(ex, ey, alt.Order("order:Q")))
     for hue, dash, a, b in arrows:
-        seg = _frame(_segments([("", marks[a][2], marks[b][2])]).round(5))
+        seg = chart_data(_segments([("", marks[a][2], marks[b][2])]).round(5))
         layers.append(alt.Chart(seg)
                       .mark_rule(color=hue, strokeWidth=2, strokeDash=dashes[dash], opacity=0.9, clip=True)
                       .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q")))
@@ -166,7 +163,7 @@ def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]
         layers.append(alt.Chart(seg).mark_point(shape="triangle-up", filled=True, size=55, color=hue, clip=True)
                       .encode(hx, hy, angle=alt.Angle("angle:Q", scale=None)))
     pts = _points([(label, p) for label, _, p, _ in marks])
-    layers.append(alt.Chart(_frame(pts.round(5))).mark_point(filled=True, size=95, opacity=1, stroke="#0e1117",
+    layers.append(alt.Chart(chart_data(pts.round(5))).mark_point(filled=True, size=95, opacity=1, stroke="#0e1117",
                                                              strokeWidth=0.8, clip=True)
                   .encode(ex, ey, color, tooltip=["series:N", alt.Tooltip("x:Q", format=".4f"),
                                                  alt.Tooltip("y:Q", format=".4f")]))
@@ -180,11 +177,11 @@ def anatomy_plane(real: np.ndarray, marks: list[tuple[str, str, np.ndarray, str]
         for align in ("left", "right"):
             part = text[text["align"] == align]
             if len(part):
-                layers.append(alt.Chart(_frame(part.round(5))).mark_text(align=align, fontSize=12, fontWeight="bold")
+                layers.append(alt.Chart(chart_data(part.round(5))).mark_text(align=align, fontSize=12, fontWeight="bold")
                               .encode(ex, ey, alt.Text("symbol:N"), alt.Color("series:N", scale=scale, legend=None),
                                       xOffset=alt.XOffset("dx:Q", scale=None),
                                       yOffset=alt.YOffset("dy:Q", scale=None)))
-    return _square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle or " ")))
+    return square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle or " ")))
 
 
 def lines_against(df: pd.DataFrame, x: str, x_title: str, y_title: str, current: float, colors: dict[str, str],
@@ -194,20 +191,20 @@ def lines_against(df: pd.DataFrame, x: str, x_title: str, y_title: str, current:
     ``df``: columns ``x``, series, value; ``colors``: series -> colour, in legend order; ``dashed``: series
     drawn dashed.  Full width; the height is the plot's, with the legend below.
     """
-    scale = _legend_scale(list(colors.items()))
+    scale = legend_scale(list(colors.items()))
     dash = alt.Scale(domain=list(colors), range=[[5, 3] if s in dashed else [1, 0] for s in colors])
-    base = alt.Chart(_frame(df.assign(value=df["value"].clip(lower=1e-5)).round(6))).encode(
+    base = alt.Chart(chart_data(df.assign(value=df["value"].clip(lower=1e-5)).round(6))).encode(
         alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(domain=list(x_domain)) if x_domain else alt.Undefined),
         alt.Y("value:Q", title=y_title, scale=alt.Scale(type="log")),
         alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=1, labelLimit=300)),
         alt.StrokeDash("series:N", scale=dash, legend=None),
         tooltip=["series:N", alt.Tooltip(f"{x}:Q"), alt.Tooltip("value:Q", format=".4f")])
-    rule = (alt.Chart(_frame(pd.DataFrame({x: [current]})))
+    rule = (alt.Chart(chart_data(pd.DataFrame({x: [current]})))
             .mark_rule(color=PALETTE["arrow"], strokeDash=[2, 3], opacity=0.7).encode(alt.X(f"{x}:Q")))
     chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=26), rule, height=200,
                       width="container")
     chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")  # the height is the plot's, legend below
-    return _finish(chart)
+    return themed(chart)
 
 
 def anatomy_gaps(df: pd.DataFrame, current: int, colors: dict[str, str], dashed: Sequence[str] = ()) -> alt.LayerChart:
@@ -232,10 +229,10 @@ def consistency_heatmap(cells: pd.DataFrame, paths: pd.DataFrame, noised: np.nda
     """
     hover = alt.selection_point(name=HOVER, fields=["cell"], on="pointerover", clear="pointerout", empty=False,
                                 nearest=False)
-    ex, ey = _xy(titles=False)
+    ex, ey = xy_channels(titles=False)
     cells = cells.assign(error=cells["error"].clip(lower=ERROR_FLOOR))
-    src = _frame(cells.round(5))
-    bx, by = _xy(x="x0", y="y0", titles=False)
+    src = chart_data(cells.round(5))
+    bx, by = xy_channels(x="x0", y="y0", titles=False)
     top = max(error_max, 2 * ERROR_FLOOR)
     errors = alt.Scale(type="log", scheme=ERROR_SCHEME, domain=[ERROR_FLOOR, top], clamp=True)
     heat = (alt.Chart(src).mark_rect(stroke=None).encode(
@@ -244,20 +241,20 @@ def consistency_heatmap(cells: pd.DataFrame, paths: pd.DataFrame, noised: np.nda
                   legend=alt.Legend(orient="bottom", gradientLength=size - 60, format=".3~f")),
         tooltip=[alt.Tooltip("error:Q", format=".4f", title="consistency error"), alt.Tooltip("x:Q", format=".2f"),
                  alt.Tooltip("y:Q", format=".2f")]).add_params(hover))
-    dots = (alt.Chart(_frame(pd.DataFrame({"x": noised[:, 0], "y": noised[:, 1]}).round(4)))
+    dots = (alt.Chart(chart_data(pd.DataFrame({"x": noised[:, 0], "y": noised[:, 1]}).round(4)))
             .mark_circle(size=6, color="#ffffff", opacity=0.45).encode(ex, ey))
     chosen = alt.Chart(src).transform_filter(hover)
-    path = alt.Chart(_frame(paths.round(4))).transform_filter(hover).encode(ex, ey, alt.Order("order:Q"))
+    path = alt.Chart(chart_data(paths.round(4))).transform_filter(hover).encode(ex, ey, alt.Order("order:Q"))
     halo = path.mark_line(color="#0e1117", strokeWidth=5.5, opacity=0.8)  # keeps the green path visible on the map
-    jx, jy = _xy(x="jx", y="jy", titles=False)
-    nx, ny = _xy(x="ex", y="ey", titles=False)
+    jx, jy = xy_channels(x="jx", y="jy", titles=False)
+    nx, ny = xy_channels(x="ex", y="ey", titles=False)
     layers = [heat, dots, halo, path.mark_line(color=PALETTE["teacher"], strokeWidth=2.5),
               chosen.mark_rule(color=PALETTE["consistency"], strokeWidth=2.5, strokeDash=[5, 3])
               .encode(ex, ey, alt.X2("jx:Q"), alt.Y2("jy:Q")),
               chosen.mark_circle(size=70, color="#ffffff").encode(ex, ey),
               chosen.mark_point(shape="cross", filled=True, size=140, color=PALETTE["endpoint"]).encode(nx, ny),
               chosen.mark_circle(size=80, color=PALETTE["consistency"], stroke="#ffffff", strokeWidth=1).encode(jx, jy)]
-    return _square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle)))
+    return square(alt.layer(*layers, width=size, height=size, title=alt.TitleParams(title, subtitle=subtitle)))
 
 
 def consistency_curve(df: pd.DataFrame, t_now: float, colors: dict[str, str], dashed: Sequence[str] = ()):

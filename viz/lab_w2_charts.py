@@ -5,8 +5,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from viz.charts import PALETTE, _finish, _frame, _xy, zoom_domain
-from viz.lab_charts import LAB_SIZE, LINE, LONG_LINE, REAL_LABEL, _legend_scale, _square
+from viz.charts import PALETTE, chart_data, square, themed, xy_channels, zoom_domain
+from viz.lab_charts import LAB_SIZE, LINE, LONG_LINE, REAL_LABEL, legend_scale
 
 
 # --- What W2 means -------------------------------------------------------------------------------
@@ -24,17 +24,17 @@ def matching_chart(generated: np.ndarray, real: np.ndarray, perm: np.ndarray, lo
                           "length": length, "series": np.where(length > long_threshold, long_label, short_label)})
     points = pd.concat([pd.DataFrame({"x": np.asarray(real)[:, 0], "y": np.asarray(real)[:, 1], "series": REAL_LABEL}),
                         pd.DataFrame({"x": gen[:, 0], "y": gen[:, 1], "series": label})], ignore_index=True)
-    scale = _legend_scale([(label, color), (REAL_LABEL, PALETTE["real"]), (short_label, LINE),
+    scale = legend_scale([(label, color), (REAL_LABEL, PALETTE["real"]), (short_label, LINE),
                            (long_label, LONG_LINE)])
     color_enc = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(columns=2, symbolLimit=4))
-    ex, ey = _xy(*zoom_domain(points[["x", "y"]].to_numpy(), pad=0.04), titles=False)  # square: lengths stay true
+    ex, ey = xy_channels(*zoom_domain(points[["x", "y"]].to_numpy(), pad=0.04), titles=False)  # square: lengths stay true
     tips = [alt.Tooltip("length:Q", format=".3f", title="line length")]
     layers = [
-        alt.Chart(_frame(points.round(4))).mark_circle(size=16, opacity=0.9).encode(ex, ey, color_enc),
-        alt.Chart(_frame(lines.round(4))).mark_rule(strokeWidth=1.3, opacity=0.85)
+        alt.Chart(chart_data(points.round(4))).mark_circle(size=16, opacity=0.9).encode(ex, ey, color_enc),
+        alt.Chart(chart_data(lines.round(4))).mark_rule(strokeWidth=1.3, opacity=0.85)
         .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q"), color_enc, tooltip=tips),
     ]
-    return _square(alt.layer(*layers, width=size, height=size))
+    return square(alt.layer(*layers, width=size, height=size))
 
 
 def line_lengths_chart(lengths: np.ndarray, floor_lengths: np.ndarray, label: str, color: str,
@@ -47,12 +47,12 @@ def line_lengths_chart(lengths: np.ndarray, floor_lengths: np.ndarray, label: st
 
     floor_label = "two real samples (floor)"
     df = pd.concat([sorted_frame(lengths, label), sorted_frame(floor_lengths, floor_label)], ignore_index=True)
-    scale = _legend_scale([(label, color), (floor_label, PALETTE["real"])])
-    line = (alt.Chart(_frame(df.round(5))).mark_line(strokeWidth=2)
+    scale = legend_scale([(label, color), (floor_label, PALETTE["real"])])
+    line = (alt.Chart(chart_data(df.round(5))).mark_line(strokeWidth=2)
             .encode(alt.X("share:Q", title="share of the lines (shortest → longest)", axis=alt.Axis(format="%")),
                     alt.Y("length:Q", title="line length (log)", scale=alt.Scale(type="log")),
                     alt.Color("series:N", scale=scale, title=None),
                     tooltip=["series:N", alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("length:Q", format=".3f")]))
-    rule = (alt.Chart(_frame(pd.DataFrame({"length": [long_threshold]})))
+    rule = (alt.Chart(chart_data(pd.DataFrame({"length": [long_threshold]})))
             .mark_rule(color=LONG_LINE, strokeDash=[4, 4]).encode(y="length:Q"))
-    return _finish(alt.layer(line, rule, height=220, width="container"))
+    return themed(alt.layer(line, rule, height=220, width="container"))

@@ -6,7 +6,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from viz.charts import PALETTE, _finish, _frame
+from viz.charts import PALETTE, themed, chart_data
 
 VARIANT_COLORS = (PALETTE["consistency"], PALETTE["teacher_one"], PALETTE["heun"])  # the lesson's sampler first
 CHART_HEIGHT = 340  # px, the legend below and the axes included (Streamlit fits the whole chart): ~220 px of plot
@@ -21,7 +21,7 @@ def variants_chart(df: pd.DataFrame, order: Sequence[str], floor: float | None =
     off = alt.XOffset("variant:N", sort=list(order))
     color = alt.Color("variant:N", scale=colors, sort=list(order), title=None,
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=360))
-    base = alt.Chart(_frame(df))
+    base = alt.Chart(chart_data(df))
     lows = [float(df["lo"].min())] + ([floor] if floor is not None else [])
     y_scale = alt.Scale(domain=[max(0.0, min(lows) * 0.85), float(df["hi"].max()) * 1.1], nice=False, zero=False)
     points = base.mark_point(filled=True, size=70).encode(
@@ -32,9 +32,9 @@ def variants_chart(df: pd.DataFrame, order: Sequence[str], floor: float | None =
     bars = base.mark_rule(strokeWidth=2).encode(x, off, alt.Y("lo:Q", scale=y_scale), alt.Y2("hi:Q"), color)
     layers = [bars, points]
     if floor is not None:
-        fl = _frame(pd.DataFrame({"w2": [floor], "label": [f"floor: two real samples, {floor:.3f} ± {floor_sem:.3f}"]}))
+        fl = chart_data(pd.DataFrame({"w2": [floor], "label": [f"floor: two real samples, {floor:.3f} ± {floor_sem:.3f}"]}))
         layers.append(alt.Chart(fl).mark_rule(color=PALETTE["real"], strokeDash=[4, 4]).encode(y=alt.Y("w2:Q",
                                                                                                     scale=y_scale)))
         layers.append(alt.Chart(fl).mark_text(color=PALETTE["real"], align="left", x=4, dy=-8, fontSize=11)
                       .encode(y=alt.Y("w2:Q", scale=y_scale), text="label:N"))
-    return _finish(alt.layer(*layers, height=CHART_HEIGHT, width="container"))
+    return themed(alt.layer(*layers, height=CHART_HEIGHT, width="container"))

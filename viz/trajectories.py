@@ -12,8 +12,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from viz.charts import (_XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
-                        TRAJECTORY_COLOR, _finish, _frame, _xy, points_frame, square, trajectory_frame,
+from viz.charts import (XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
+                        TRAJECTORY_COLOR, themed, chart_data, xy_channels, points_frame, square, trajectory_frame,
                         zoom_domain)
 from viz.spec import to_spec, with_data
 
@@ -21,10 +21,10 @@ from viz.spec import to_spec, with_data
 def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domain_x: Sequence[float],
             domain_y: Sequence[float]) -> list[alt.Chart]:
     """Segments (x, y) -> (x2, y2) of a dataset with an ``angle`` column, with a triangle head at the end."""
-    ex, ey = _xy(domain_x, domain_y)
+    ex, ey = xy_channels(domain_x, domain_y)
     rule = (alt.Chart(source).mark_rule(color=PALETTE[color], opacity=opacity, strokeWidth=1.6, strokeDash=dash)
             .encode(ex, ey, alt.X2("x2:Q"), alt.Y2("y2:Q")))
-    hx, hy = _xy(domain_x, domain_y, x="x2", y="y2")
+    hx, hy = xy_channels(domain_x, domain_y, x="x2", y="y2")
     head = (alt.Chart(source).mark_point(shape="triangle-up", filled=True, size=60, color=PALETTE[color],
                                          opacity=opacity)
             .encode(hx, hy, angle=alt.Angle("angle:Q", scale=None)))
@@ -55,44 +55,44 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
                             "t": np.asarray(t_values, dtype=float)})
     restart["label"] = [f"t={t:.2f}" for t in restart["t"]]
     restart["angle"] = (90 - np.degrees(np.arctan2(restart["y2"] - restart["y"], restart["x2"] - restart["x"]))) % 360
-    d_lines, d_chosen, d_ends, d_end_chosen = (_frame(lines), _frame(lines[lines["chosen"]]), _frame(ends),
-                                               _frame(ends[ends["traj"] == chosen]))
-    d_restart, d_true = _frame(restart), _frame(pd.DataFrame({"x": [float(true_endpoint[0])],
+    d_lines, d_chosen, d_ends, d_end_chosen = (chart_data(lines), chart_data(lines[lines["chosen"]]), chart_data(ends),
+                                               chart_data(ends[ends["traj"] == chosen]))
+    d_restart, d_true = chart_data(restart), chart_data(pd.DataFrame({"x": [float(true_endpoint[0])],
                                                           "y": [float(true_endpoint[1])]}))
     color = alt.Color("color:N", scale=None)
     line_tips = [alt.Tooltip("traj:N", title="trajectory"), alt.Tooltip("t:Q", format=".3f"),
                  alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")]
 
     def trajectories(src_lines: alt.Data, src_ends: alt.Data, dx, dy) -> list:
-        ex, ey = _xy(dx, dy)
+        ex, ey = xy_channels(dx, dy)
         return [
             alt.Chart(src_lines).mark_line(clip=True).encode(
                 ex, ey, alt.Detail("traj:N"), color, alt.Order("order:Q"), tooltip=line_tips,
                 strokeWidth=alt.StrokeWidth("width:Q", scale=None), opacity=alt.Opacity("alpha:Q", scale=None)),
             alt.Chart(src_ends).mark_circle(size=45, opacity=0.9, clip=True).encode(
-                *_xy(dx, dy, x="x0", y="y0"), color, tooltip=[alt.Tooltip("traj:N", title="start (t = 1) of")]),
+                *xy_channels(dx, dy, x="x0", y="y0"), color, tooltip=[alt.Tooltip("traj:N", title="start (t = 1) of")]),
             alt.Chart(src_ends).mark_point(shape="diamond", filled=True, opacity=0.9, size=70, clip=True).encode(
-                ex, ey, color, tooltip=[alt.Tooltip("traj:N", title="end (t = 0) of"), *_XY_TOOLTIP]),
+                ex, ey, color, tooltip=[alt.Tooltip("traj:N", title="end (t = 0) of"), *XY_TOOLTIP]),
         ]
 
     def squares(dx, dy) -> alt.Chart:
         return (alt.Chart(d_restart).mark_square(size=80, color=PALETTE["highlight"], stroke="white", strokeWidth=1)
-                .encode(*_xy(dx, dy), tooltip=[alt.Tooltip("t:Q", format=".3f", title="restart t"), *_XY_TOOLTIP]))
+                .encode(*xy_channels(dx, dy), tooltip=[alt.Tooltip("t:Q", format=".3f", title="restart t"), *XY_TOOLTIP]))
 
     overview = trajectories(d_lines, d_ends, DOMAIN, DOMAIN) + [squares(DOMAIN, DOMAIN)]
     if clickable:  # a wide, nearly invisible copy of the lines catches clicks near a line
         overview.insert(0, alt.Chart(d_lines).mark_line(strokeWidth=HIT_WIDTH, opacity=0.01, color=TRAJECTORY_COLOR)
-                        .encode(*_xy(), alt.Detail("traj:N"), alt.Order("order:Q"), tooltip=line_tips)
+                        .encode(*xy_channels(), alt.Detail("traj:N"), alt.Order("order:Q"), tooltip=line_tips)
                         .add_params(alt.selection_point(name=TRAJ_SELECTION, fields=["traj"], on="click",
                                                         clear=False)))
     zx, zy = zoom_domain(np.concatenate([xs[:, chosen, :], landed, np.asarray(true_endpoint).reshape(1, 2)]))
-    ex, ey = _xy(zx, zy)
+    ex, ey = xy_channels(zx, zy)
     landed_tips = [alt.Tooltip("label:N", title="re-solved from"), alt.Tooltip("x2:Q", format=".4f", title="x"),
                    alt.Tooltip("y2:Q", format=".4f", title="y")]
     zoom = [*trajectories(d_chosen, d_end_chosen, zx, zy),
             *_arrows(d_restart, "arrow", 0.6, [4, 3], zx, zy), squares(zx, zy),
             alt.Chart(d_restart).mark_circle(size=60, color=PALETTE["teacher"], opacity=0.9)
-            .encode(*_xy(zx, zy, x="x2", y="y2"), tooltip=landed_tips),
+            .encode(*xy_channels(zx, zy, x="x2", y="y2"), tooltip=landed_tips),
             alt.Chart(d_true).mark_point(shape="cross", filled=True, size=300, color=PALETTE["endpoint"], opacity=0.85,
                                          stroke="white", strokeWidth=0.8)
             .encode(ex, ey, tooltip=[alt.Tooltip("x:Q", format=".4f", title="true endpoint x₁"),
@@ -107,7 +107,7 @@ def self_consistency_chart(xs: np.ndarray, ts: np.ndarray, chosen: int, points: 
         return square(left)
     if part == "zoom":
         return square(right)
-    return _finish(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
+    return themed(alt.hconcat(left, right, spacing=30))  # concatenated views keep their own scales
 
 
 def _steps_frame(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float], samples_bg: np.ndarray | None,
@@ -128,14 +128,14 @@ def _steps_frame(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float
                                         "x2": inputs[i, :, 0], "y2": inputs[i, :, 1]}))
         if samples_bg is not None:
             frames.append(points_frame(samples_bg, limit=MULTISTEP_BG_POINTS, panel=panel[i], kind="real"))
-    return panel, _frame(pd.concat(frames, ignore_index=True).round(4))
+    return panel, chart_data(pd.concat(frames, ignore_index=True).round(4))
 
 
 def _steps_layout(panel: tuple[str, ...], size: int, columns: int, data) -> alt.FacetChart:
     color = alt.Color("point:N", scale=alt.Scale(scheme=POINT_SCHEME), legend=None)
-    ex, ey = _xy(titles=False)
-    ex2, ey2 = _xy(titles=False, x="x2", y="y2")
-    tips = [alt.Tooltip("point:N"), *_XY_TOOLTIP]
+    ex, ey = xy_channels(titles=False)
+    ex2, ey2 = xy_channels(titles=False, x="x2", y="y2")
+    tips = [alt.Tooltip("point:N"), *XY_TOOLTIP]
 
     def only(kind: str) -> alt.Chart:
         return alt.Chart().transform_filter(alt.datum.kind == kind)
@@ -155,7 +155,7 @@ def _steps_layout(panel: tuple[str, ...], size: int, columns: int, data) -> alt.
         facet=alt.Facet("panel:N", sort=list(panel), title=None,
                         header=alt.Header(labelAnchor="start", labelFontSize=12)),
         columns=columns, data=data, spacing=14)
-    return _finish(chart)
+    return themed(chart)
 
 
 def multistep_steps_chart(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],

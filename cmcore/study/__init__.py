@@ -18,7 +18,7 @@ The package, one concern a module: ``changes`` (the registry and the plans), ``r
 score, judge; the CLI's ``main``), ``results`` (the dataclasses and the findings), ``words`` (the
 sentences), ``storage`` (the JSON file) and ``report`` (the markdown page).
 """
-from .changes import BASES, CHANGES, COLLAPSE_MUS, KEPT_WITH_BASE, LOSS_NAMES, QUICK_STEP_DIVISOR, Change, Plan, _mu_label, plans
+from .changes import BASES, CHANGES, COLLAPSE_MUS, KEPT_WITH_BASE, LOSS_NAMES, QUICK_STEP_DIVISOR, Change, Plan, mu_label, plans
 from .report import DEFAULT_MD, markdown
 from .results import ClaimFinding, CollapseRow, Run, Study, TeacherResult, claim_findings, collapse_row
 from .runner import QUICK_SPEC, machine, main, measure_run, measure_teacher, run
@@ -28,6 +28,6 @@ from ..collapse import COLLAPSE_SPREAD_FRACTION, is_collapsed
 
 __all__ = ["BASES", "CHANGES", "COLLAPSE_MUS", "COLLAPSE_SPREAD_FRACTION", "DEFAULT_JSON", "DEFAULT_MD", "FORMAT",
            "KEPT_WITH_BASE", "LOSS_NAMES", "QUICK_SPEC", "QUICK_STEP_DIVISOR", "Change", "ClaimFinding", "CollapseRow",
-           "Plan", "Run", "Study", "TeacherResult", "_mu_label", "claim_findings", "collapse_row", "collapse_statement",
+           "Plan", "Run", "Study", "TeacherResult", "mu_label", "claim_findings", "collapse_row", "collapse_statement",
            "finding_sentences", "from_json", "is_collapsed", "load", "machine", "main", "markdown", "measure_run",
            "measure_teacher", "plans", "run", "save", "to_json"]

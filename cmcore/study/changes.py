@@ -79,7 +79,7 @@ def _apply(change: Change, base: str, src: str, adapt: Callable[[ConsistencyConf
     return Plan(key, f"{base} {sign} {change.name}", new_teacher, adapt(new_cfg), change.name, detail)
 
 
-def _mu_label(mu: float, init: bool) -> str:
+def mu_label(mu: float, init: bool) -> str:
     return f"μ = {mu:g} with {'teacher init' if init else 'random init'}"
 
 
@@ -100,8 +100,8 @@ def plans(quick: bool = False, threads: int = ONE_THREAD) -> dict[str, list[Plan
         for mu in COLLAPSE_MUS:
             cfg = dataclasses.replace(OURS, ema_mu=mu, init_from_teacher=init)
             key = _preset_key("ours", cfg) or f"ours_mu{mu:g}_{'init' if init else 'noinit'}".replace(".", "")
-            collapse.append(Plan(key, _mu_label(mu, init), "ours", adapt(cfg)))
+            collapse.append(Plan(key, mu_label(mu, init), "ours", adapt(cfg)))
     lesson = base["lesson"]
     collapse.append(dataclasses.replace(lesson, label=f"{lesson.label} "
-                                        f"({_mu_label(lesson.cfg.ema_mu, lesson.cfg.init_from_teacher)}, its teacher)"))
+                                        f"({mu_label(lesson.cfg.ema_mu, lesson.cfg.init_from_teacher)}, its teacher)"))
     return {"fix": fix, "break": brk, "collapse": collapse}
