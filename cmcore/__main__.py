@@ -84,10 +84,11 @@ def cmd_bench(args) -> int:
 
 def cmd_study(args) -> int:
     out_json = args.out_json or (None if args.quick else str(study.DEFAULT_JSON))
-    out_md = args.out_md or (None if args.quick else str(study.DEFAULT_MD))
-    result = study.main(out_json, out_md, args.quick, args.threads, log=lambda m: print(m, file=sys.stderr, flush=True))
-    if not out_md:
-        print(study.markdown(result))
+    result = study.main(out_json, args.quick, args.threads, log=lambda m: print(m, file=sys.stderr, flush=True))
+    if out_json:
+        print(f"bench/STUDY.md, for people: python -m viz.reports study --json {out_json}", file=sys.stderr)
+    else:
+        print(json.dumps(study.to_json(result), indent=1))
     return 0
 
 
@@ -114,11 +115,11 @@ def main(argv=None) -> int:
     b.add_argument("--threads", type=int, default=2)
     b.set_defaults(fn=cmd_bench)
     s = sub.add_parser("study", help="which of our changes fixes each failing claim; claim (f) measured; "
-                       "writes checkpoints/study.json and bench/STUDY.md")
+                       "writes checkpoints/study.json (bench/STUDY.md: python -m viz.reports study)")
     s.add_argument("--out-json", default=None, help="default checkpoints/study.json (none with --quick)")
-    s.add_argument("--out-md", default=None, help="default bench/STUDY.md (none with --quick)")
     s.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation; "
-                   "writes only the paths given, so the committed results are never overwritten by it")
+                   "writes only the path given (else prints the JSON), so the committed results are never "
+                   "overwritten by it")
     s.add_argument("--threads", type=int, default=ONE_THREAD,
                    help="torch threads of every run (recorded in each config)")
     s.set_defaults(fn=cmd_study)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from . import datasets, zoo
 from .config import DEFAULT_DATASET
 from .evaluate import EvalSpec
 from .lab_train import (OT_CONSISTENCY, OT_SPEC, OT_TEACHER_BLOCKS, PARAM_SEEDS, PARAM_SIGMA_DATA, PARAM_STARTS,
-                        PARAM_STEPS, OTStudy, ot_markdown, ot_study_path, ot_table_path, ot_teacher_config,
+                        PARAM_STEPS, dataset_flag, ot_study_path, ot_teacher_config,
                         param_study_path, param_variants, run_param_study, run_ot_study, save_json,
                         save_ot_consistency, save_ot_teacher, train_ot_teacher)
-from .lab_words import ot_findings, pairing_findings
 from .threads import use_one_thread
 from .train import train_consistency
 
@@ -52,18 +50,13 @@ def cmd_train_ot(args) -> int:
 
 def cmd_ot_bench(args) -> int:
     """Score both couplings with the protocol, time the pairing; write checkpoints/lab_ot[-<dataset>].json (read by
-    the page) and bench/LAB_OT[-<dataset>].md (for people)."""
+    the page; its page for people, bench/LAB_OT[-<dataset>].md, is ``python -m viz.reports lab-ot``'s)."""
     use_one_thread()
-    out, md = Path(args.out or ot_study_path(args.dataset)), Path(args.md or ot_table_path(args.dataset))
-    if args.markdown_only:
-        data = json.loads(out.read_text())
-    else:
-        data = run_ot_study(args.dataset, EvalSpec(OT_SPEC.n, tuple(range(args.eval_seeds))))
-        print(f"wrote {save_json(data, out)}")
-    study = OTStudy.from_json(data)
-    text = ot_markdown(study, ot_findings(study) + pairing_findings(study))
-    md.write_text(text)
-    print(text)
+    out = Path(args.out or ot_study_path(args.dataset))
+    data = run_ot_study(args.dataset, EvalSpec(OT_SPEC.n, tuple(range(args.eval_seeds))))
+    print(f"wrote {save_json(data, out)}")
+    print(f"bench/LAB_OT*.md, for people: python -m viz.reports lab-ot{dataset_flag(args.dataset)}"
+          + (f" --json {out}" if args.out else ""))
     return 0
 
 
@@ -149,13 +142,11 @@ def main(argv=None) -> int:
     o.add_argument("--exact-only", action="store_true", help="skip the cheaper 4-block teacher")
     o.set_defaults(fn=cmd_train_ot)
     b = sub.add_parser("ot-bench", help="W2 of both couplings + pairing cost; writes checkpoints/lab_ot[-<dataset>].json "
-                       "and bench/LAB_OT[-<dataset>].md")
+                       "(bench/LAB_OT[-<dataset>].md: python -m viz.reports lab-ot)")
     b.add_argument("--dataset", **dataset)
     b.add_argument("--eval-seeds", type=int, default=len(OT_SPEC.seeds),
                    help=f"evaluation seeds 0..k-1 of {OT_SPEC.n:,} points per W2 (default {len(OT_SPEC.seeds)})")
     b.add_argument("--out", default=None, help="default: checkpoints/lab_ot[-<dataset>].json")
-    b.add_argument("--md", default=None, help="default: bench/LAB_OT[-<dataset>].md")
-    b.add_argument("--markdown-only", action="store_true", help="rewrite the markdown from the stored JSON")
     b.set_defaults(fn=cmd_ot_bench)
     t = sub.add_parser("track", help="replay the shipped distillations, recording one-step W2 at each snapshot; "
                        "writes checkpoints/track-*.json with the training loss (read by page 3 and 'Recipes compared')")

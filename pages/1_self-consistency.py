@@ -7,7 +7,8 @@ from cmcore.config import SOLVERS
 from cmcore.evaluate import EXACT_DISTANCE, FINE_SOLVE_STEPS, SOLVER_ERROR_FACTOR
 from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
-from viz import glossary, trajectories
+from viz import glossary
+from viz.trajectories import self_consistency_chart
 
 T_CHOICES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
 FIXED_STEPS = ("1", "2", "5", "10", "20", "50", "100")
@@ -67,10 +68,10 @@ def pick_clicked_line() -> None:
 def results(v) -> None:
     left, right = st.columns(2)
     chart_args = (v.xs, v.ts, v.chosen, v.points, v.t_used, v.endpoints, v.true_endpoint)
-    left.vega_lite_chart(compute.chart_spec(trajectories.self_consistency_chart, *chart_args, size=320, part="overview"),
+    left.vega_lite_chart(compute.chart_spec(self_consistency_chart, *chart_args, size=320, part="overview"),
                          on_select=pick_clicked_line, key="sc_chart", width="content",
                          selection_mode=charts.TRAJ_SELECTION)
-    right.vega_lite_chart(compute.chart_spec(trajectories.self_consistency_chart, *chart_args, size=320, clickable=False,
+    right.vega_lite_chart(compute.chart_spec(self_consistency_chart, *chart_args, size=320, clickable=False,
                                              part="zoom"), width="content")
     show.legend(["chosen", "highlight", "teacher", "endpoint"])
     st.caption("First chart: every trajectory from noise (circle) to data (diamond); click a line to choose it. Second: "

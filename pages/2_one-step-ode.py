@@ -2,11 +2,11 @@
 import streamlit as st
 
 from cmcore import datasets
-from viz import words
 from viz.charts import Panel
 from ui import compute, later, models, params, show, teach
 from ui.params import Param, Spec
 from viz import charts, glossary
+from viz.words import lesson
 
 CURVE_POINTS = 500  # the error-vs-steps curve runs ~1,000 network calls; fewer points keep it quick
 CURVE_SEED = 0  # the curve describes the teacher, not one draw: one fixed noise set, computed once for every session
@@ -105,7 +105,7 @@ def results(v, vk, curve_k) -> None:
     teach.what_happened(
         f"One step from noise missed the 200-step endpoint by {e1:.2f} on average (worst {m1:.2f}); on your "
         f"{n:,} points {k} steps cut that to {ek:.3f}. "
-        + words.ode_steps_story(k, curve_k.error[0], eu.steps, eu.mean_error, CLEAN_ERROR, CURVE_POINTS, CURVE_SEED)
+        + lesson.ode_steps_story(k, curve_k.error[0], eu.steps, eu.mean_error, CLEAN_ERROR, CURVE_POINTS, CURVE_SEED)
         + " Heun, "
         f"which spends two network calls per step, reached {best_heun.mean_error:.3f} with {int(best_heun.nfe)} calls"
         + ("; beyond that its curve stops falling, because the reference itself is a 200-step Euler solve with its "

@@ -6,9 +6,9 @@ from cmcore.evaluate import compare
 from cmcore.config import to_dict
 from ui import compute, distill_notes, models, params, retrain_form, retrain_view, runs, show, stepcode, teach
 from ui.params import Spec
-from viz import words
 from viz.charts import Panel
 from viz import glossary
+from viz.words import lesson
 
 PREDICTIONS = ("Clearly better: it was trained to land on the endpoint",
                "About the same: same network size, same single evaluation",
@@ -76,7 +76,7 @@ st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard err
 vs = compare(cm1, t1)
 teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),
               vs.says("the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")
-teach.what_happened(words.distillation_story(t50, t1, cm1, floor, to_dict(sel.cm_cfg), reference))
+teach.what_happened(lesson.distillation_story(t50, t1, cm1, floor, to_dict(sel.cm_cfg), reference))
 distill_notes.training_curves(sel)
 retrain_view.runs_table()
 teach.takeaway("Distillation gives the student neither a bigger network nor more compute; it changes the question the "

@@ -6,9 +6,9 @@ from cmcore import datasets, stats
 from cmcore.evaluate import CM_STEPS, TEACHER_STEPS, EvalSpec
 from ui import compute, later, models, multistep, params, show, teach
 from ui.params import Param, Spec
-from viz import words
 from viz.charts import Panel
 from viz import charts, glossary, trajectories
+from viz.words import lesson
 
 CM_CHOICES, TEACHER_CHOICES, PATH_K = (1, 2, 3, 4, 6, 8, 12, 16), (1, 2, 3, 5, 10, 20, 50, 100), (2, 3, 4, 6, 8)
 spec = params.bind(Spec("multistep", [
@@ -81,7 +81,7 @@ def samples_and_scores(*values) -> None:
 
     multistep.grade(tea, cms)
     shown = [s for s in tea if s in teacher_steps or s == 1], [k for k in cms if k in cm_steps or k == 1]
-    teach.what_happened(words.multistep_story({s: tea[s] for s in shown[0]}, {k: cms[k] for k in shown[1]}, floor, n))
+    teach.what_happened(lesson.multistep_story({s: tea[s] for s in shown[0]}, {k: cms[k] for k in shown[1]}, floor, n))
 
 
 later.fill_in(f"every sampler's {n:,} points for noise seed {seed}", samples_and_scores, *samplers)
@@ -98,7 +98,7 @@ def jumps(real_bg, paths) -> None:
     st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
                "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "
                "mixed into the last x̂₀, x_τ = (1 − τ) x̂₀ + τ z, which gives the next input. Blue: real data.")
-    st.markdown(words.jump_story(paths.x0_hats, paths.inputs, paths.levels, compute.collapsed(sel)))
+    st.markdown(lesson.jump_story(paths.x0_hats, paths.inputs, paths.levels, compute.collapsed(sel)))
 
 
 later.fill_in(f"the jumps of {k_path}-step sampling", jumps, real, paths)

@@ -4,7 +4,8 @@ import streamlit as st
 from cmcore import datasets, evaluate, stats
 from ui import compute, later, models, params, show
 from ui.params import Spec
-from viz import glossary, lesson_claims, words
+from viz import glossary, lesson_claims
+from viz.words import claims as claim_words
 from viz.charts import Panel
 
 EXERCISES = [
@@ -78,7 +79,7 @@ if scores is None:
     st.stop()
 with st.spinner(f"Measuring W2 of {sel.label} at every step count ({std.describe()}; once per model) ..."):
     claims = compute.claims(sel)
-st.markdown(words.claim_summary({s: sum(c.status == s for c in claims) for s in BADGE}, len(claims), sel.label))
+st.markdown(claim_words.claim_summary({s: sum(c.status == s for c in claims) for s in BADGE}, len(claims), sel.label))
 asserted, predicted = lesson_claims.split(claims)
 for col, (head, pairs) in zip(st.columns(2), (("What the notebook asserts", asserted),
                                                ("What it asks you to predict", predicted))):

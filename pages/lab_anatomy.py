@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from cmcore.lab import snapshot_steps
-from ui import compute, lab, lab_words, models, params
+from ui import compute, lab, models, params
 from ui.params import Param, Spec
 from viz import glossary, lab_charts
+from viz.words import lab as lab_words
 from viz.charts import PALETTE, zoom_domain
 from viz.lab_charts import COST, NOISY, TARGET
 

@@ -4,8 +4,8 @@ import streamlit as st
 from cmcore import datasets, evaluate, retrain_job
 from ui import compute, data, recipes
 from ui.params import Param, Spec, bind, sync
-from viz import compare_words as cw
 from viz import compare_charts, glossary
+from viz.words import compare as cw
 
 DEFAULTS = {"rc_a": "lesson", "rc_b": "ours"}
 dataset = data.current()

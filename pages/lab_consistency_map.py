@@ -3,9 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from cmcore.lab import snapshot_steps
-from ui import compute, lab, lab_words, models, params
+from ui import compute, lab, models, params
 from ui.params import Param, Spec
 from viz import glossary, lab_charts
+from viz.words import lab as lab_words
 from viz.charts import PALETTE
 
 T_CHOICES = tuple(round(0.1 * k, 1) for k in range(1, 11))

@@ -3,7 +3,8 @@ import streamlit as st
 
 from cmcore.evaluate import REFERENCE_ODE_STEPS
 from cmcore.lab import FRAME_COUNT
-from ui import lab, lab_words, models, params
+from ui import lab, models, params
+from viz.words import lab as lab_words
 from ui.params import Param, Spec
 
 spec = params.bind(Spec("lab_ftheta", [

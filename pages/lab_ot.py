@@ -2,12 +2,12 @@
 means for consistency distillation."""
 import streamlit as st
 
-from cmcore.lab_train import ot_command, ot_table_path
-from cmcore.lab_words import ot_findings, pairing_findings
+from cmcore.lab_train import ot_command
 from cmcore import datasets
 from ui import compute, export, models, params, studies
-from ui.lab_words import study_fallback
 from viz import glossary, param_ot_charts
+from viz.words.lab_studies import ot_findings, pairing_findings, study_fallback
+from viz.words.reports import ot_table_path
 from ui.params import Param, Spec, bind, sync
 from viz.charts import Panel, trajectory_frame
 

@@ -3,12 +3,11 @@ import streamlit as st
 
 from cmcore.config import SIGMA_MIN
 from cmcore.lab_train import PARAM_SIGMA_DATA, param_command
-from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.parameterisation import LESSON, Parameterisation
 from cmcore import datasets
 from ui import compute, models, studies
-from ui.lab_words import study_fallback
 from viz import glossary, param_ot_charts
+from viz.words.lab_studies import coefficients_at_noise, param_findings, start_finding, study_fallback
 from ui.params import Param, Spec, bind, restore_empty, sync
 
 STARTS = {"teacher": "From the teacher (shipped recipe)", "random": "At random (the lesson)"}

@@ -3,10 +3,11 @@ import streamlit as st
 
 from cmcore.evaluate import EvalSpec
 from cmcore.lab import W2_SAMPLER_NOUNS, W2_SAMPLERS
-from ui import compute, lab, lab_words, models, params
+from ui import compute, lab, models, params
 from ui.params import Param, Spec
 from viz.lab_charts import SAMPLER_COLORS
 from viz import glossary, lab_w2_charts
+from viz.words import lab as lab_words
 
 spec = params.bind(Spec("lab_w2", [
     Param("w2_sampler", "cm_1", "choice", choices=tuple(W2_SAMPLERS)),

@@ -6,7 +6,9 @@ from cmcore import datasets, evaluate, stats, zoo
 from cmcore.config import to_dict
 from ui import compute, models, params, runs
 from ui.params import Spec
-from viz import checked_charts, compare_charts, glossary, lesson_claims, names, words
+from viz import checked_charts, compare_charts, glossary, lesson_claims, names
+from viz.words import claims as claim_words
+from viz.words import study as study_words
 from viz.charts import PALETTE
 
 STATUS = {evaluate.HOLDS: "holds", evaluate.FAILS: "does not hold", evaluate.UNDECIDED: "undecided: inside the noise",
@@ -54,7 +56,7 @@ table = [{"in the notebook": f"“{lesson_claims.NOTEBOOK[a.key].quote}”" if a
 st.subheader("Where this app departs from the lesson, and why")
 st.table(pd.DataFrame(table).set_index("in the notebook"))
 cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in ((k, zoo.recipe(k, dataset)) for k in zoo.RECIPES)}
-st.markdown(words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
+st.markdown(claim_words.departure(lesson, ours, cfgs["lesson"], cfgs["ours"]))
 
 st.subheader("The models of this session")
 choices = list(recipes.values()) + [models.of_run(r) for r in runs.session_runs() if r.dataset == dataset]
@@ -74,7 +76,7 @@ st.subheader("Which change does it")
 st.markdown(f"Measured on two moons, the lesson's data, whichever dataset is chosen: the lesson's recipe with one of "
             f"our changes, and ours with one change reverted (W2 over {found.spec.describe()}).")
 for f in found.findings():
-    st.markdown(f"- {words.finding_text(f)}")
+    st.markdown(f"- *{f.text}* {study_words.finding_text(f)}")
 
 st.subheader("Does the EMA target prevent collapse?")
 st.markdown("The notebook says the slowly moving target θ⁻ keeps the model from collapsing to a constant. Measured, "
@@ -88,7 +90,7 @@ st.altair_chart(checked_charts.collapse_grid(pd.DataFrame(
       "label": f"W2 {r.w2_1.mean:.2f}\nspread {r.spread.mean:.2f}"} for r in grid])), width="content")
 st.table(pd.DataFrame([{"run": r.label, "W2, 1 step": str(r.w2_1), "spread of the samples": str(r.spread),
                         "collapsed": "yes" if r.collapsed else "no"} for r in found.collapse_rows()]).set_index("run"))
-st.markdown(found.collapse_statement())
+st.markdown(study_words.collapse_statement(found.collapse_rows()))
 with st.expander("How this was measured", icon=":material/terminal:"):
     st.markdown(f"Every number on this page is stored with the app. The study was run with `{found.command}` "
                 f"({found.total_seconds / 60:.0f} min on {found.machine}); the recipes' tables with "

@@ -16,7 +16,7 @@ from cmcore.presets import PRESETS
 from tests.scores import independent
 from tests.test_app_pages import model_picker
 from ui import retrain_view, runs, stepcode
-from viz import words
+from viz.words import english, lesson
 
 PAGE = "pages/3_distillation.py"
 RUN_TIMEOUT = 120  # seconds per script run: the first one measures W2 on 1000-point panels (a guard, not a check)
@@ -231,25 +231,25 @@ def test_options_that_do_not_apply_are_disabled_with_the_reason():
 def test_distillation_story_follows_the_numbers():
     s = lambda m, e=0.005: independent((m - e, m, m + e), 2000)  # noqa: E731
     ours = {"ema_mu": 0.95, "steps": 1200, "init_from_teacher": True}
-    good = words.distillation_story(s(0.15, 0.02), s(1.9), s(0.16, 0.02), s(0.06), ours)
+    good = lesson.distillation_story(s(0.15, 0.02), s(1.9), s(0.16, 0.02), s(0.06), ours)
     assert "closer to the data than the teacher's one step" in good and "not measurably worse" in good
     collapsed = {"ema_mu": 0.999, "steps": 1000, "init_from_teacher": False}
-    bad = words.distillation_story(s(0.15), s(1.2), s(1.9), s(0.06), collapsed)
+    bad = lesson.distillation_story(s(0.15), s(1.2), s(1.9), s(0.06), collapsed)
     assert "does worse than" in bad and "μ = 0.999" in bad and "random weights" in bad and "closer" not in bad
-    tie = words.distillation_story(s(0.15), s(1.2), s(1.21, 0.05), s(0.06), ours)
+    tie = lesson.distillation_story(s(0.15), s(1.2), s(1.21, 0.05), s(0.06), ours)
     assert "indistinguishable at this sample size" in tie
     assert "no model here scores lower than that" in good
     # Eight Gaussians, a 1-step run (measured): the 50-step teacher's mean is under the floor, inside the noise.
-    under = words.distillation_story(s(0.264, 0.06), s(2.443), s(1.924), s(0.323, 0.005), ours, reference=s(0.26))
+    under = lesson.distillation_story(s(0.264, 0.06), s(2.443), s(1.924), s(0.323, 0.005), ours, reference=s(0.26))
     assert re.search(r"the 50-step teacher \(0\.264 ± 0\.0\d\d\) is indistinguishable from it", under)
     assert "no model here scores lower" not in under
     assert "this run is worse than the shipped model" in under
-    below = words.distillation_story(s(0.05, 0.001), s(1.9), s(0.3), s(0.06, 0.001), ours)
+    below = lesson.distillation_story(s(0.05, 0.001), s(1.9), s(0.3), s(0.06, 0.001), ours)
     assert re.search(r"the 50-step teacher \(0\.050 ± 0\.001\) is measurably below it", below)
 
 
 def test_a_run_label_counts_its_steps_in_words():
-    assert words.plural(1) == "1 step" and words.plural(1200) == "1,200 steps"
+    assert english.plural(1) == "1 step" and english.plural(1200) == "1,200 steps"
 
 
 def test_a_link_to_a_run_survives_a_restart_and_an_evicted_run_can_be_trained_again():

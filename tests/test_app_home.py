@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cmcore import evaluate, zoo
+from cmcore import evaluate, study, zoo
 from cmcore.config import LESSON_CONSISTENCY, ConsistencyConfig
 from cmcore.presets import PRESETS
 from tests.conftest import no_exception, open_page
 from viz import glossary, lesson_claims, names
+from viz.words.reports import STUDY_MD
+from viz.words.study import collapse_statement, finding_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = "eight_gaussians"
@@ -124,6 +126,19 @@ def test_the_lesson_checked_page_has_the_departure_the_study_and_the_collapse_fi
     assert len(at.table) >= 3
     ours = zoo.load_quality(zoo.DEFAULT.teacher, zoo.DEFAULT.consistency)
     assert f"W2 over {ours.consistency[1].describe()}" in text  # the stored tables' own seeds, not the live 3
+
+
+def test_the_page_and_study_md_narrate_each_finding_with_the_same_words():
+    """*The lesson, checked* and bench/STUDY.md state the stored study's findings with one function each."""
+    found = study.load()
+    assert found is not None and found.findings(), "the stored study (checkpoints/study.json) is missing"
+    at = open_page("pages/lesson_checked.py")
+    no_exception(at)
+    text, md = shown_text(at), STUDY_MD.read_text()
+    for f in found.findings():
+        assert f"*{f.text}* {finding_text(f)}" in text
+        assert finding_text(f) in md, "bench/STUDY.md is stale: run `python -m viz.reports study`"
+    assert collapse_statement(found.collapse_rows()) in text and collapse_statement(found.collapse_rows()) in md
 
 
 # --- Glossary and tooltips --------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from cmcore.evaluate import EvalSpec
 from tests.test_app_pages import charts, no_exception, open_page
 from tests.tolerances import REMEASURED_W2_ABS
 from ui import distill_notes, multistep, stepcode
-from viz import loss_words
-from viz import sampler_words as sw
+from viz.words import loss as loss_words
+from viz.words import samplers as sw
 
 PAGE4, PAGE3 = "pages/4_multistep.py", "pages/3_distillation.py"
 KEYS = [key for key, _, _ in multistep.QUESTIONS]

@@ -20,7 +20,7 @@ from cmcore.presets import PRESETS
 from cmcore.train import train_consistency
 from ui import runs
 from tests.test_app_pages import model_picker
-from viz import sampler_words
+from viz.words import samplers as sampler_words
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300  # a guard for a first run that measures a new model's W2 table on a loaded machine

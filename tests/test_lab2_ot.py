@@ -14,9 +14,8 @@ from cmcore.config import DEFAULT_DATASET, TeacherConfig, config_hash
 from cmcore.evaluate import EvalSpec, QualityTable, Score
 from cmcore.flow import flow_matching_loss
 from cmcore.lab_train import (OT_CONSISTENCY, OT_TEACHER, CouplingResult, OTStudy, load_ot_consistency,
-                              load_ot_teacher, ot_command, ot_study_path, ot_table_path, ot_teacher_config,
+                              load_ot_teacher, ot_command, ot_study_path, ot_teacher_config,
                               ot_teacher_path, pairing_gain, save_ot_teacher)
-from cmcore.lab_words import ot_findings, pairing_findings
 from cmcore.nets import MLP
 from cmcore.ot_coupling import (OT_SOLVERS, OTTeacherConfig, assignment, coupled_flow_matching_loss, ot_pairing,
                                 squared_cost)
@@ -24,6 +23,8 @@ from tests.conftest import charts, no_exception, open_page
 from tests.test_lab2_pages import an_upload, infos, text
 from tests.scores import independent
 from tests.tolerances import REMEASURED_W2_ABS
+from viz.words.lab_studies import ot_findings, pairing_findings
+from viz.words.reports import ot_table_path
 
 
 def brute_force(cost: np.ndarray) -> float:
@@ -150,6 +151,14 @@ def test_ot_checkpoints_are_named_per_dataset():
     assert ot_study_path().name == "lab_ot.json" and ot_study_path("circles").name == "lab_ot-circles.json"
     assert ot_table_path("circles").name == "LAB_OT-circles.md"
     assert ot_command("circles", 3).endswith("ot-bench --dataset circles --eval-seeds 3")
+
+
+@pytest.mark.parametrize("dataset", list(datasets.REGISTRY))
+def test_lab_ot_md_states_the_findings_in_the_pages_words(dataset):
+    """bench/LAB_OT*.md is written from the stored study with the page's functions (``python -m viz.reports``)."""
+    study, md = OTStudy.load(ot_study_path(dataset)), ot_table_path(dataset).read_text()
+    stale = [f for f in ot_findings(study) + pairing_findings(study) if f"- {f}\n" not in md]
+    assert stale == [], f"run `python -m viz.reports lab-ot --dataset {dataset}`: {stale}"
 
 
 @pytest.mark.parametrize("dataset", list(datasets.REGISTRY))

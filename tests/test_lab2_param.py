@@ -10,13 +10,12 @@ from cmcore import datasets, zoo
 from cmcore.config import DEFAULT_DATASET
 from cmcore.evaluate import Score, compare
 from cmcore.lab_train import PARAM_STARTS, ParamStudy, param_command, param_study_path, loss_curve
-from cmcore.lab_words import coefficients_at_noise, param_findings, start_finding
 from cmcore.nets import ConsistencyModel
 from cmcore.parameterisation import LESSON, Parameterisation, ScaledConsistencyModel, song_c_out, song_c_skip
 from tests.conftest import charts, no_exception, open_page
 from tests.test_lab2_pages import an_upload, infos, text
 from tests.scores import independent
-from ui.lab_words import study_fallback
+from viz.words.lab_studies import coefficients_at_noise, param_findings, start_finding, study_fallback
 
 SIGMA_MIN = 0.002
 

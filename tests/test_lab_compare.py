@@ -13,7 +13,7 @@ from cmcore.presets import PRESETS, Preset
 from cmcore.retrain_job import Tracker
 from cmcore.stats import compare
 from ui import runs
-from viz import compare_words as cw
+from viz.words import compare as cw
 from viz import names
 from tests.conftest import charts, no_exception
 

@@ -18,7 +18,7 @@ from cmcore.retrain_job import TRACK_SPEC, Track, TrackPoint, Tracker
 from cmcore.stats import Score, compare
 from tests.scores import independent
 from tests.tolerances import REMEASURED_W2_ABS
-from viz import compare_words as cw
+from viz.words import compare as cw
 
 N = 2000
 

@@ -1,4 +1,4 @@
-"""The lab engine (cmcore.lab) and its sentences (ui.lab_words): formulas re-derived by hand, invariants."""
+"""The lab engine (cmcore.lab) and its sentences (viz.words.lab): formulas re-derived by hand, invariants."""
 from __future__ import annotations
 
 import itertools
@@ -11,7 +11,7 @@ import torch
 from cmcore import evaluate, lab, threads, zoo
 from cmcore.evaluate import EvalSpec, Score
 from cmcore.metrics import w2
-from ui import lab_words
+from viz.words import lab as lab_words
 
 
 @pytest.fixture(scope="module")

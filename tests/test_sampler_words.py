@@ -4,8 +4,8 @@ from __future__ import annotations
 from cmcore.sampler_study import SamplerStudy, Variant, variants
 from cmcore.stats import Score
 from tests.scores import independent
-from viz import loss_words
-from viz import sampler_words as sw
+from viz.words import loss as loss_words
+from viz.words import samplers as sw
 
 
 def s(mean: float, spread: float = 0.001) -> Score:

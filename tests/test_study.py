@@ -1,4 +1,5 @@
-"""The one-change study: registry invariants, words from synthetic numbers, the loader, a quick run end to end."""
+"""The one-change study: registry invariants, its words (viz.words.study) from synthetic numbers, the loader, a
+quick run end to end (the engine stores it, ``viz.reports`` writes its Markdown)."""
 import dataclasses
 import json
 
@@ -8,6 +9,8 @@ from cmcore import study
 from cmcore.config import LESSON_CONSISTENCY
 from cmcore.evaluate import CM_STEPS, FAILS, HOLDS, UNDECIDED, Score
 from cmcore.presets import OURS, PRESETS
+from viz.reports import main as reports_main
+from viz.words.study import collapse_statement, finding_text
 
 CLAIM = "cm_beats_teacher_one_step"
 TEXTS = {CLAIM: "The consistency model's 1-step samples beat the teacher's 1-step ODE."}
@@ -65,26 +68,26 @@ def test_a_change_that_flips_the_claim_to_holds_is_named():
     f = _find(FAILS, [("init from the teacher", HOLDS), ("12 levels", FAILS)],
               reverts=[("init from the teacher", FAILS), ("12 levels", HOLDS)])
     assert f.fixed_by == ("init from the teacher",) and f.broken_by == ("init from the teacher",)
-    assert "Adding init from the teacher alone makes it hold" in f.sentence
-    assert "reverting init from the teacher alone breaks it" in f.sentence
-    assert "both enough on the lesson's recipe and needed in ours" in f.sentence
-    assert "12 levels" not in f.sentence
+    assert "Adding init from the teacher alone makes it hold" in finding_text(f)
+    assert "reverting init from the teacher alone breaks it" in finding_text(f)
+    assert "both enough on the lesson's recipe and needed in ours" in finding_text(f)
+    assert "12 levels" not in finding_text(f)
 
 
 def test_undecided_outcomes_are_called_indistinguishable_not_fixes():
     f = _find(FAILS, [("EMA μ 0.95", UNDECIDED), ("12 levels", FAILS)], reverts=[("EMA μ 0.95", UNDECIDED)])
     assert f.fixed_by == () and f.broken_by == ()
     assert f.fix_undecided == ("EMA μ 0.95",) and f.break_undecided == ("EMA μ 0.95",)
-    assert "No single one of our changes makes it hold" in f.sentence
-    assert f.sentence.count("indistinguishable at this sample size") == 2
-    assert "no single revert breaks it" in f.sentence
+    assert "No single one of our changes makes it hold" in finding_text(f)
+    assert finding_text(f).count("indistinguishable at this sample size") == 2
+    assert "no single revert breaks it" in finding_text(f)
 
 
 def test_several_fixes_and_a_claim_that_holds_nowhere():
     f = _find(FAILS, [("a", HOLDS), ("b", HOLDS), ("c", HOLDS)])
-    assert "Each of a, b and c alone makes it hold" in f.sentence
+    assert "Each of a, b and c alone makes it hold" in finding_text(f)
     g = _find(FAILS, [("a", FAILS)], ours=FAILS, reverts=[("a", FAILS)])
-    assert g.broken_by == () and "On our recipe it does not hold either" in g.sentence
+    assert g.broken_by == () and "On our recipe it does not hold either" in finding_text(g)
 
 
 def test_claims_that_hold_on_the_lesson_recipe_are_not_reported():
@@ -108,16 +111,16 @@ def _row(mu, init, collapsed):
 
 def test_collapse_statement_follows_the_measurements():
     measured = [_row(0.0, True, False), _row(0.0, False, False), _row(0.999, True, False), _row(0.999, False, True)]
-    text = study.collapse_statement(measured)
+    text = collapse_statement(measured)
     assert "Without any target, μ = 0 with teacher init and μ = 0 with random init did not collapse" in text
     assert "With a target, μ = 0.999 with random init collapsed" in text and "does not hold in general" in text
     assert "Initialised from the teacher, no run collapsed" in text
     assert "From random weights, μ = 0.999 with random init collapsed and μ = 0 with random init did not" in text
     assert "no run initialised from the teacher collapsed" in text and "can help" not in text
-    agrees = study.collapse_statement([_row(0.0, True, True), _row(0.0, False, True), _row(0.95, True, False)])
+    agrees = collapse_statement([_row(0.0, True, True), _row(0.0, False, True), _row(0.95, True, False)])
     assert "agree with the claim" in agrees and "does not hold" not in agrees
     assert "a target avoided it (μ = 0.95 with teacher init): the target can help" in agrees
-    assert "do not test the claim" in study.collapse_statement([_row(0.95, True, False)])
+    assert "do not test the claim" in collapse_statement([_row(0.95, True, False)])
 
 
 # --- The loader ----------------------------------------------------------------------
@@ -137,7 +140,8 @@ def test_load_returns_none_for_a_missing_or_damaged_file(tmp_path, content):
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     from cmcore.__main__ import main
-    assert main(["study", "--quick", "--out-json", str(out / "s.json"), "--out-md", str(out / "S.md")]) == 0
+    assert main(["study", "--quick", "--out-json", str(out / "s.json")]) == 0
+    assert reports_main(["study", "--json", str(out / "s.json"), "--md", str(out / "S.md")]) == 0
     return out
 
 
@@ -151,7 +155,7 @@ def test_quick_run_writes_a_study_the_loader_reads(quick):
         assert r.seconds > 0 and r.cfg.steps <= 12 and r.claims
     assert [r.change for _, r in s.group("fix")[1:]] == [ch.name for ch in study.CHANGES]
     assert set(s.teachers) == {"ours", "lesson"}
-    assert len(s.collapse_rows()) == len(s.group("collapse")) and s.collapse_statement()
+    assert len(s.collapse_rows()) == len(s.group("collapse")) and collapse_statement(s.collapse_rows())
     assert all(f.lesson_status in (FAILS, UNDECIDED) for f in s.findings())
     # The stored numbers survive a round trip unchanged.
     assert study.to_json(study.from_json(json.loads((quick / "s.json").read_text()))) == \
@@ -161,4 +165,7 @@ def test_quick_run_writes_a_study_the_loader_reads(quick):
 def test_quick_run_writes_the_generated_markdown(quick):
     md = (quick / "S.md").read_text()
     assert "do not edit by hand" in md and "`python -m cmcore study --quick`" in md
-    assert "Quick mode" in md and "## Claim (f)" in md
+    assert "Quick mode" in md and "## Claim (f)" in md and "`python -m viz.reports study`" in md
+    s = study.load(quick / "s.json")  # each finding in the words of the page (viz.words.study), not its own
+    assert all(f"**({chr(97 + i)}) {f.text}** {finding_text(f)}" in md for i, f in enumerate(s.findings()))
+    assert collapse_statement(s.collapse_rows()) in md

@@ -1,9 +1,9 @@
-"""Sentences of issue 16 computed from one set of numbers (viz/words.py), and page 2 using them."""
+"""Sentences of issue 16 computed from one set of numbers (viz/words/lesson.py), and page 2 using them."""
 from __future__ import annotations
 
 import re
 
-from viz import words
+from viz.words import lesson as words
 
 STEPS = [1, 2, 3, 5, 10, 20, 50, 100]
 ERRORS = [0.9, 0.6, 0.45, 0.3, 0.18, 0.11, 0.05, 0.03]

@@ -10,7 +10,9 @@ from cmcore.config import ConsistencyConfig
 from cmcore.consistency import levels_for
 from ui import compute
 from ui.models import Selection
-from viz import charts, compare_charts, compare_words, loss_words
+from viz import charts, compare_charts
+from viz.words import compare as compare_words
+from viz.words.loss import loss_story
 from viz.charts import PALETTE
 
 
@@ -72,7 +74,7 @@ def training_curves(sel: Selection) -> None:
     right.vega_lite_chart(compute.chart_spec(compare_charts.track_chart, w2, ["one-step W2"], [PALETTE["consistency"]],
                                              floor.mean, floor.sem), width="stretch")
     points = [(p.step, p.score) for p in track.points]
-    st.markdown(f"- {loss_words.loss_story(loss)}\n- {compare_words.track_story('This model', points, floor)}")
+    st.markdown(f"- {loss_story(loss)}\n- {compare_words.track_story('This model', points, floor)}")
     st.caption("Left: the distillation loss, d between the online network's answer at $t_{n+1}$ and θ⁻'s at $t_n$, "
                "averaged over windows of steps. It is not a distance to the data: θ⁻ moves as training goes, so the "
                "loss can rise while samples improve, and two networks that both answer one constant point score a "

@@ -17,7 +17,7 @@ from cmcore.sampler_study import SPACINGS, SamplerStudy
 from cmcore.threads import use_one_thread
 from ui import compute, models, runs, shared, stepcode, teach
 from ui.models import Selection
-from viz import sampler_words as sw
+from viz.words import samplers as sw
 from viz.charts import to_spec
 from viz.sampler_charts import variants_chart
 

@@ -25,7 +25,8 @@ from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, to_dict
 from cmcore.presets import PRESETS, Preset
 from ui import compute, models, retrain_view, runs
 from ui.models import Selection
-from viz import compare_charts, names, words
+from viz import compare_charts, names
+from viz.words.claims import settings_diff
 
 _ADOPTED = "_recipes_adopted"  # serial of the finished job already added to this session's runs
 
@@ -127,7 +128,7 @@ def status(choice: Choice) -> str:
 
 def differences(a: Side, b: Side) -> str:
     """What B changes relative to A (settings by name)."""
-    diff = words.settings_diff(to_dict(b.choice.cfg), to_dict(a.choice.cfg))
+    diff = settings_diff(to_dict(b.choice.cfg), to_dict(a.choice.cfg))
     if a.choice.teacher != b.choice.teacher:
         diff.insert(0, f"teacher: {names.TEACHER_NAMES[a.choice.teacher]} → {names.TEACHER_NAMES[b.choice.teacher]}")
     return ("B changes, relative to A: " + ", ".join(diff) + ".") if diff else "A and B have the same settings."

@@ -18,7 +18,7 @@ from cmcore.presets import PRESETS
 from ui import params
 from ui.params import Param, Spec
 from viz import glossary, names
-from viz.words import FIELD_LABELS
+from viz.names import FIELD_LABELS
 
 MAX_STEPS = 20_000  # per run: about 2.5 minutes of training on 2 cores
 MAX_BATCH = 4096  # per step

@@ -16,7 +16,10 @@ import streamlit as st
 from cmcore import datasets, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
 from ui import compute, models, runs
-from viz import charts, compare_charts, glossary, names, words
+from viz import charts, compare_charts, glossary, names
+from viz.words import claims as claim_words
+from viz.words.english import plural
+from viz.words.loss import run_loss_story
 
 POLL_SECONDS = 1.0  # how often the progress fragment redraws (each redraw costs the trainer ~0.1 s of CPU)
 RATE_AFTER_STEPS = 5  # steps of a phase before its rate and time left are shown (the first include warm-up)
@@ -66,7 +69,7 @@ def track_frame(tracker: retrain_job.Tracker) -> pd.DataFrame:
 
 
 def settings_summary(teacher: str, cfg: ConsistencyConfig) -> str:
-    return words.settings_summary(to_dict(cfg), to_dict(zoo.DEFAULT.consistency), teacher == "lesson")
+    return claim_words.settings_summary(to_dict(cfg), to_dict(zoo.DEFAULT.consistency), teacher == "lesson")
 
 
 def curves(p: jobs.Progress, tracker: retrain_job.Tracker, live: bool) -> None:
@@ -104,7 +107,7 @@ def curves(p: jobs.Progress, tracker: retrain_job.Tracker, live: bool) -> None:
             st.vega_lite_chart(compute.chart_spec(charts.panel_spec, panel, 220), key=f"retrain_preview_{suffix}",
                                width="content")
     if not teaching and len(df) > 1:
-        st.caption(words.loss_story(df.step.to_numpy(), df.loss.to_numpy()))
+        st.caption(run_loss_story(df.step.to_numpy(), df.loss.to_numpy()))
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -200,7 +203,7 @@ def live_section() -> None:
         if models.current().model_id != mid:  # another dataset or model is in view: this is not about it
             return
         steps = (f"{tracker.teacher_steps:,} teacher steps, then {tracker.cfg.steps:,} distillation steps"
-                 if tracker.teacher_steps else words.plural(tracker.cfg.steps))
+                 if tracker.teacher_steps else plural(tracker.cfg.steps))
         st.success(f"Retrained on {where}: {steps}, final loss {p.losses[-1]:.2e}. It is the "
                    f"model every page shows now, and the sidebar lists it under {datasets.label(tracker.dataset)} "
                    f"with this session's other runs. (It took {runs.elapsed_label(p.elapsed)} of wall-clock time, "

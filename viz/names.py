@@ -27,6 +27,7 @@ SETTING_LABELS = {"mode": "method", "n_levels": "noise levels N", "schedule": "l
                   "loss": "distance", "huber_c": "Huber c", "init_from_teacher": "network starts as",
                   "seed": "seed", "hidden": "width", "ema": "weight EMA", "dataset": "dataset",
                   "sigma_min": "σ_min", "sigma_max": "σ_max"}
+FIELD_LABELS = {k: v[0].upper() + v[1:] for k, v in SETTING_LABELS.items()}  # the same, at the start of a line
 _VALUE_WORDS = {("init_from_teacher", True): "the teacher", ("init_from_teacher", False): "random",
                 ("mode", "distillation"): "distillation (a teacher)", ("mode", "training"): "training (no teacher)",
                 ("loss", "pseudo_huber"): "pseudo-Huber", ("loss", "l2"): "squared L2",

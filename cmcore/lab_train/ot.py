@@ -17,7 +17,7 @@ from ..evaluate import EvalSpec, QualityTable, Score, endpoint_error_curve, eval
 from ..ot_coupling import OT_SOLVERS, OTFlowMatchingObjective, OTTeacherConfig, ot_pairing
 from ..threads import ONE_THREAD
 from ..train import TrainResult, fit
-from .stored import REPORT_DIR, dataset_flag, dataset_suffix, load_stored, of_dataset
+from .stored import dataset_flag, dataset_suffix, load_stored, of_dataset
 
 OT_TEACHER = OTTeacherConfig(threads=ONE_THREAD)  # the shipped teacher's recipe + one exact 512 x 512 pairing per step
 OT_TEACHER_BLOCKS = dataclasses.replace(OT_TEACHER, ot_blocks=4)  # cheaper: 4 exact 128 x 128 assignments per step
@@ -34,19 +34,12 @@ def ot_study_path(dataset: str = DEFAULT_DATASET) -> Path:
     return zoo.checkpoint_dir() / f"lab_ot{dataset_suffix(dataset)}.json"
 
 
-def ot_table_path(dataset: str = DEFAULT_DATASET) -> Path:
-    """bench/LAB_OT[-<dataset>].md"""
-    return REPORT_DIR / f"LAB_OT{dataset_suffix(dataset)}.md"
-
-
 def ot_command(dataset: str = DEFAULT_DATASET, eval_seeds: int = len(OT_SPEC.seeds)) -> str:
     """The commands that write ``ot_study_path(dataset)`` (the checkpoints first, then their scores)."""
     flag = dataset_flag(dataset)
     return (f"python -m cmcore.lab_cli train-ot{flag}{' --exact-only' if flag else ''} && "
             f"python -m cmcore.lab_cli ot-bench{flag}"
             + (f" --eval-seeds {eval_seeds}" if eval_seeds != len(OT_SPEC.seeds) else ""))
-
-
 
 
 def ot_teacher_config(dataset: str = DEFAULT_DATASET, blocks: int = 1) -> OTTeacherConfig:

@@ -9,7 +9,6 @@ from ..config import DEFAULT_DATASET
 from ..files import atomic_write
 
 T = TypeVar("T")
-REPORT_DIR = Path(__file__).resolve().parents[2] / "bench"  # Markdown reports for people (no page reads them)
 
 
 def dataset_suffix(dataset: str) -> str:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from ..collapse import is_collapsed
 from ..config import ConsistencyConfig
 from ..evaluate import FAILS, HOLDS, UNDECIDED, EvalSpec, Score
-from .words import collapse_statement, finding_sentences
 
 
 @dataclass(frozen=True)
@@ -41,10 +40,6 @@ class ClaimFinding:
     fix_undecided: tuple[str, ...]  # ... after which it is indistinguishable at this sample size
     broken_by: tuple[str, ...]  # reverts that alone make it fail on ours (only when it holds on ours)
     break_undecided: tuple[str, ...]
-
-    @property
-    def sentence(self) -> str:
-        return " ".join(finding_sentences(self))
 
 
 @dataclass(frozen=True)
@@ -87,9 +82,6 @@ class Study:
     def collapse_rows(self) -> list[CollapseRow]:
         return [collapse_row(label, r, self.teachers[r.teacher].w2[1], self.data_spread, self.collapse_fraction)
                 for label, r in self.group("collapse")]
-
-    def collapse_statement(self) -> str:
-        return collapse_statement(self.collapse_rows())
 
 
 def collapse_row(label: str, run: Run, teacher_1: Score, data_spread: Score, fraction: float) -> CollapseRow:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -18,7 +17,6 @@ from ..evaluate import (CM_STEPS, EvalSpec, QualityTable, cm_score, floor_score,
 from ..threads import ONE_THREAD
 from ..train import train_consistency
 from .changes import Plan, plans
-from .report import markdown
 from .results import Run, Study, TeacherResult
 from .storage import save
 
@@ -81,16 +79,12 @@ def run(quick: bool = False, spec: EvalSpec | None = None, command: str = "pytho
                  COLLAPSE_SPREAD_FRACTION, texts, teachers, runs, entries)
 
 
-def main(out_json: str | None, out_md: str | None, quick: bool, threads: int = ONE_THREAD, log: Callable[[str], None] = print) -> Study:
-    """The CLI's work: run the study, write what was asked for, return it."""
+def main(out_json: str | None, quick: bool, threads: int = ONE_THREAD, log: Callable[[str], None] = print) -> Study:
+    """The CLI's work: run the study, store it in ``out_json`` if given, return it (its Markdown page is
+    ``python -m viz.reports study``'s)."""
     command = ("python -m cmcore study" + (" --quick" if quick else "")
                + (f" --threads {threads}" if threads != ONE_THREAD else ""))
     study = run(quick, command=command, threads=threads, log=log)
     if out_json:
         log(f"[study] wrote {save(study, out_json)}")
-    if out_md:
-        path = Path(out_md)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown(study))
-        log(f"[study] wrote {path}")
     return study

@@ -6,7 +6,7 @@ import pytest
 
 from cmcore import evaluate, zoo
 from cmcore.stats import compare
-from viz import compare_words as cw
+from viz.words import compare as cw
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,11 @@
-"""The sentence under a stored loss curve (page 3), computed from its points."""
+"""How a loss curve went (page 3: a stored curve, a run's own), and why the loss is not a score."""
 from __future__ import annotations
 
 from typing import Sequence
+
+import numpy as np
+
+from viz.words.english import plural
 
 RISE_FACTOR = 2.0  # a low that the loss later more than doubles from is described as a dip and a rise
 
@@ -12,7 +16,7 @@ def loss_story(points: Sequence[tuple[int, float]]) -> str:
     if not points:
         return "No loss was stored for this model."
     (s0, first), (s1, last) = points[0], points[-1]
-    text = f"The loss (each point a mean over {s0:,} step{'s' if s0 != 1 else ''}) started at {first:.2e}"
+    text = f"The loss (each point a mean over {plural(s0)}) started at {first:.2e}"
     rise = largest_rise(points)
     if rise is not None:
         (sd, dip), (sr, top) = rise
@@ -35,3 +39,18 @@ def largest_rise(points: Sequence[tuple[int, float]]) -> tuple[tuple[int, float]
         if p[1] < low[1]:
             low = p
     return best if best is not None and best[1][1] > RISE_FACTOR * best[0][1] else None
+
+
+LOSS_NOT_A_SCORE = ("The consistency loss compares the model with θ⁻, its own moving average, so the target moves as "
+                    "the model learns: the loss need not fall, and it is not a score. W2 is the score.")
+
+
+def run_loss_story(steps, losses, window: int = 20) -> str:
+    """How a run's loss went (``loss_story`` on means of ``window`` points), then why that is not a score."""
+    steps, losses = np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    n = len(losses) // window
+    if n < 2:
+        return LOSS_NOT_A_SCORE
+    points = [(int(round(steps[(i + 1) * window - 1])), float(losses[i * window:(i + 1) * window].mean()))
+              for i in range(n)]
+    return f"{loss_story(points)} {LOSS_NOT_A_SCORE}"

@@ -1,9 +1,4 @@
-"""Sentences computed from measurements: every result a page states comes from here or from numbers beside it.
-
-Pure functions of Scores (mean ± standard error) and arrays, testable without Streamlit.
-Comparisons go through ``cmcore.evaluate.compare``, the dashboard's one rule, so a
-difference inside the noise is called indistinguishable, never narrated as a finding.
-"""
+"""The exercises' stories (pages 2-4): what the numbers beside them say, for any model."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -12,23 +7,32 @@ import numpy as np
 
 from cmcore.collapse import COLLAPSE_SPREAD_FRACTION
 from cmcore.metrics import spread
-from cmcore.stats import Comparison, Score, compare
-from viz import names
-
-FIELD_LABELS = {k: v[0].upper() + v[1:] for k, v in names.SETTING_LABELS.items()}  # the form's words (viz.names)
+from cmcore.stats import Score, compare
+from viz.words.english import plural, times
 
 
-def times(a: float, b: float) -> str:
-    return f"{a / b:.1f}×" if b > 0 else "∞×"
+# --- Page 2 -----------------------------------------------------------------------------------------
 
+def ode_steps_story(k: int, error_k: float, steps, errors, threshold: float, points: int, seed: int) -> str:
+    """What one error-vs-steps curve says about ``k`` steps and the ``threshold``, every figure from that curve.
 
-def plural(k: int, word: str = "step") -> str:
-    return f"{k:,} {word}{'s' if k != 1 else ''}"
-
-
-def outcome_word(c: Comparison) -> str:
-    """better / worse / indistinguishable (lower W2 is better)."""
-    return "better" if c.lower else "worse" if c.higher else "indistinguishable at this sample size"
+    ``error_k``: the mean endpoint error of ``k`` Euler steps on the curve's own noise (``points`` points of noise
+    seed ``seed``); ``steps``/``errors``: the curve's Euler step counts and their mean errors.
+    """
+    steps, errors = np.asarray(steps, dtype=int), np.asarray(errors, dtype=np.float64)
+    under = steps[errors < threshold]
+    first = int(under.min()) if len(under) else None
+    where = f"On the curve's {points:,} points (noise seed {seed}), {plural(k)} give a mean error of {error_k:.3f}"
+    if error_k < threshold:
+        fewer = (f"; of the curve's step counts, {plural(first)} already got there" if first is not None and first < k
+                 else "")
+        return f"{where}, under {threshold:g}{fewer}."
+    if first is None:
+        return (f"{where}, above {threshold:g}; none of the curve's step counts, up to {plural(int(steps.max()))}, "
+                "gets under it.")
+    if first < k:  # the curve dips under the line before k and comes back above it (noise in the reference)
+        return f"{where}, above {threshold:g}, although {plural(first)} got under it."
+    return f"{where}, above {threshold:g}; getting under it took {plural(first)}."
 
 
 # --- Page 4 -----------------------------------------------------------------------------------------
@@ -140,109 +144,3 @@ def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings
         lines.append("Against our shipped defaults (one-step W2 " + f"{reference}): "
                      + compare(cm1, reference).says("this run", "the shipped model") + ".")
     return "\n".join(f"- {line}" for line in lines)
-
-
-# --- Settings and claims ------------------------------------------------------------------------------
-
-def settings_diff(cfg: Mapping[str, object], reference: Mapping[str, object], prefix: str = "") -> list[str]:
-    """``name: old → new`` for every setting of ``cfg`` that differs from ``reference``, in the form's words
-    (``viz.names``: one naming of settings for every page)."""
-    return [prefix + change for change in names.changes_between(cfg, reference)]
-
-
-def settings_summary(cfg: Mapping[str, object], ours: Mapping[str, object], lesson_teacher: bool = False) -> str:
-    """The settings that differ from our defaults, in the form's words."""
-    diff = (["the lesson's teacher"] if lesson_teacher else []) + settings_diff(cfg, ours)
-    return ", ".join(diff) if diff else "our defaults"
-
-
-def claim_summary(counts: Mapping[str, int], total: int, label: str) -> str:
-    """One line counting the claims by status, for the model named ``label``."""
-    parts = [f"{n} {status}" for status, n in counts.items() if n]
-    return (f"On **{label}**: {', '.join(parts)} (of {total} claims). A claim is *undecided* when the numbers it rests "
-            "on are indistinguishable at this sample size, and *not applicable* when its premise is false for this "
-            "model.")
-
-
-def departure(lesson_claims: list, our_claims: list, lesson_cfgs: tuple[Mapping, Mapping],
-              our_cfgs: tuple[Mapping, Mapping]) -> str:
-    """Which of the lesson's claims fail on its own recipe, hold on ours, and what we changed (both computed)."""
-    fixed = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and b.holds]
-    still = [a.text for a, b in zip(lesson_claims, our_claims) if not a.holds and not b.holds]
-    teacher = settings_diff(our_cfgs[0], lesson_cfgs[0], "teacher's ")
-    student = settings_diff(our_cfgs[1], lesson_cfgs[1])
-    lines = []
-    if fixed:
-        lines.append(f"With the lesson's own recipe, {len(fixed)} of its claims are not borne out by the models it "
-                     "trains (they do not hold, or their premise is false); with our defaults they hold: "
-                     + "; ".join(f"*{t}*" for t in fixed))
-    else:
-        lines.append("No claim that fails on the lesson's recipe holds on ours in this measurement.")
-    if still:
-        lines.append("Not settled by our defaults either: " + "; ".join(f"*{t}*" for t in still) + ".")
-    lines.append("What we changed, lesson → ours: " + ", ".join(teacher + student) + ".")
-    return "\n\n".join(lines)
-
-
-def _names(items) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def finding_text(f) -> str:
-    """One study finding (``cmcore.study.ClaimFinding``): what fixes the claim on the lesson's recipe, what breaks it on ours."""
-    parts = []
-    if f.fixed_by:
-        parts.append(f"on the lesson's recipe, {_names(f.fixed_by)} alone make{'s' if len(f.fixed_by) == 1 else ''} it hold")
-    elif f.fix_undecided:
-        parts.append(f"no single change makes it hold on the lesson's recipe ({_names(f.fix_undecided)} bring{'s' if len(f.fix_undecided) == 1 else ''} "
-                     "it inside the noise)")
-    else:
-        parts.append("no single change makes it hold on the lesson's recipe")
-    if f.broken_by:
-        parts.append(f"on ours, reverting {_names(f.broken_by)} breaks it")
-    elif f.break_undecided:
-        parts.append(f"on ours, reverting {_names(f.break_undecided)} leaves it undecided")
-    else:
-        parts.append("on ours, no single revert breaks it")
-    text = "; ".join(parts)
-    return f"*{f.text}* Lesson: {f.lesson_status}; ours: {f.ours_status}. " + text[0].upper() + text[1:] + "."
-
-
-def ode_steps_story(k: int, error_k: float, steps, errors, threshold: float, points: int, seed: int) -> str:
-    """What one error-vs-steps curve says about ``k`` steps and the ``threshold``, every figure from that curve.
-
-    ``error_k``: the mean endpoint error of ``k`` Euler steps on the curve's own noise (``points`` points of noise
-    seed ``seed``); ``steps``/``errors``: the curve's Euler step counts and their mean errors.
-    """
-    steps, errors = np.asarray(steps, dtype=int), np.asarray(errors, dtype=np.float64)
-    under = steps[errors < threshold]
-    first = int(under.min()) if len(under) else None
-    where = f"On the curve's {points:,} points (noise seed {seed}), {plural(k)} give a mean error of {error_k:.3f}"
-    if error_k < threshold:
-        fewer = (f"; of the curve's step counts, {plural(first)} already got there" if first is not None and first < k
-                 else "")
-        return f"{where}, under {threshold:g}{fewer}."
-    if first is None:
-        return (f"{where}, above {threshold:g}; none of the curve's step counts, up to {plural(int(steps.max()))}, "
-                "gets under it.")
-    if first < k:  # the curve dips under the line before k and comes back above it (noise in the reference)
-        return f"{where}, above {threshold:g}, although {plural(first)} got under it."
-    return f"{where}, above {threshold:g}; getting under it took {plural(first)}."
-
-
-LOSS_NOT_A_SCORE = ("The consistency loss compares the model with θ⁻, its own moving average, so the target moves as "
-                    "the model learns: the loss need not fall, and it is not a score. W2 is the score.")
-
-
-def loss_story(steps, losses, window: int = 20) -> str:
-    """How a run's loss went (``viz.loss_words``, on means of ``window`` points), then why that is not a score."""
-    from viz import loss_words
-
-    steps, losses = np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)
-    n = len(losses) // window
-    if n < 2:
-        return LOSS_NOT_A_SCORE
-    points = [(int(round(steps[(i + 1) * window - 1])), float(losses[i * window:(i + 1) * window].mean()))
-              for i in range(n)]
-    return f"{loss_words.loss_story(points)} {LOSS_NOT_A_SCORE}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from cmcore.stats import Score, compare
+from viz.words.english import plural
 
 if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
     from cmcore.sampler_study import SamplerStudy
@@ -29,10 +30,6 @@ EIGHT_VS_FOUR = ("Yes: 8 steps score clearly lower W2", "No: indistinguishable a
                  "No: 8 steps score higher W2 (worse)")
 
 
-def _steps(k: int) -> str:
-    return f"{k} step{'s' if k != 1 else ''}"
-
-
 def vs_five_verdict(cm1: Score, t5: Score) -> tuple[tuple[str, ...], str]:
     """(accepted options, because) for "one consistency step against five teacher steps"."""
     c = compare(cm1, t5)
@@ -48,14 +45,14 @@ def fewest_matching(cms: Mapping[int, Score], t50: Score) -> int | None:
 def match_verdict(cms: Mapping[int, Score], t50: Score) -> tuple[tuple[str, ...], str]:
     """(accepted options, because) for "how many consistency steps match the 50-step teacher"."""
     k = fewest_matching(cms, t50)
-    shown = "; ".join(f"{_steps(j)} {cms[j]}" for j in MATCH_STEPS)
+    shown = "; ".join(f"{plural(j)} {cms[j]}" for j in MATCH_STEPS)
     if k is None:
         return (MATCH[-1],), (f"every one of 1, 2, 4 and 8 consistency steps is measurably worse than the teacher's "
                               f"50-step ODE (W2 {t50}): {shown}.")
     before = "; fewer are measurably worse" if k > MATCH_STEPS[0] else ""
     return (MATCH[MATCH_STEPS.index(k)],), (
         f"the fewest consistency steps not measurably worse than the teacher's 50-step ODE (W2 {t50}) are "
-        f"{_steps(k)}{before}. Consistency model: {shown}.")
+        f"{plural(k)}{before}. Consistency model: {shown}.")
 
 
 def eight_vs_four_verdict(c8: Score, c4: Score) -> tuple[tuple[str, ...], str]:
@@ -74,7 +71,7 @@ def noise_story(study: "SamplerStudy") -> str:
         fresh, same = study.lesson(k), study.same_noise(k)
         c = compare(same, fresh)
         outcomes.append(c.outcome)
-        lines.append(f"{_steps(k)}: W2 {same} with the starting noise again, {fresh} with fresh noise: "
+        lines.append(f"{plural(k)}: W2 {same} with the starting noise again, {fresh} with fresh noise: "
                      f"{c.says('re-using the starting noise', 'fresh noise')}.")
     worse, better = outcomes.count("higher"), outcomes.count("lower")
     same = len(outcomes) - worse - better
@@ -105,7 +102,7 @@ def spacing_story(study: "SamplerStudy") -> str:
             verdict = ("indistinguishable from even spacing at this sample size" if c.same else
                        f"{'better' if c.lower else 'worse'} than even spacing (noise {c.noise()} at the 5% level)")
             parts.append(f"{SPACING_LABELS[s]} {score}, {verdict}")
-        lines.append(f"{_steps(k)}: even spacing W2 {even}; " + "; ".join(parts) + ".")
+        lines.append(f"{plural(k)}: even spacing W2 {even}; " + "; ".join(parts) + ".")
     beating = [f"{SPACING_LABELS[s]} at {n} of {len(study.steps)}" for s, n in wins.items() if n]
     if beating:
         summary = "Measurably better than the lesson's even spacing: " + "; ".join(beating) + " step counts."

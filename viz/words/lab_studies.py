@@ -1,12 +1,15 @@
-"""The lab pages' sentences, computed from the numbers they show (pure: testable without Streamlit).
+"""The stored lab studies in words (Parameterisations, Straight paths): the pages and bench/LAB_OT*.md state
+each finding with the same function, computed from the study's numbers (pure: testable without Streamlit).
 
 Every comparison goes through ``evaluate.compare``: a difference inside the noise is called
 indistinguishable, never better or worse.
 """
 from __future__ import annotations
 
-from .evaluate import Score, compare
-from .parameterisation import LESSON, Parameterisation
+from cmcore import datasets
+from cmcore.evaluate import Score, compare
+from cmcore.parameterisation import LESSON, Parameterisation
+from viz.words.english import plural
 
 BOUNDARY_T = 1.0  # pure noise: where the two forms differ most on this flow
 
@@ -55,10 +58,6 @@ def param_findings(scores: dict[Parameterisation, Score], floor: Score, init_w2:
     return out
 
 
-def _steps(k: int) -> str:
-    return f"{k} Euler step{'s' if k != 1 else ''}"
-
-
 def ot_findings(study) -> list[str]:
     """What the two couplings' W2 tables say about when consistency distillation pays off (``lab_train.OTStudy``)."""
     ind, ot = study.couplings["independent"].table, study.couplings["minibatch_ot"].table
@@ -87,14 +86,14 @@ def ot_findings(study) -> list[str]:
         out.append("The OT teacher's single Euler step is already as good as its consistency model's single step, "
                    "so distillation saves no network calls here.")
     else:
-        out.append(f"The OT teacher needs {_steps(match)} (W2 {ot.teacher[match]}) to match its consistency model's "
-                   f"single step ({ot.consistency[1]}): distillation saves {match - 1} network call"
-                   f"{'s' if match > 2 else ''} per sample.")
+        out.append(f"The OT teacher needs {plural(match, 'Euler step')} (W2 {ot.teacher[match]}) to match its "
+                   f"consistency model's single step ({ot.consistency[1]}): distillation saves "
+                   f"{plural(match - 1, 'network call')} per sample.")
     ind_match = next((k for k in sorted(ind.teacher) if not compare(ind.teacher[k], ind.consistency[1]).higher), None)
     out.append("For the independent teacher the same saving is "
-               + (f"{ind_match - 1} calls (it needs {_steps(ind_match)}, W2 {ind.teacher[ind_match]})."
+               + (f"{ind_match - 1} calls (it needs {plural(ind_match, 'Euler step')}, W2 {ind.teacher[ind_match]})."
                   if ind_match and ind_match > 1 else
-                  f"more than {max(ind.teacher) - 1} calls (even {_steps(max(ind.teacher))} score "
+                  f"more than {max(ind.teacher) - 1} calls (even {plural(max(ind.teacher), 'Euler step')} score "
                   f"{ind.teacher[max(ind.teacher)]})." if ind_match is None else "none."))
     more = max(k for k in ot.consistency)
     if more > 1:
@@ -149,3 +148,14 @@ def start_finding(param: Parameterisation, from_teacher: Score, at_random: Score
     c = compare(from_teacher, at_random)
     return (f"For {param.name}, {steps} steps from the teacher's weights give W2 {from_teacher} and {steps} steps "
             f"from random weights {at_random}: {c.says('starting from the teacher', 'starting at random')}.")
+
+
+def study_fallback(current: str, shown: str, command: str) -> str:
+    """Why a lab page shows the stored study of ``shown`` while the sidebar has chosen ``current``
+    (``command``: what writes a study for a registry dataset)."""
+    if datasets.is_upload(current):
+        why = "studies are measured offline (minutes of training per study) on the built-in datasets, and an upload has none"
+    else:
+        why = f"no study is stored for {datasets.noun(current)} yet"
+    return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)}, the "
+            f"data chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")

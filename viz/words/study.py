@@ -1,19 +1,17 @@
-"""The study's sentences, each a pure function of a finding or of the collapse rows (STUDY.md and Home).
+"""The one-change study in words: each a pure function of a finding or of the collapse rows.
 
-``ClaimFinding`` and ``CollapseRow`` (cmcore.study.results) are named in annotations only: results reads
-these sentences, so this module does not import it back.
+bench/STUDY.md (``viz.words.reports``) and *The lesson, checked* narrate a finding with the same ``finding_text``
+and the collapse runs with the same ``collapse_statement``.
 """
 from __future__ import annotations
 
-from ..evaluate import FAILS, HOLDS, UNDECIDED
+from typing import TYPE_CHECKING
 
+from cmcore.evaluate import FAILS, HOLDS, UNDECIDED
+from viz.words.english import join
 
-def _join(items, conj: str = "and") -> str:
-    """"a", "a and b", "a, b and c" (or another conjunction)."""
-    items = list(items)
-    if len(items) < 2:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
+if TYPE_CHECKING:  # read here, never built: importing cmcore.study would load the runner and torch
+    from cmcore.study import ClaimFinding, CollapseRow
 
 
 def _status_words(status: str) -> str:
@@ -21,34 +19,40 @@ def _status_words(status: str) -> str:
             UNDECIDED: "is undecided (indistinguishable at this sample size)"}.get(status, f"is {status}")
 
 
+def finding_text(f: ClaimFinding) -> str:
+    """What the one-change runs say about one claim: its status on each recipe, the changes that fix it on the
+    lesson's, the reverts that break it on ours."""
+    return " ".join(finding_sentences(f))
+
+
 def finding_sentences(f: ClaimFinding) -> list[str]:
     s = [f"With the lesson's recipe it {_status_words(f.lesson_status)}."]
     if f.fixed_by:
-        s.append(f"Adding {_join(f.fixed_by)} alone makes it hold." if len(f.fixed_by) == 1 else
-                 f"Each of {_join(f.fixed_by)} alone makes it hold.")
+        s.append(f"Adding {join(f.fixed_by)} alone makes it hold." if len(f.fixed_by) == 1 else
+                 f"Each of {join(f.fixed_by)} alone makes it hold.")
     else:
         s.append("No single one of our changes makes it hold.")
     if f.fix_undecided:
-        s.append(f"After adding {_join(f.fix_undecided)} alone, the comparison is indistinguishable at this sample size.")
+        s.append(f"After adding {join(f.fix_undecided)} alone, the comparison is indistinguishable at this sample size.")
     if f.ours_status != HOLDS:
         s.append("On our recipe it does not hold either." if f.ours_status == FAILS else
                  f"On our recipe it {_status_words(f.ours_status)} too.")
         return s
     if f.broken_by:
-        s.append(f"On our recipe it holds; reverting {_join(f.broken_by)} alone breaks it." if len(f.broken_by) == 1
-                 else f"On our recipe it holds; reverting any one of {_join(f.broken_by, 'or')} breaks it.")
+        s.append(f"On our recipe it holds; reverting {join(f.broken_by)} alone breaks it." if len(f.broken_by) == 1
+                 else f"On our recipe it holds; reverting any one of {join(f.broken_by, 'or')} breaks it.")
     else:
         s.append("On our recipe it holds, and no single revert breaks it.")
     if f.break_undecided:
-        s.append(f"After reverting {_join(f.break_undecided)}, it is indistinguishable at this sample size.")
+        s.append(f"After reverting {join(f.break_undecided)}, it is indistinguishable at this sample size.")
     both = [c for c in f.fixed_by if c in f.broken_by]
     if both:
-        s.append(f"So {_join(both)} is both enough on the lesson's recipe and needed in ours.")
+        s.append(f"So {join(both)} is both enough on the lesson's recipe and needed in ours.")
     return s
 
 
 def _labels(rows: list[CollapseRow]) -> str:
-    return _join([r.label for r in rows])
+    return join([r.label for r in rows])
 
 
 def collapse_statement(rows: list[CollapseRow]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from cmcore.stats import Comparison, Score, compare
-from viz.words import plural, times
+from viz.words.english import join, plural, times
 
 SAME_WORDS = "indistinguishable at this sample size"
 
@@ -18,8 +18,7 @@ SAME_WORDS = "indistinguishable at this sample size"
 def step_list(ks: Sequence[int]) -> str:
     """[1] -> "1 step", [1, 2, 4] -> "1, 2 and 4 steps"."""
     ks = sorted(ks)
-    head = ", ".join(map(str, ks[:-1]))
-    return plural(ks[0]) if len(ks) == 1 else f"{head} and {ks[-1]} steps"
+    return plural(ks[0]) if len(ks) == 1 else f"{join(map(str, ks))} steps"
 
 
 def per_nfe(a: Mapping[int, Score], b: Mapping[int, Score]) -> dict[int, Comparison]:

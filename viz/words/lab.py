@@ -1,4 +1,5 @@
-"""The lab pages' sentences: pure functions of the numbers a page shows (no Streamlit, testable alone).
+"""The lab pages' sentences about what they measure live (W2's lines, f_θ over t, one distillation step, the
+consistency map): pure functions of the numbers a page shows (no Streamlit, testable alone).
 
 A sentence here states only what its arguments support; a page never prints a fixed claim about a model.
 """
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmcore import datasets
 from cmcore.evaluate import EvalSpec, Score, compare
 from cmcore.lab import CONSISTENT_WITHIN, LONG_LINE_QUANTILE, TOP_SHARE, LineStats
+from viz.words.english import join, ratio, subscript
 
 DOMINATED = 0.5  # the longest lines (TOP_SHARE of them) "drive" W2 when they carry more than half of its square
 
@@ -71,8 +72,7 @@ def _ranges(ts, mask) -> list[tuple[float, float]]:
 
 
 def _span(runs: list[tuple[float, float]]) -> str:
-    parts = [f"t = {a:.2f}" if a == b else f"t = {a:.2f} to {b:.2f}" for a, b in runs]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return join(f"t = {a:.2f}" if a == b else f"t = {a:.2f} to {b:.2f}" for a, b in runs)
 
 
 def ftheta_curve(ts, cm, teacher) -> str:
@@ -98,12 +98,9 @@ def ftheta_curve(ts, cm, teacher) -> str:
 
 # --- Anatomy of one distillation step ----------------------------------------------------------------
 
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
 def level(n: int) -> str:
     """t_n written with a subscript index: t₆."""
-    return f"t{str(n).translate(_SUB)}"
+    return f"t{subscript(n)}"
 
 
 @dataclass(frozen=True)
@@ -159,13 +156,6 @@ def anatomy_step(labels: AnatomyLabels, steps, i: int, gap, loss, online_error, 
 
 # --- Where is the model consistent? ------------------------------------------------------------------
 
-def _times(a: float, b: float) -> str:
-    """'3.9× larger' / '2.0× smaller' / 'the same': a against b."""
-    if a == b or b == 0:
-        return "the same" if a == b else "larger"
-    return f"{a / b:.1f}× larger" if a > b else f"{b / a:.1f}× smaller"
-
-
 def consistency_map(t: float, current, early, visited, current_name: str, early_name: str,
                     within: float = CONSISTENT_WITHIN) -> str:
     """Where on the plane each model is consistent: on the cells noised data reaches, and off them."""
@@ -176,7 +166,7 @@ def consistency_map(t: float, current, early, visited, current_name: str, early_
     on_c, on_e = float(current[visited].mean()), float(early[visited].mean())
     text = (f"At t = {t:.2f} noised data lands in {k} of {total} cells (white dots). There the mean consistency "
             f"error of {current_name} is **{on_c:.3f}** and that of {early_name} **{on_e:.3f}** "
-            f"({_times(on_e, on_c)}); "
+            f"({ratio(on_e, on_c)}); "
             f"{float((current[visited] < within).mean()):.0%} and {float((early[visited] < within).mean()):.0%} of "
             f"those cells are within {within:g}.")
     if k < total:
@@ -200,16 +190,3 @@ def consistency_over_t(ts, current, early, teacher, current_name: str, early_nam
     return (f"On noised data, {who}. The largest mean error of {current_name} is {worst_c:.3f}, against "
             f"{worst_e:.3f} for {early_name}; the teacher's one-jump x₀ prediction reaches {float(teacher[top]):.3f} "
             f"(at t = {ts[top]:.2f}).")
-
-
-# --- Stored studies ------------------------------------------------------------------------------
-
-def study_fallback(current: str, shown: str, command: str) -> str:
-    """Why a lab page shows the stored study of ``shown`` while the sidebar has chosen ``current``
-    (``command``: what writes a study for a registry dataset)."""
-    if datasets.is_upload(current):
-        why = "studies are measured offline (minutes of training per study) on the built-in datasets, and an upload has none"
-    else:
-        why = f"no study is stored for {datasets.noun(current)} yet"
-    return (f"This page shows the stored study on **{datasets.noun(shown)}**, not on {datasets.noun(current)}, the "
-            f"data chosen in the sidebar: {why}. Its numbers and sentences are about {datasets.noun(shown)}.")
