@@ -48,6 +48,10 @@ from .nets import MLP, ConsistencyModel, frozen_copy, seeded
 from .threads import intra_op_threads
 
 ONECYCLE_WARMUP = 0.15  # share of steps spent warming the learning rate up
+# Adam's multi-tensor update: on CPU it runs the per-tensor update's arithmetic, so the weights are the same
+# bit for bit, in one call per op instead of a Python loop over the parameters.  (``fused=True`` is faster
+# still but rounds differently, so it would change every trained weight: see BENCHMARKS.md.)
+ADAM_FOREACH = True
 
 
 class Cancelled(Exception):
@@ -158,7 +162,7 @@ def fit(
     with intra_op_threads(threads):
         objective = make_objective(torch.Generator().manual_seed(seed))  # parameter initialisation
         generator = torch.Generator().manual_seed(seed + 1)  # data, noise and level draws
-        opt = torch.optim.Adam(objective.model.parameters(), lr=lr)
+        opt = torch.optim.Adam(objective.model.parameters(), lr=lr, foreach=ADAM_FOREACH)
         scheduler = make_scheduler(opt, lr_schedule, lr, steps)
         losses: list[float] = []
         start = time.perf_counter()

@@ -42,6 +42,17 @@ def test_a_different_seed_gives_different_weights(tiny_teacher):
     assert not state_equal(tiny_teacher.model, other.model)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_multi_tensor_adam_trains_the_same_weights_as_the_per_tensor_one(tiny_teacher, monkeypatch, threads):
+    """The trainer's faster Adam (one call per op for all parameters) must not move a bit: the shipped
+    checkpoints and their stored tracks were trained with the per-tensor loop."""
+    cfg = dataclasses.replace(TINY_C, threads=threads)
+    fast = train.train_consistency(cfg, tiny_teacher.model)
+    monkeypatch.setattr(train, "ADAM_FOREACH", False)
+    slow = train.train_consistency(cfg, tiny_teacher.model)
+    assert state_equal(fast.model, slow.model) and fast.losses == slow.losses
+
+
 def test_training_does_not_touch_the_global_rng():
     state = torch.get_rng_state()
     train.train_teacher(dataclasses.replace(TINY_T, steps=2))
