@@ -2,8 +2,8 @@
 
 Every sampler draws only from the ``torch.Generator`` it is given, so the same
 generator state gives the same points.  Two-moons is made exactly as the lesson
-makes it: scikit-learn's ``make_moons(noise=0.06)`` (its steps written out here, the same numbers),
-centred on its own mean and scaled by 2 (the generator supplies scikit-learn's integer seed).
+makes it: scikit-learn's ``make_moons(noise=0.06)``, centred on its own mean and
+scaled by 2 (the generator supplies scikit-learn's integer seed).
 
 Besides the registry, a dataset may be someone's uploaded points (``cmcore.uploads``):
 its name is ``upload-<12 hex>`` and it is sampled with replacement from the stored,
@@ -12,10 +12,8 @@ normalised points while this server holds them.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Callable
 
-import numpy as np
 import torch
 
 from .uploads import default_store, draw, is_upload_name
@@ -30,40 +28,10 @@ def _sklearn_seed(generator: torch.Generator) -> int:
     return int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item())
 
 
-def make_moons(n: int, noise: float, seed: int) -> np.ndarray:
-    """scikit-learn's ``make_moons(n_samples=n, noise=noise, random_state=seed)[0]``, bit for bit.
-
-    The same steps as scikit-learn 1.9's: two half circles, shuffled, plus Gaussian noise, all drawn from
-    ``RandomState(seed)`` (tests/test_core_data_metrics.py compares the two).  Written out because the library
-    call spent ~0.4 ms of a ~7 ms distillation step on input checks and on building a fresh ``RandomState``
-    (~0.13 ms, seeding it from OS entropy first); this reseeds one generator per thread instead (~2 us).
-    """
-    n_out, n_in = n // 2, n - n // 2
-    outer, inner = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    points = np.vstack([np.append(np.cos(outer), 1 - np.cos(inner)),
-                        np.append(np.sin(outer), 1 - np.sin(inner) - 0.5)]).T
-    rng = _thread_random_state(seed)
-    order = np.arange(n)
-    rng.shuffle(order)
-    points = points[order]
-    points += rng.normal(scale=noise, size=points.shape)
-    return points
-
-
-_RANDOM_STATES = threading.local()  # one numpy RandomState per thread: trainers run in several threads at once
-
-
-def _thread_random_state(seed: int) -> np.random.RandomState:
-    """This thread's RandomState, reseeded: the same stream as ``np.random.RandomState(seed)``."""
-    rng = getattr(_RANDOM_STATES, "rng", None)
-    if rng is None:
-        rng = _RANDOM_STATES.rng = np.random.RandomState()
-    rng.seed(seed)
-    return rng
-
-
 def two_moons(n: int, generator: torch.Generator) -> torch.Tensor:
-    data = make_moons(n, MOONS_NOISE, _sklearn_seed(generator))
+    from sklearn.datasets import make_moons  # imported on first use: it costs ~1 s of app start-up
+
+    data, _ = make_moons(n_samples=n, noise=MOONS_NOISE, random_state=_sklearn_seed(generator))
     data = (data - data.mean(axis=0)) * MOONS_SCALE
     return torch.as_tensor(data, dtype=torch.float32)
 
