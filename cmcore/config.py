@@ -143,6 +143,47 @@ LESSON_CONSISTENCY = ConsistencyConfig(
 )
 
 
+@dataclass(frozen=True)
+class HostLimits:
+    """What one server lets a class train, set by its host through environment variables (``ENV`` names them).
+
+    The defaults fit the 2-core server the app is tuned for: the largest run (20,000 steps at batch 4,096, about
+    15.5 minutes of a quiet machine's 46.6 ms per step: ``python bench/step_cost.py``) fits in one run's time.
+    """
+
+    max_steps: int = 20_000  # optimiser steps per run
+    max_batch: int = 4096  # points per step
+    max_run_minutes: float = 20.0  # a run estimated to train longer on this server is refused
+    session_minutes: float = 30.0  # training a session may start per rolling hour (joining a run costs nothing)
+    trainers: int = 1  # runs training at once: one per 2 cores (each uses 2 torch threads)
+
+    ENV = {"max_steps": "CMCORE_MAX_STEPS", "max_batch": "CMCORE_MAX_BATCH",
+           "max_run_minutes": "CMCORE_MAX_RUN_MINUTES", "session_minutes": "CMCORE_SESSION_MINUTES",
+           "trainers": "CMCORE_TRAINERS"}
+
+    def validate(self) -> "HostLimits":
+        checks = {"max_steps": RANGES["steps"], "max_batch": RANGES["batch"], "max_run_minutes": (0.1, 24 * 60),
+                  "session_minutes": (0.1, 60.0), "trainers": (1, 64)}
+        for name, (lo, hi) in checks.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"{self.ENV[name]}={value} is out of range; use a value in [{lo}, {hi}].")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str]) -> "HostLimits":
+        """The limits a host set in ``environ`` (``os.environ``), defaults for the rest; ValueError names a bad one."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(cls.ENV[f.name], "").strip()
+            if raw:
+                try:
+                    values[f.name] = int(raw) if f.type in ("int", int) else float(raw)
+                except ValueError:
+                    raise ValueError(f"{cls.ENV[f.name]}={raw!r} is not a number.") from None
+        return cls(**values).validate()
+
+
 def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 

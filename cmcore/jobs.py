@@ -1,10 +1,21 @@
-"""Background jobs: a small FIFO worker pool with joinable, watchable, cancellable jobs.
+"""Background jobs: a small worker pool with joinable, watchable, cancellable, pausable jobs.
 
 The dashboard must keep answering while a model trains, so training runs in
 worker threads owned by one process-wide ``JobManager``:
 
-* at most ``max_running`` jobs run at once; later ones wait in FIFO order and
-  know their place in the queue;
+* at most ``max_running`` jobs run at once; the others wait and know their
+  place in the queue.  **Shortest estimated first, with pauses:** a job may
+  come with an estimate of its running time; waiting jobs are ranked by their
+  estimated time left less their time spent waiting (``AGING``: a job that
+  waited as long as its own estimate outranks any new one), jobs without an
+  estimate last, each group in arrival order.  When a waiting job ranks below
+  ``PREEMPT_RATIO`` times a running one, the running one is *paused* at its next
+  step (its work blocks in its cancel check) and resumes when it ranks first
+  again, at most ``max_paused`` at a time.  So a class's short runs never wait
+  behind one long run, and the long run still finishes: its waiting counts for
+  it.  Why not time slices: five runs sharing the trainer would each take five
+  times as long; shortest-first finishes the short ones at their own pace and
+  delays the long one by no more than what ran before it;
 * a job is keyed by a hashable value (the dashboard uses a digest of the
   ``(TeacherConfig, ConsistencyConfig)`` pair); submitting a key that is
   already queued or running *joins* that job instead of starting a second one;
@@ -23,10 +34,15 @@ worker threads owned by one process-wide ``JobManager``:
   are done and the work still runs: progress names the phase, and the step
   rate and time left are measured per phase (a teacher step costs less than a
   distillation step) and smoothed over ``RATE_TAU_S`` seconds of the work's own
-  clock, so the estimate follows a change of load without swinging.
+  clock, so the estimate follows a change of load without swinging;
+* a job measures, per phase, the steps it trained and the seconds they took,
+  pauses excluded (``Job.timing()``): what ``cmcore.costs`` learns a step's
+  cost from (``on_settled`` hands every finished job to the caller).
 
 The work itself is injected as ``fn(on_step, cancel) -> result`` so tests can
-drive fake jobs step by step.  Generic: nothing here imports torch or
+drive fake jobs step by step; ``cancel()`` is also where a paused job waits
+(``cancel.paused()`` and ``cancel.cancelled()`` ask without waiting, for work
+that runs elsewhere: ``cmcore.procjob``).  Generic: nothing here imports torch or
 Streamlit (the dashboard's training job is ``cmcore.retrain_job``).  An
 exception the work raises after its cancel flag tripped counts as the
 cancellation it reports.  An interrupt (``KeyboardInterrupt``, ``SystemExit``)
@@ -61,6 +77,10 @@ SCORING = "scoring"  # the phase after the last step while the work still runs (
 TRAINING = "training"  # the one phase of a job that names none
 RATE_SAMPLE_S = 1.0  # seconds of the work's clock per rate measurement (a step takes milliseconds)
 RATE_TAU_S = 20.0  # time constant of the smoothed rate: a sample moves it by 1 - exp(-dt / RATE_TAU_S)
+AGING = 1.0  # a waiting job's rank improves by this many seconds per second waited (queued or paused)
+PREEMPT_RATIO = 0.5  # pause a running job for a waiting one that ranks below this share of its rank
+DEFAULT_MAX_PAUSED = 1  # jobs paused at once (a paused training process keeps its memory)
+PAUSE_POLL_S = 0.05  # how often a paused job's work looks at its cancel flag
 
 OnStep = Callable[[Any], None]  # receives a step report with .step, .total, .loss, .elapsed (and .snapshot or None)
 CancelFlag = Callable[[], bool]
@@ -94,6 +114,11 @@ class Progress:
     phase_step: int = 0  # steps done in this phase
     phase_total: int = 0  # steps this phase has
     later: tuple[tuple[str, int], ...] = ()  # the phases still to come: (name, steps)
+    paused: bool = False  # running, but paused for shorter runs (resumes by itself)
+    paused_s: float = 0.0  # seconds spent paused so far
+    estimate_s: float | None = None  # the running time estimated at submission (None: not given)
+    ahead: int = 0  # queued or paused: jobs that go before it (running ones included)
+    ahead_s: float | None = None  # their estimated time left, shared among the slots (None: not all estimated)
 
     @property
     def fraction(self) -> float:
@@ -102,6 +127,35 @@ class Progress:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+
+class Timing(NamedTuple):
+    """What a job measured of its own cost: per phase (name, steps, seconds trained), pauses excluded."""
+
+    phases: tuple[tuple[str, int, float], ...]
+    running_s: float  # seconds from its start to its end (or now), pauses excluded
+    paused_s: float
+
+
+class Gate:
+    """The cancel flag handed to a job's work: ``gate()`` waits while the job is paused, then says whether to stop.
+
+    ``paused()`` and ``cancelled()`` answer at once (for a relay that must keep reading while its work is paused).
+    """
+
+    def __init__(self, job: "Job"):
+        self._job = job
+
+    def __call__(self) -> bool:
+        while self._job.paused() and not self._job.cancel_requested():
+            self._job._go.wait(PAUSE_POLL_S)
+        return self._job.cancel_requested()
+
+    def paused(self) -> bool:
+        return self._job.paused()
+
+    def cancelled(self) -> bool:
+        return self._job.cancel_requested()
 
 
 class Outcome(NamedTuple):
@@ -122,8 +176,8 @@ class Job:
 
     def __init__(self, key: Hashable, fn: JobFn, preview: Preview | None, serial: int, info: Any = None,
                  lease_s: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 queue_position: Callable[[Job], int | None] = lambda job: None,
-                 phases: tuple[tuple[str, int], ...] = ()):
+                 queue_position: Callable[[Job], tuple[int | None, int, float | None]] = lambda job: (None, 0, None),
+                 phases: tuple[tuple[str, int], ...] = (), estimate_s: float | None = None):
         if any(steps < 1 for _, steps in phases):
             raise ValueError(f"every phase needs at least one step; got {phases!r}.")
         self.key = key
@@ -134,7 +188,7 @@ class Job:
         self._preview = preview
         self._lease_s = lease_s  # cancel when no watcher has touched the job for this long (None = never)
         self._clock = clock
-        self._queue_position = queue_position  # asks the manager; never called under _lock
+        self._queue_position = queue_position  # asks the manager (place, jobs ahead, their time); never under _lock
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -152,6 +206,16 @@ class Job:
         self._phase_start = (0, 0.0)  # (step, elapsed) where that phase began
         self._mark = (0, 0.0)  # (step, elapsed) of the last rate measurement
         self._rate: float | None = None  # smoothed steps per second in that phase
+        self.estimate_s = estimate_s  # estimated running time (seconds), for the queue's order; None: unknown
+        self._go = threading.Event()  # cleared while paused
+        self._go.set()
+        self._submitted = clock()
+        self._started: float | None = None  # clock when it started running
+        self._ended: float | None = None
+        self._paused_at: float | None = None
+        self._paused_s = 0.0
+        self._after_pause = False  # the next report's interval spans a pause: it measures no step's cost
+        self._trained: dict[int, list[float]] = {}  # phase index -> [steps, seconds] measured between reports
 
     # --- called from the worker thread ------------------------------------------
 
@@ -166,7 +230,15 @@ class Job:
             self._step, self._total = int(info.step), int(info.total)
             self._losses.append(float(info.loss))
             self._elapsed = float(info.elapsed)
-            self._measure_rate(before)
+            if self._after_pause:  # the interval holds the pause: the rate restarts after it
+                self._after_pause = False
+                self._mark = (self._step, self._elapsed)
+                self._measure_rate(self._mark)
+            else:
+                self._measure_rate(before)
+                trained = self._trained.setdefault(self._phase_index, [0, 0.0])
+                trained[0] += self._step - before[0]
+                trained[1] += self._elapsed - before[1]
             if samples is not None:
                 samples.setflags(write=False)
                 self._samples, self._samples_step = samples, int(info.step)
@@ -206,7 +278,7 @@ class Job:
     def execute(self) -> Outcome:
         """Run the work in this thread and say how it ended (an ``Exception`` is an outcome, not a crash)."""
         try:
-            result = self._fn(self.report, self.cancel_requested)
+            result = self._fn(self.report, Gate(self))
         except Exception as exc:  # the work's own failure (or its way of stopping on cancel)
             if self.cancel_requested():
                 return Outcome(CANCELLED, None, str(exc) or f"Cancelled ({type(exc).__name__}).")
@@ -243,11 +315,65 @@ class Job:
 
     def mark_running(self) -> None:
         with self._lock:
-            self._state = RUNNING
+            self._state, self._started = RUNNING, self._clock()
+
+    def pause(self) -> None:
+        """Stop at the next step boundary (the work waits in its cancel check) until ``resume``."""
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = self._clock()
+                self._go.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._paused_at is not None:
+                self._paused_s += self._clock() - self._paused_at
+                self._paused_at, self._after_pause = None, True
+                self._go.set()
+
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    def pausable(self) -> bool:
+        """Running and not yet scoring (a step boundary is still to come)."""
+        with self._lock:
+            return self._state == RUNNING and not (self._total and self._step >= self._total)
+
+    def remaining_s(self) -> float | None:
+        """Estimated seconds of work left: the estimate less the share of steps done (None without an estimate)."""
+        if self.estimate_s is None:
+            return None
+        with self._lock:
+            done = self._step / self._total if self._total else 0.0
+        return self.estimate_s * (1.0 - done)
+
+    def waited_s(self) -> float:
+        """Seconds it has spent queued or paused."""
+        now = self._clock()
+        with self._lock:
+            paused = self._paused_s + (now - self._paused_at if self._paused_at is not None else 0.0)
+            return (self._started if self._started is not None else now) - self._submitted + paused
+
+    def timing(self) -> Timing:
+        """Its measured cost so far (see ``Timing``)."""
+        now = self._clock()
+        with self._lock:
+            paused = self._paused_s + (now - self._paused_at if self._paused_at is not None else 0.0)
+            end = self._ended if self._ended is not None else now
+            running = 0.0 if self._started is None else max(0.0, end - self._started - paused)
+            phases = tuple((self._phase_name(i), int(steps), seconds)
+                           for i, (steps, seconds) in sorted(self._trained.items()) if i >= 0 and steps)
+        return Timing(phases, running, paused)
+
+    def _phase_name(self, index: int) -> str:
+        return self.phases[index][0] if self.phases else TRAINING
 
     def finish(self, outcome: Outcome) -> None:
         """Record the final state, drop what the work held (teacher, data) and wake ``wait()``ers."""
+        self.resume()  # a paused job that ends (stopped, shut down) is no longer paused
         with self._lock:
+            if self._started is not None:
+                self._ended = self._clock()
             self._state, self._error = outcome.state, outcome.error
             self._result = outcome.result if outcome.state == DONE else None
             self._fn = None
@@ -281,7 +407,8 @@ class Job:
         return self._finished.wait(timeout)
 
     def progress(self) -> Progress:
-        position = self._queue_position(self)  # may settle this job first, if its lease lapsed in the queue
+        position, ahead, ahead_s = self._queue_position(self)  # may settle it first, if its lease lapsed queued
+        paused, paused_s = self.paused(), self.timing().paused_s
         with self._lock:
             losses = list(self._losses)
             state, step, total, elapsed = self._state, self._step, self._total, self._elapsed
@@ -297,20 +424,26 @@ class Job:
             rate = done / (elapsed - start_elapsed)  # the phase's first second: its average so far
         if phase == SCORING or not step:
             rate = None
-        eta = (steps - done) / rate if rate and state == RUNNING else None
+        paused = paused and state == RUNNING
+        eta = (steps - done) / rate if rate and state == RUNNING and not paused else None
         _, loss_steps, loss_values = window_means(losses, MAX_LOSS_POINTS)
+        waiting = state == QUEUED or paused
         return Progress(state, step, total, loss_steps, loss_values, elapsed, rate, eta, samples, samples_step,
-                        position if state == QUEUED else None, watchers, error, stopping, phase, done, steps, later)
+                        position if state == QUEUED else None, watchers, error, stopping, phase, done, steps, later,
+                        paused, paused_s, self.estimate_s, ahead if waiting else 0, ahead_s if waiting else None)
 
     def __repr__(self) -> str:
         return f"Job(#{self.serial}, {self.state}, key={self.key!r})"
 
 
 class JobManager:
-    """Runs jobs in worker threads, ``max_running`` at a time, FIFO; joins equal keys; cancels by watchers."""
+    """Runs jobs in worker threads, ``max_running`` at a time, shortest estimated first with pauses (see the
+    module's docstring); joins equal keys; cancels by watchers.  ``on_settled(job)`` is called (outside the lock)
+    after a job that ran has ended."""
 
     def __init__(self, max_running: int = 1, keep_finished: int = DEFAULT_KEEP_FINISHED,
-                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic):
+                 lease_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_paused: int = DEFAULT_MAX_PAUSED, on_settled: Callable[[Job], None] | None = None):
         if max_running < 1:
             raise ValueError(f"max_running must be at least 1; got {max_running}.")
         if keep_finished < 1:
@@ -319,23 +452,28 @@ class JobManager:
             raise ValueError(f"lease_s must be positive seconds (or None for no lease); got {lease_s}.")
         self.max_running = max_running
         self.keep_finished = keep_finished
+        if max_paused < 0:
+            raise ValueError(f"max_paused must be 0 or more; got {max_paused}.")
         self.lease_s, self._clock = lease_s, clock
+        self.max_paused, self._on_settled = max_paused, on_settled
         self._lock = threading.RLock()
         self._active: dict[Hashable, Job] = {}  # queued or running, by key
-        self._queue: deque[Job] = deque()  # queued, FIFO
-        self._running: set[Job] = set()
+        self._queue: deque[Job] = deque()  # queued, in arrival order
+        self._running: set[Job] = set()  # with a worker thread, paused ones included
+        self._paused: set[Job] = set()
         self._finished: OrderedDict[Hashable, Job] = OrderedDict()  # last final job per key, LRU order
         self._serial = itertools.count(1)
 
     # --- public API ---------------------------------------------------------------
 
     def submit(self, key: Hashable, fn: JobFn, watcher: Hashable, preview: Preview | None = None,
-               info: Any = None, phases: tuple[tuple[str, int], ...] = ()) -> Job:
+               info: Any = None, phases: tuple[tuple[str, int], ...] = (), estimate_s: float | None = None) -> Job:
         """Start (or queue) ``fn`` under ``key``; if that key is queued, running or already done, join it.
 
         A job of that key that is being cancelled is not joined: a fresh one starts.
         ``preview(snapshot) -> samples`` turns a model snapshot into points to draw; ``info`` rides along;
-        ``phases``: the job's named parts, (name, steps) in order (see ``Progress.phase``).
+        ``phases``: the job's named parts, (name, steps) in order (see ``Progress.phase``);
+        ``estimate_s``: its estimated running time, which places it in the queue (None: after every estimated job).
         """
         with self._lock:
             self._drop_abandoned()
@@ -347,7 +485,7 @@ class JobManager:
                 self._finished.move_to_end(key)
             if job is None:
                 job = Job(key, fn, preview, next(self._serial), info, self.lease_s, self._clock,
-                          queue_position=self.queue_position, phases=phases)
+                          queue_position=self._place, phases=phases, estimate_s=estimate_s)
                 self._active[key] = job
                 self._queue.append(job)
             job.add_watcher(watcher)
@@ -387,13 +525,47 @@ class JobManager:
             return True
 
     def queue_position(self, job: Job) -> int | None:
-        """1-based place of ``job`` among waiting jobs (1 = starts next); None when not queued."""
+        """1-based place of ``job`` among waiting jobs, paused ones included (1 = goes next); None unless queued."""
+        return self._place(job)[0]
+
+    def _place(self, job: Job) -> tuple[int | None, int, float | None]:
+        """(queue place or None, jobs that go before it, their estimated seconds left per slot or None)."""
         with self._lock:
             self._drop_abandoned()
-            for i, queued in enumerate(self._queue, start=1):
-                if queued is job:
-                    return i
-            return None
+            waiting = self._waiting()
+            if job not in waiting:
+                return None, 0, None
+            index = waiting.index(job)
+            before = [j for j in self._running if j not in self._paused] + waiting[:index]
+            left = [j.remaining_s() for j in before]
+            ahead_s = None if None in left else sum(left) / self.max_running
+            return (index + 1 if job.state == QUEUED else None), len(before), ahead_s
+
+    def outlook(self, estimate_s: float) -> tuple[int, float | None, bool]:
+        """What a new job estimated at ``estimate_s`` would meet now: (jobs that would go before it, their
+        estimated seconds left per slot or None, whether it would pause a running job to start at once)."""
+        with self._lock:
+            self._drop_abandoned()
+            running = [j for j in self._running if j not in self._paused]
+            if len(running) < self.max_running:
+                return 0, None, False
+            ahead = [j for j in self._waiting() if self._rank(j) < (0, estimate_s, math.inf)]
+            ranks = [self._rank(j) for j in running if j.pausable()]
+            worst = max(ranks) if ranks else (1, 0.0, 0)
+            if not ahead and len(self._paused) < self.max_paused and not worst[0] and \
+                    estimate_s < PREEMPT_RATIO * worst[1]:
+                return 0, None, True
+            left = [j.remaining_s() for j in running + ahead]
+            return len(running) + len(ahead), None if None in left else sum(left) / self.max_running, False
+
+    def _rank(self, job: Job) -> tuple[int, float, int]:
+        """Lower goes first: estimated time left less AGING x time waited; jobs without an estimate last."""
+        left = job.remaining_s()
+        return (1, 0.0, job.serial) if left is None else (0, left - AGING * job.waited_s(), job.serial)
+
+    def _waiting(self) -> list[Job]:
+        """Queued and paused jobs, in the order they go."""
+        return sorted([*self._queue, *self._paused], key=self._rank)
 
     def jobs(self) -> list[Job]:
         """Active jobs in submission order, then finished ones (oldest use first)."""
@@ -404,7 +576,7 @@ class JobManager:
     def shutdown(self, timeout: float | None = 10.0) -> None:
         """Cancel everything (watchers or not) and wait for running workers; for tests and process exit."""
         with self._lock:
-            queued, running = list(self._queue), list(self._running)
+            queued, running = list(self._queue), list(self._running)  # paused ones included
             self._queue.clear()
             for job in queued + running:
                 job.request_cancel()
@@ -424,13 +596,34 @@ class JobManager:
                                       f"Removed from the queue: nobody had looked at it for {self.lease_s:g} s."))
 
     def _pump(self) -> None:
-        """Start queued jobs while there is room."""
+        """Fill free slots with the waiting jobs that go first, then pause running jobs for much shorter ones."""
         self._drop_abandoned()
-        while self._queue and len(self._running) < self.max_running:
-            job = self._queue.popleft()
-            job.mark_running()
-            self._running.add(job)
-            threading.Thread(target=self._work, args=(job,), name=f"cm-job-{job.serial}", daemon=True).start()
+        waiting = self._waiting()
+        while waiting and len(self._running) - len(self._paused) < self.max_running:
+            self._run(waiting.pop(0))
+        while waiting and (waiting[0] in self._paused or len(self._paused) < self.max_paused):
+            best = self._rank(waiting[0])
+            running = [j for j in self._running if j not in self._paused and j.pausable()]
+            if not running:
+                return
+            victim = max(running, key=self._rank)
+            worst = self._rank(victim)
+            if best[0] or worst[0] or not best[1] < PREEMPT_RATIO * worst[1]:
+                return
+            victim.pause()
+            self._paused.add(victim)
+            self._run(waiting.pop(0))
+
+    def _run(self, job: Job) -> None:
+        """Resume a paused job, or start a queued one in a worker thread of its own."""
+        if job in self._paused:
+            self._paused.discard(job)
+            job.resume()
+            return
+        self._queue.remove(job)
+        job.mark_running()
+        self._running.add(job)
+        threading.Thread(target=self._work, args=(job,), name=f"cm-job-{job.serial}", daemon=True).start()
 
     def _work(self, job: Job) -> None:
         """Worker thread body: run the job, then settle it and free its slot, even if interrupted."""
@@ -443,8 +636,11 @@ class JobManager:
                                   "Interrupted before it finished.")
             with self._lock:
                 self._running.discard(job)
+                self._paused.discard(job)
                 self._settle(job, outcome)
                 self._pump()
+        if self._on_settled is not None:
+            self._on_settled(job)
 
     def _settle(self, job: Job, outcome: Outcome) -> None:
         """Finish ``job`` and move it to the finished LRU."""

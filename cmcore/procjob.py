@@ -10,6 +10,8 @@ relays its step reports back to the calling thread, where ``jobs.Job`` records t
 * ``work`` must be picklable (a module-level function or an object with ``__call__``); so must
   what it passes to ``on_step`` and what it returns (they travel through a pipe).
 * Cancel is immediate: the child is terminated, and ``Cancelled`` is raised in the caller.
+* Pause is at a step boundary: when the job's flag says ``paused()`` (``jobs.Gate``), the child waits in
+  its own cancel check before its next step, keeping its state and memory, until the flag clears.
 * An exception in the child becomes a ``ChildError`` with the child's message; a child that
   dies without a word (killed, out of memory) is reported with its exit code.
 * The child's own CPU work and memory end with it: nothing stays resident in the server.
@@ -33,7 +35,8 @@ from .jobs import CancelFlag, JobFn, OnStep, ReportedError
 # The trainer yields CPU to the server's script runs when the cores are contended: nice 5 gives it about a
 # third of a normal process's share there (10 starves it on a busy machine); CMCORE_TRAIN_NICE overrides.
 CHILD_NICE = int(os.environ.get("CMCORE_TRAIN_NICE", "5"))
-POLL_S = 0.1  # how often the relay checks the cancel flag while the child is quiet
+POLL_S = 0.1  # how often the relay checks the cancel and pause flags while the child is quiet
+ORPHAN_CHECK_S = 1.0  # a paused child checks this often that the server that started it is still there
 _STEP, _DONE, _ERROR = "step", "done", "error"
 _START_LOCK = threading.Lock()  # one start at a time swaps the process's __main__ (below)
 
@@ -66,8 +69,12 @@ def _bare_main() -> Iterator[None]:
                 sys.modules["__main__"] = main
 
 
-def _child_main(conn, work: Callable[[OnStep, CancelFlag], Any], nice: int) -> None:
-    """Entry point of the child process: run ``work``, report every step, then the result or the error."""
+def _child_main(conn, work: Callable[[OnStep, CancelFlag], Any], nice: int, go=None) -> None:
+    """Entry point of the child process: run ``work``, report every step, then the result or the error.
+
+    ``go`` (an event the parent clears to pause) is waited for before every step; cancel is the parent's
+    ``terminate``, so the work's own flag never says stop."""
+    parent = os.getppid()
     if nice:
         try:
             os.nice(nice)
@@ -78,8 +85,14 @@ def _child_main(conn, work: Callable[[OnStep, CancelFlag], Any], nice: int) -> N
         # it through a memory file that vanishes when this process exits, before the parent has read it.)
         conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
 
+    def gate() -> bool:
+        while go is not None and not go.wait(ORPHAN_CHECK_S):
+            if os.getppid() != parent:  # the server is gone: nobody will resume or read this run
+                os._exit(1)
+        return False
+
     try:
-        result = work(lambda info: send(_STEP, info), lambda: False)
+        result = work(lambda info: send(_STEP, info), gate)
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent, which decides
         send(_ERROR, f"{type(exc).__name__}: {exc}")
     else:
@@ -92,16 +105,22 @@ def in_child(work: Callable[[OnStep, CancelFlag], Any], nice: int = CHILD_NICE) 
     """A ``JobFn`` that runs ``work`` in a spawned child process at ``nice`` and relays its reports."""
 
     def run(on_step: OnStep, cancel: CancelFlag) -> Any:
+        cancelled = getattr(cancel, "cancelled", cancel)  # never waits: the relay keeps reading while paused
+        paused = getattr(cancel, "paused", lambda: False)
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child_main, args=(there, work, nice), daemon=True, name="cmcore-train")
+        go = ctx.Event()
+        go.set()
+        proc = ctx.Process(target=_child_main, args=(there, work, nice, go), daemon=True, name="cmcore-train")
         with _bare_main():
             proc.start()
         there.close()  # the child holds the only writing end: EOF here means the child is gone
         try:
             while True:
-                if cancel():
+                if cancelled():
                     raise Cancelled("Cancelled; the training process was stopped.")
+                if paused() == go.is_set():
+                    go.clear() if paused() else go.set()
                 if not here.poll(POLL_S):
                     continue
                 try:

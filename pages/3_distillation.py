@@ -31,6 +31,8 @@ cfg, teacher_name = retrain_form.form_config(), retrain_form.form_teacher()
 problem = retrain_form.problem(cfg)
 if problem:
     st.error(f"**These settings cannot be trained.** {problem}", icon=":material/block:")
+elif refused := retrain_view.cost_section(teacher_name, cfg, models.current().dataset):
+    st.error(f"**This server will not start this run.** {refused}", icon=":material/timer_off:")
 elif pressed:
     retrain_view.start(teacher_name, cfg, models.current().dataset)
 retrain_view.live_section()

@@ -44,6 +44,7 @@ class Param:
     hi: float | None = None
     choices: tuple = ()
     label: str = ""
+    limit: str = ""  # why ``hi`` is where it is, said when a link asks for more ("this server's limit per run")
 
     def parse(self, raw: list[str]) -> Any:
         """URL strings -> a valid value; ValueError says what was wrong."""
@@ -78,6 +79,8 @@ class Param:
             raise ValueError(f"{shown(text)} is not a number") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{shown(text)} is not a finite number")
+        if self.limit and self.hi is not None and value > self.hi:
+            raise ValueError(f"{shown(text)} is more than {self.limit} ({self.hi:,})")
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             raise ValueError(f"{shown(text)} is outside {self.lo}-{self.hi}")
         return value

@@ -1,8 +1,8 @@
 """Page 3's settings: presets that fill the form, every distillation setting, refusals in the user's words.
 
 Every widget is built from its ``Param`` (ranges and choices from ``cmcore.config``,
-capped by the per-session limits below so one link cannot occupy a shared server
-for hours).  Options that do not apply to the chosen mode are disabled, with the
+capped by the host's limits per run, ``ui.retrain_costs.HOST``, so one link cannot occupy a shared server
+for hours; a link asking for more is corrected with that reason).  Options that do not apply to the chosen mode are disabled, with the
 reason in their help text.
 """
 from __future__ import annotations
@@ -15,14 +15,13 @@ import streamlit as st
 from cmcore import zoo
 from cmcore.config import LOSSES, LR_SCHEDULES, MODES, RANGES, SCHEDULES, SOLVERS, ConsistencyConfig
 from cmcore.presets import PRESETS
-from ui import params
+from ui import params, retrain_costs
 from ui.params import Param, Spec
 from viz import glossary, names
 from viz.names import FIELD_LABELS
 
-MAX_STEPS = 20_000  # per run: about 2.5 minutes of training on 2 cores
-MAX_BATCH = 4096  # per step
-LIMITS = {"steps": MAX_STEPS, "batch": MAX_BATCH}
+HOST = retrain_costs.HOST
+LIMITS = {"steps": HOST.max_steps, "batch": HOST.max_batch}  # per run; ~15.5 min at the defaults on a quiet 2 cores
 _D = ConsistencyConfig()
 _LABELS = {
     "distillation": "Distillation (from the teacher)", "training": "Training (no teacher)",
@@ -37,8 +36,9 @@ PRESET_KEY = "cd_preset"
 
 def _p(key: str, field: str, kind: str, choices: tuple = ()) -> Param:
     lo, hi = RANGES.get(field, (None, None))
+    limit = "this server's limit per run" if field in LIMITS else ""
     hi = min(hi, LIMITS[field]) if field in LIMITS else hi
-    return Param(key, getattr(_D, field), kind, lo, hi, choices, label=field)
+    return Param(key, getattr(_D, field), kind, lo, hi, choices, label=field, limit=limit)
 
 
 TEACHER_PARAM = Param("cd_teacher", "ours", "choice", choices=tuple(zoo.RECIPES), label="teacher")
@@ -141,8 +141,8 @@ def settings_form(spec: Spec) -> bool:
         params.select(spec, "cd_lr_schedule", "Learning-rate schedule", c[3], format_func=_LABELS.get,
                       help="Constant, or one-cycle: warm up for 15 % of the steps, then anneal.")
         params.number(spec, "cd_steps", "Steps", c[3], step=100,
-                      help=f"Optimiser steps (at most {MAX_STEPS:,} per run on this shared server).")
-        params.number(spec, "cd_batch", "Batch", c[3], step=64, help=f"Data points per step (at most {MAX_BATCH:,}).")
+                      help=f"Optimiser steps (at most {HOST.max_steps:,} per run on this shared server).")
+        params.number(spec, "cd_batch", "Batch", c[3], step=64, help=f"Data points per step (at most {HOST.max_batch:,}).")
     return st.button("Retrain", type="primary", icon=":material/model_training:")
 
 

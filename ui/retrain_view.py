@@ -15,7 +15,7 @@ import streamlit as st
 
 from cmcore import datasets, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, to_dict
-from ui import compute, models, runs
+from ui import compute, models, retrain_costs, runs
 from viz import charts, compare_charts, glossary, names
 from viz.words import claims as claim_words
 from viz.words.english import plural
@@ -31,6 +31,27 @@ _SHOWN_WITH = "_retrain_shown_with"  # {message: (dataset, model) in view when i
 PHASE_WORDS = {"teacher": "Training the teacher", "distillation": "Distilling the teacher",
                "training": "Consistency training"}
 TRACK_NAME = "this run: one-step W2"
+WHO_GOES_FIRST = ("the run estimated shortest first, so a class's quick retrains never wait long behind a long "
+                  "one; a long run pauses for them and resumes where it stopped, and a run that has waited as long "
+                  "as its own estimate goes before any new one.")
+
+
+def cost_section(teacher_name: str, cfg: ConsistencyConfig, dataset: str) -> str | None:
+    """Before anything is queued: the run's estimated time on this server, where it would go in the queue and the
+    host's limits as time.  Returns why this server will not start it now (None: it may)."""
+    parts = retrain_costs.phases(teacher_name, cfg, dataset, not models.has_teacher(zoo.recipe(teacher_name, dataset).teacher))
+    est = retrain_costs.COSTS.estimate(parts)
+    ahead, ahead_s, pauses = runs.manager().outlook(est.seconds)
+    d, host = retrain_costs.duration, retrain_costs.HOST
+    st.caption(f":material/timer: **Estimated time on this server: about {d(est.seconds)}** ({est.steps:,} steps at "
+               f"{retrain_costs.basis(est)}, plus about {d(retrain_costs.COSTS.overhead_s)} to start and score). "
+               f"{retrain_costs.outlook_words(ahead, ahead_s, pauses)}")
+    largest = retrain_costs.largest(teacher_name, cfg, dataset)
+    st.caption(f"This server's limits: {host.max_steps:,} steps and batch {host.max_batch:,} per run (about "
+               f"{d(largest.seconds)} here at both), at most {d(host.max_run_minutes * 60)} of training per run, and "
+               f"{d(retrain_costs.BUDGET.budget_s)} of training per session per hour (about "
+               f"{d(retrain_costs.BUDGET.left(runs.watcher_id()))} left to you).")
+    return retrain_costs.refusal(parts, est, runs.watcher_id())
 
 
 def progress_text(p: jobs.Progress) -> str:
@@ -39,6 +60,8 @@ def progress_text(p: jobs.Progress) -> str:
         return f"Waiting in the queue: place {p.queue_position}"
     if p.stopping:
         return f"Stopping after step {p.step:,} …"
+    if p.paused:
+        return f"Paused at step {p.step:,} of {p.total:,} for shorter runs"
     if not p.total:
         return "Starting …"
     if p.phase == jobs.SCORING:
@@ -132,11 +155,12 @@ def progress_fragment() -> None:
         b[1].button("Stop and discard", key=STOP_KEY, icon=":material/stop_circle:", on_click=_stop,
                     args=(job, False), disabled=p.stopping)
         st.progress(p.fraction, text=progress_text(p))
-        if p.state == jobs.QUEUED:
-            st.info(f"Another retrain is using the trainer (this server trains {runs.MAX_RUNNING} model at a time). "
-                    f"Yours is number {p.queue_position} in the queue and starts by itself; you can keep "
-                    "exploring meanwhile.", icon=":material/hourglass_top:")
-            return
+        if p.state == jobs.QUEUED or p.paused:
+            trainers = retrain_costs.HOST.trainers
+            st.info(f"{retrain_costs.waiting_words(p)} This server trains {trainers} model{'s' if trainers > 1 else ''} "
+                    f"at a time, {WHO_GOES_FIRST} You can keep exploring meanwhile.", icon=":material/hourglass_top:")
+            if p.state == jobs.QUEUED:
+                return
         if p.watchers > 1:
             st.caption(f"{p.watchers - 1} other session(s) asked for the same settings and watch this same run.")
         curves(p, tracker, live=True)
@@ -204,10 +228,11 @@ def live_section() -> None:
             return
         steps = (f"{tracker.teacher_steps:,} teacher steps, then {tracker.cfg.steps:,} distillation steps"
                  if tracker.teacher_steps else plural(tracker.cfg.steps))
+        paused = f", {runs.elapsed_label(p.paused_s)} of it paused for shorter runs" if p.paused_s >= 1 else ""
         st.success(f"Retrained on {where}: {steps}, final loss {p.losses[-1]:.2e}. It is the "
                    f"model every page shows now, and the sidebar lists it under {datasets.label(tracker.dataset)} "
-                   f"with this session's other runs. (It took {runs.elapsed_label(p.elapsed)} of wall-clock time, "
-                   "which depends on the server's load.)", icon=":material/check_circle:")
+                   f"with this session's other runs. (It took {runs.elapsed_label(p.elapsed)} of wall-clock time"
+                   f"{paused}, which depends on the server's load.)", icon=":material/check_circle:")
         curves(p, tracker, live=False)
         return
     message = (f"The retrain on {where} was stopped after step {p.step:,} of {p.total or tracker.cfg.steps:,} and "

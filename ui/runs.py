@@ -2,7 +2,8 @@
 
 Training never runs in a script run.  ``start`` hands a work function to the
 process-wide ``JobManager`` (one per server process: a module global, so clearing Streamlit's caches never
-starts a second one while the first trains, and ``MAX_RUNNING`` holds); a
+starts a second one while the first trains, and the host's number of trainers holds; ``ui.retrain_costs``
+holds the limits, the estimate each run is queued by, and learns each finished run's step cost); a
 ``retrain_job.Tracker`` rides along as the job's preview hook and records, at every snapshot,
 the one-step samples, the W2 of those samples under a small protocol spec
 (``retrain_job.TRACK_SPEC``) and the latest snapshot model, so Stop can keep the model so far.
@@ -29,8 +30,8 @@ from torch import nn
 from cmcore import evaluate, jobs, procjob, retrain_job, runstore, zoo
 from cmcore.config import DEFAULT_DATASET, ConsistencyConfig, TeacherConfig, config_hash
 from cmcore.paths import run_root
+from ui import retrain_costs
 
-MAX_RUNNING = 1  # training jobs at once on this server (2 cores; each job uses 2 torch threads)
 WATCHER_LEASE_S = 60.0  # a run nobody has polled for this long (tab closed, no Stop) is cancelled
 STORE_SIZE = 64  # models kept by the server (each ~70 kB); least recently used dropped
 SESSION_RUNS = 5  # runs a session remembers (picker, comparison table)
@@ -127,7 +128,8 @@ def manager() -> jobs.JobManager:
     global _manager
     with _manager_lock:
         if _manager is None:
-            _manager = jobs.JobManager(max_running=MAX_RUNNING, lease_s=WATCHER_LEASE_S)
+            _manager = jobs.JobManager(max_running=retrain_costs.HOST.trainers, lease_s=WATCHER_LEASE_S,
+                                       on_settled=retrain_costs.learn)
         return _manager
 
 
@@ -192,7 +194,8 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
           dataset: str = DEFAULT_DATASET) -> jobs.Job:
     """Queue a retrain (or join the same one already under way); a session follows one run at a time.
 
-    ``teacher`` None: none exists yet for ``dataset`` (an upload), so the job trains it first.
+    ``teacher`` None: none exists yet for ``dataset`` (an upload), so the job trains it first.  The run is queued
+    by its estimate and charged to this session's budget (joining a run charges nothing).
     """
     noise, _ = evaluate.eval_noise(0, PREVIEW_POINTS)
     tracker = retrain_job.Tracker(teacher_name, cfg, dataset, noise,
@@ -200,8 +203,12 @@ def start(teacher_name: str, cfg: ConsistencyConfig, teacher: nn.Module | None,
     key = model_id(teacher_name, cfg, dataset=dataset)
     previous = current_job()
     phases = ((("teacher", tracker.teacher_steps),) if tracker.teacher_steps else ()) + ((cfg.mode, cfg.steps),)
+    est = retrain_costs.estimate(teacher_name, cfg, dataset, train_teacher=teacher is None)
+    existing = manager().get(key)
     job = manager().submit(key, _job_fn(teacher_name, cfg, teacher, dataset, tracker), watcher_id(), preview=tracker,
-                           info=tracker, phases=phases)
+                           info=tracker, phases=phases, estimate_s=est.seconds)
+    if job is not existing:
+        retrain_costs.charge(watcher_id(), job, est)
     if previous is not None and previous is not job and previous.progress().active:
         manager().stop(previous, watcher_id())
     if job.state == jobs.DONE and find(key) is None:  # trained in this process, then evicted: keep it again
