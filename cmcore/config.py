@@ -154,7 +154,7 @@ class HostLimits:
     max_steps: int = 20_000  # optimiser steps per run
     max_batch: int = 4096  # points per step
     max_run_minutes: float = 20.0  # a run estimated to train longer on this server is refused
-    session_minutes: float = 30.0  # training a session may start per rolling hour (joining a run costs nothing)
+    session_minutes: float = 30.0  # training a session may start per rolling hour (joining costs nothing; 60+: none)
     trainers: int = 1  # runs training at once: one per 2 cores (each uses 2 torch threads)
 
     ENV = {"max_steps": "CMCORE_MAX_STEPS", "max_batch": "CMCORE_MAX_BATCH",
@@ -163,7 +163,7 @@ class HostLimits:
 
     def validate(self) -> "HostLimits":
         checks = {"max_steps": RANGES["steps"], "max_batch": RANGES["batch"], "max_run_minutes": (0.1, 24 * 60),
-                  "session_minutes": (0.1, 60.0), "trainers": (1, 64)}
+                  "session_minutes": (0.1, 24 * 60), "trainers": (1, 64)}
         for name, (lo, hi) in checks.items():
             value = getattr(self, name)
             if not lo <= value <= hi:

@@ -43,7 +43,7 @@ PRIOR: dict[str, tuple[float, float]] = {
 PRIOR_OVERHEAD_S = 12.0  # start the training process, measure W2 about 12 times, score the final model
 MEASURED_WEIGHT = 0.5  # a new measurement at a (kind, batch) moves that point's seconds per step this far
 SPEED_SAMPLES = 20  # measurements (ratio to the prior) that set this server's speed
-MIN_STEPS, MIN_SECONDS = 20, 0.5  # a phase shorter than this measures start-up noise, not a step's cost
+MIN_STEPS, MIN_SECONDS = 100, 1.0  # a phase shorter than this measures start-up noise, not a step's cost
 
 
 def kind_of(mode: str, teacher_solver: str) -> str:

@@ -215,6 +215,7 @@ class Job:
         self._paused_at: float | None = None
         self._paused_s = 0.0
         self._after_pause = False  # the next report's interval spans a pause: it measures no step's cost
+        self._last_snapshot = False  # the last report carried a snapshot (the next interval holds its cost)
         self._trained: dict[int, list[float]] = {}  # phase index -> [steps, seconds] measured between reports
 
     # --- called from the worker thread ------------------------------------------
@@ -230,15 +231,17 @@ class Job:
             self._step, self._total = int(info.step), int(info.total)
             self._losses.append(float(info.loss))
             self._elapsed = float(info.elapsed)
+            after_snapshot, self._last_snapshot = self._last_snapshot, snapshot is not None
             if self._after_pause:  # the interval holds the pause: the rate restarts after it
                 self._after_pause = False
                 self._mark = (self._step, self._elapsed)
                 self._measure_rate(self._mark)
             else:
                 self._measure_rate(before)
-                trained = self._trained.setdefault(self._phase_index, [0, 0.0])
-                trained[0] += self._step - before[0]
-                trained[1] += self._elapsed - before[1]
+                if not after_snapshot:  # the interval after a snapshot holds its preview and measurement, not a step's cost
+                    trained = self._trained.setdefault(self._phase_index, [0, 0.0])
+                    trained[0] += self._step - before[0]
+                    trained[1] += self._elapsed - before[1]
             if samples is not None:
                 samples.setflags(write=False)
                 self._samples, self._samples_step = samples, int(info.step)

@@ -16,6 +16,10 @@ from ui import streamlit_internals
 # AppTest never runs a fragment's timer: pages compute their numbers inside the script run (ui/later.py).
 # Servers the tests start drop this again (tests/browser/conftest.py, bench/load.py).
 os.environ["CONSISTENCY_FILL_IN"] = "sync"
+# A busy test machine trains slowly, and a run estimated past the host's time limit is refused: the tests' runs
+# never are, nor for a session's budget (tests/test_app_limits.py sets the limits it checks).
+os.environ.setdefault("CMCORE_MAX_RUN_MINUTES", "1440")
+os.environ.setdefault("CMCORE_SESSION_MINUTES", "1440")
 # Runs the tests train are stored in a folder of this test session, never in the repo's .runs/.
 os.environ.setdefault(RUN_DIR_ENV, tempfile.mkdtemp(prefix="cmcore-runs-"))
 
