@@ -34,6 +34,13 @@ a copy of ``checkpoints/`` (``CMCORE_CHECKPOINT_DIR``) in which one dataset's te
 session opens page 1 on that dataset.  Runs go to a temporary folder (``CMCORE_RUN_DIR``).  A faulty session
 passes when it showed a message (an error alert) and no traceback; every other session must have 0 errors.
 
+``--long-run`` (issue 20) measures fairness instead: one default retrain alone first (its time on an idle
+server), then one session asks for the largest run the host allows (``--long-steps``/``--long-batch``, by default
+the server's ``CMCORE_MAX_STEPS``/``CMCORE_MAX_BATCH``) and ``--defaults`` sessions press Retrain with the
+page's defaults (each its own seed) ``--long-gap`` seconds after it.  Reported: each default run's queue wait and
+total time against the idle one (target: within 60 s of it), and the long run's total time and whether it was
+paused and finished.  ``--server-env KEY=VALUE`` sets the started server's environment (the host's limits).
+
 Figures only: nothing here fails on a missed target (exit status 1 means errors, not slowness).
 """
 from __future__ import annotations
@@ -462,23 +469,30 @@ async def browse(tab: Tab, res: UserResult, args, rng: random.Random, deadline: 
             return
 
 
-async def retrain(tab: Tab, res: UserResult, args, rng: random.Random) -> None:
+async def retrain(tab: Tab, res: UserResult, args, rng: random.Random, steps: int | None = -1,
+                  batch: int | None = None) -> None:
+    """Set the form (``steps`` -1: ``--cd-steps``; None: the page's default; ``batch`` None: the default), press
+    Retrain and wait for the finished page."""
+    steps = args.cd_steps if steps == -1 else steps
     res.first_page_s = await tab.open(RETRAIN_PAGE)
-    missing = [k for k in (*RETRAIN_FORM_KEYS, "__submit__") if k not in tab.widgets]
+    missing = [k for k in (*RETRAIN_FORM_KEYS, "cd_batch", "__submit__") if k not in tab.widgets]
     if missing:
         raise tab._fail("widget", f"retrain form widgets not drawn: {missing}")
-    steps, seed = tab.widgets["cd_steps"].id, tab.widgets["cd_seed"].id
-    form = [WidgetState(id=steps, double_value=args.cd_steps),
-            WidgetState(id=seed, double_value=float(rng.randrange(1, 2**31 - 1)))]
+    form = [WidgetState(id=tab.widgets["cd_seed"].id, double_value=float(rng.randrange(1, 2**31 - 1)))]
+    for key, value in (("cd_steps", steps), ("cd_batch", batch)):
+        if value is not None:
+            form.append(WidgetState(id=tab.widgets[key].id, double_value=value))
     await think(rng, args.think)
     t0 = time.monotonic()
-    info = res.retrain = {"steps": args.cd_steps, "finished": False, "queue_wait_s": None, "train_s": None,
-                          "total_s": None, "outcome": "timeout"}
+    info = res.retrain = {"steps": steps, "batch": batch, "finished": False, "queue_wait_s": None, "train_s": None,
+                          "total_s": None, "outcome": "timeout", "paused_seen": False}
     await tab.change(form, trigger=tab.widgets["__submit__"].id)
     started = None
 
     def progressed() -> bool:
         nonlocal started
+        if tab.progress_text.startswith("Paused"):
+            info["paused_seen"] = True
         if started is None and tab.progress_text and not tab.progress_text.startswith("Waiting in the queue"):
             started = time.monotonic()
         return any(body.startswith(RETRAIN_DONE) or fmt == Alert.ERROR or body.startswith("Stopped the retrain")
@@ -525,6 +539,10 @@ async def user(index: int, role: str, args, start_at: float, deadline: float | N
     try:
         if role == "retrain":
             await retrain(tab, res, args, rng)
+        elif role == "default":  # --long-run: the page's settings, a seed of its own
+            await retrain(tab, res, args, rng, steps=None)
+        elif role == "long":  # --long-run: the largest run the host allows
+            await retrain(tab, res, args, rng, steps=args.long_steps, batch=args.long_batch)
         elif role.startswith("fault-"):
             await faulty(tab, res, args)
         else:
@@ -820,6 +838,71 @@ async def run(args, pids: list[int]) -> dict:
                       "loadavg_1min_mean": sum(sampler.loads) / len(sampler.loads) if sampler.loads else None,
                       "loadavg_1min_max": max(sampler.loads, default=None)},
                      killed if args.faults else None)
+
+
+async def long_run(args, pids: list[int]) -> dict:
+    """``--long-run``: a default retrain alone, then the largest run and ``--defaults`` default ones right after."""
+    sampler = MemorySampler(pids)
+    sampler.start()
+    t_begin = time.monotonic()
+    idle = await user(0, "default", args, time.monotonic(), None)
+    idle_loads, sampler.loads = list(sampler.loads), []
+    t0 = time.monotonic()
+    results = await asyncio.gather(user(1, "long", args, t0, None), *(
+        user(2 + i, "default", args, t0 + args.long_gap + 0.5 * i, None) for i in range(args.defaults)))
+    await sampler.stop()
+    idle_s = idle.retrain["total_s"] if idle.retrain else None
+    rows = []
+    for r in [idle, *results]:
+        rt = r.retrain or {}
+        rows.append({"session": r.index, "role": "idle" if r is idle else r.role, "steps": rt.get("steps"),
+                     "batch": rt.get("batch"), "finished": rt.get("finished", False),
+                     "queue_wait_s": rt.get("queue_wait_s"), "total_s": rt.get("total_s"),
+                     "over_idle_s": None if idle_s is None or rt.get("total_s") is None else rt["total_s"] - idle_s,
+                     "paused_seen": rt.get("paused_seen", False), "errors": r.errors})
+    defaults = [row for row in rows if row["role"] == "default"]
+    return {"config": {"long_steps": args.long_steps, "long_batch": args.long_batch, "defaults": args.defaults,
+                       "long_gap_s": args.long_gap, "server_env": args.server_env},
+            "rows": rows, "idle_s": idle_s, "target_over_idle_s": 60.0,
+            "met": bool(defaults) and all(row["finished"] and row["over_idle_s"] is not None
+                                         and row["over_idle_s"] <= 60.0 for row in defaults)
+            and all(row["finished"] for row in rows if row["role"] == "long"),
+            "errors": sum(len(row["errors"]) for row in rows), "total_s": time.monotonic() - t_begin,
+            "loadavg_idle": [min(idle_loads, default=None), max(idle_loads, default=None)],
+            "loadavg_1min_mean": sum(sampler.loads) / len(sampler.loads) if sampler.loads else None,
+            "loadavg_1min_max": max(sampler.loads, default=None), "cores": os.cpu_count()}
+
+
+def long_run_report(r: dict) -> str:
+    lines = [f"{row['role']:<8} steps {row['steps'] or 'default'} batch {row['batch'] or 'default'}: "
+             f"{'finished' if row['finished'] else 'NOT finished'}; wait {fmt(row['queue_wait_s'], ' s', 1)}, total "
+             f"{fmt(row['total_s'], ' s', 1)} ({fmt(row['over_idle_s'], ' s', 1)} over idle)"
+             f"{'; was paused' if row['paused_seen'] else ''}" for row in r["rows"]]
+    return "\n".join(lines + [f"target (each default within 60 s of idle, the long run finishes): "
+                              f"{'met' if r['met'] else 'missed'}; errors {r['errors']}"]) + "\n"
+
+
+def long_run_markdown(r: dict, command: str, title: str) -> str:
+    c = r["config"]
+    out = [title, "", f"`{command}`", "",
+           f"Commit {_git('rev-parse', '--short', 'HEAD')}, {r['cores']} cores; 1-minute load average "
+           f"{fmt(r['loadavg_idle'][0], '', 1)}-{fmt(r['loadavg_idle'][1], '', 1)} during the idle run, mean "
+           f"{fmt(r['loadavg_1min_mean'], '', 1)} (max {fmt(r['loadavg_1min_max'], '', 1)}) during the rest. "
+           f"One default retrain ran alone first (its time is the idle-server time); then one session asked for "
+           f"{c['long_steps']:,} steps at batch {c['long_batch']:,} (the largest run the server allowed"
+           + (f", with {', '.join(c['server_env'])}" if c["server_env"] else "") + f") and {c['defaults']} sessions "
+           f"pressed Retrain with the page's defaults, each with its own seed, {c['long_gap_s']:g} s after it.", "",
+           "| run | steps × batch | finished | queue wait | Retrain → finished page | over the idle run | paused |",
+           "|---|---|---|---|---|---|---|"]
+    for row in r["rows"]:
+        size = f"{row['steps']:,} × {row['batch']:,}" if row["steps"] else "defaults"
+        out.append(f"| {row['role']} (session {row['session']}) | {size} | {'yes' if row['finished'] else 'no'} | "
+                   f"{fmt(row['queue_wait_s'], ' s', 1)} | {fmt(row['total_s'], ' s', 1)} | "
+                   f"{'—' if row['role'] == 'idle' else fmt(row['over_idle_s'], ' s', 1)} | "
+                   f"{'yes' if row['paused_seen'] else 'no'} |")
+    out += ["", f"Target: every default run within 60 s of the idle run, and the long run finishes: "
+                f"**{'met' if r['met'] else 'missed'}**. Errors: {r['errors']}."]
+    return "\n".join(out) + "\n"
 
 
 def fault_of(r: UserResult) -> str | None:
@@ -1161,6 +1244,14 @@ def parse_args(argv=None):
                     help="--faults: seconds the first training child runs before it is killed")
     ap.add_argument("--fault-wait", type=float, default=120.0,
                     help="--faults: seconds a faulty session waits for the page to show what went wrong")
+    ap.add_argument("--long-run", action="store_true",
+                    help="issue 20's scenario: the largest run, then --defaults default retrains right after")
+    ap.add_argument("--long-steps", type=int, help="--long-run: steps of the long run (default: the host's limit)")
+    ap.add_argument("--long-batch", type=int, help="--long-run: its batch (default: the host's limit)")
+    ap.add_argument("--defaults", type=int, default=4, help="--long-run: default retrains after the long one")
+    ap.add_argument("--long-gap", type=float, default=3.0, help="--long-run: seconds between the long run and them")
+    ap.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --start: an environment variable of the server (e.g. CMCORE_MAX_STEPS=6000)")
     ap.add_argument("--json", help="write the full result here")
     ap.add_argument("--md", help="write a Markdown report here (e.g. bench/LOAD.md)")
     ap.add_argument("--md-section", default="", help="name of the report's section in --md (several in one file)")
@@ -1173,6 +1264,14 @@ def parse_args(argv=None):
                  "the environment it is started with)")
     if args.faults and args.sessions - args.retrainers < 3:
         ap.error("--faults needs at least 3 browsing sessions (two of them meet a fault)")
+    if args.long_run:
+        sys.path.insert(0, str(REPO))
+        from cmcore.config import HostLimits
+
+        env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.server_env)) if args.start else os.environ
+        host = HostLimits.from_env(env)
+        args.long_steps = args.long_steps or host.max_steps
+        args.long_batch = args.long_batch or host.max_batch
     return args
 
 
@@ -1183,6 +1282,7 @@ def main(argv=None) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="load-faults-")
         env = fault_files(Path(scratch.name))
         print(f"faults: {env.pop('junk_file')} is junk in {env['CMCORE_CHECKPOINT_DIR']}", file=sys.stderr)
+    env.update(dict(kv.split("=", 1) for kv in args.server_env))
     if args.start:
         server = Server(extra=shlex.split(args.server_args), env=env)
         print(f"started streamlit (pid {server.proc.pid}) on {server.url}; healthy after "
@@ -1190,13 +1290,13 @@ def main(argv=None) -> int:
         args.url = server.url
         args.server_pid = [server.proc.pid]
     try:
-        result = asyncio.run(run(args, args.server_pid))
+        result = asyncio.run((long_run if args.long_run else run)(args, args.server_pid))
     finally:
         if server is not None:
             server.stop()
         if scratch is not None:
             scratch.cleanup()
-    print(text_report(result))
+    print((long_run_report if args.long_run else text_report)(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     if args.md:
@@ -1210,7 +1310,10 @@ def main(argv=None) -> int:
             kept.append(a)
         command = "python bench/load.py " + " ".join(shlex.quote(a) for a in kept)
         title = f"## {args.md_title}" if args.md_title else "# Load test: a class on one server"
-        write_md(Path(args.md), markdown_report(result, command, title), args.md_section)
+        report = long_run_markdown if args.long_run else markdown_report
+        write_md(Path(args.md), report(result, command, title), args.md_section)
+    if args.long_run:
+        return 1 if result["errors"] else 0
     faults_ok = result["faults"] is None or result["faults"]["all_shown_as_messages"]
     return 1 if result["errors"] or not faults_ok else 0
 
