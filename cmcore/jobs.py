@@ -8,9 +8,9 @@ worker threads owned by one process-wide ``JobManager``:
   come with an estimate of its running time; waiting jobs are ranked by their
   estimated time left less their time spent waiting (``AGING``: a job that
   waited as long as its own estimate outranks any new one), jobs without an
-  estimate last, each group in arrival order.  When a waiting job ranks below
-  ``PREEMPT_RATIO`` times a running one, the running one is *paused* at its next
-  step (its work blocks in its cancel check) and resumes when it ranks first
+  estimate last, each group in arrival order.  When the first waiting job ranks
+  before a running one and its time left is under ``PREEMPT_RATIO`` of that
+  one's, the running one is *paused* at its next step (its work blocks in its cancel check) and resumes when it ranks first
   again, at most ``max_paused`` at a time.  So a class's short runs never wait
   behind one long run, and the long run still finishes: its waiting counts for
   it.  Why not time slices: five runs sharing the trainer would each take five
@@ -553,10 +553,9 @@ class JobManager:
             if len(running) < self.max_running:
                 return 0, None, False
             ahead = [j for j in self._waiting() if self._rank(j) < (0, estimate_s, math.inf)]
-            ranks = [self._rank(j) for j in running if j.pausable()]
-            worst = max(ranks) if ranks else (1, 0.0, 0)
-            if not ahead and len(self._paused) < self.max_paused and not worst[0] and \
-                    estimate_s < PREEMPT_RATIO * worst[1]:
+            pausable = [j for j in running if j.pausable()]
+            if not ahead and pausable and len(self._paused) < self.max_paused and \
+                    self._preempts((0, estimate_s, math.inf), estimate_s, max(pausable, key=self._rank)):
                 return 0, None, True
             left = [j.remaining_s() for j in running + ahead]
             return len(running) + len(ahead), None if None in left else sum(left) / self.max_running, False
@@ -605,17 +604,23 @@ class JobManager:
         while waiting and len(self._running) - len(self._paused) < self.max_running:
             self._run(waiting.pop(0))
         while waiting and (waiting[0] in self._paused or len(self._paused) < self.max_paused):
-            best = self._rank(waiting[0])
             running = [j for j in self._running if j not in self._paused and j.pausable()]
             if not running:
                 return
             victim = max(running, key=self._rank)
-            worst = self._rank(victim)
-            if best[0] or worst[0] or not best[1] < PREEMPT_RATIO * worst[1]:
+            if not self._preempts(self._rank(waiting[0]), waiting[0].remaining_s(), victim):
                 return
             victim.pause()
             self._paused.add(victim)
             self._run(waiting.pop(0))
+
+    def _preempts(self, rank: tuple[int, float, int], left: float | None, victim: Job) -> bool:
+        """A waiting job (its rank, its estimated time left) pauses ``victim`` when it ranks first and its time
+        left is under PREEMPT_RATIO of the victim's: a waiting long run that aged goes next, but never pauses a
+        short one that is training."""
+        worst, victim_left = self._rank(victim), victim.remaining_s()
+        return (not rank[0] and not worst[0] and rank < worst and left is not None and victim_left is not None
+                and left < PREEMPT_RATIO * victim_left)
 
     def _run(self, job: Job) -> None:
         """Resume a paused job, or start a queued one in a worker thread of its own."""

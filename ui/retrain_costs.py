@@ -78,11 +78,10 @@ def learn(job: jobs.Job) -> None:
     tracker = job.info
     timing = job.timing()
     teacher_batch = zoo.recipe(tracker.teacher, tracker.dataset).teacher.batch
-    for name, steps, seconds in timing.phases:
-        kind, batch = (("teacher", teacher_batch) if name == "teacher"
-                       else (costs.kind_of(tracker.cfg.mode, tracker.cfg.teacher_solver), tracker.cfg.batch))
-        COSTS.record(kind, batch, steps, seconds)
-    if job.state == jobs.DONE:
+    counted = [COSTS.record(*(("teacher", teacher_batch) if name == "teacher" else
+                              (costs.kind_of(tracker.cfg.mode, tracker.cfg.teacher_solver), tracker.cfg.batch)),
+                            steps, seconds) for name, steps, seconds in timing.phases]
+    if job.state == jobs.DONE and counted and all(counted):  # every step measured: the rest is the overhead
         COSTS.record_overhead(timing.running_s - sum(seconds for _, _, seconds in timing.phases))
 
 
