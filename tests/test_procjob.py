@@ -121,3 +121,38 @@ def test_a_child_starts_whatever_file_is_the_parents_main(manager, tmp_path, mon
     p = job.progress()
     assert p.state == jobs.DONE, p.error
     assert sys.modules["__main__"] is page_main
+
+
+def gated(on_step, cancel):
+    """Steps until stopped, asking its cancel flag before each step, as the trainer does (the pause point)."""
+    step = 0
+    while not cancel():
+        step += 1
+        on_step(StepInfo(step, 10**9, 1.0, 0.01 * step))
+        time.sleep(0.02)
+
+
+def test_a_paused_child_waits_at_a_step_boundary_and_resumes_where_it_stopped(manager):
+    job = manager.submit("gated", procjob.in_child(gated), watcher="w")
+    deadline = time.monotonic() + GUARD_S
+    while job.progress().step < 2:
+        assert time.monotonic() < deadline and job.progress().active, job.progress()
+        job.wait(0.05)
+    job.pause()  # what the manager does for a much shorter run
+    still, last, since = False, -1, time.monotonic()
+    while not still:  # the child stops sending steps: the step stays put for a second (it sent 50 a second)
+        assert time.monotonic() < deadline, "the paused child kept stepping"
+        step = job.progress().step
+        if step != last:
+            last, since = step, time.monotonic()
+        still = time.monotonic() - since > 1.0
+        job.wait(0.05)
+    assert job.progress().paused and job.state == jobs.RUNNING
+    job.resume()
+    while job.progress().step <= last:  # the same child goes on from the next step
+        assert time.monotonic() < deadline, "the child did not resume"
+        job.wait(0.05)
+    p = job.progress()
+    assert len(p.losses) == p.step  # one report per step, numbered on from the pause: not started again
+    manager.stop(job, "w")
+    assert job.wait(GUARD_S) and job.state == jobs.CANCELLED
