@@ -13,7 +13,7 @@ import torch
 
 from cmcore import jobs, runstore, uploads
 from cmcore.config import ConsistencyConfig
-from ui import runs, shared
+from ui import retrain_costs, runs, shared
 
 WAIT_S = 60
 
@@ -89,8 +89,8 @@ def test_one_job_manager_per_process_whatever_cache_is_cleared():
         again = runs.manager()
         assert again is manager
         second = again.submit(("bounds-test", 2), lambda on_step, cancel: None, "watcher-b")
-        assert first.state == jobs.RUNNING and second.state == jobs.QUEUED  # MAX_RUNNING = 1 still holds
-        assert again.queue_position(second) == 1 and runs.MAX_RUNNING == 1
+        assert first.state == jobs.RUNNING and second.state == jobs.QUEUED  # one trainer still
+        assert again.queue_position(second) == 1 and retrain_costs.HOST.trainers == 1
     finally:
         gate.set()
         first.wait(WAIT_S)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from cmcore import costs, jobs, zoo
+from cmcore import costs, jobs, retrain_job, zoo
 from cmcore.config import ConsistencyConfig, HostLimits
 
 HOST = HostLimits.from_env(os.environ)  # read once per process: the host sets it before starting the server
@@ -76,6 +76,8 @@ def charge(session, job: jobs.Job, est: costs.Estimate) -> None:
 def learn(job: jobs.Job) -> None:
     """The job manager's ``on_settled``: record what each phase of a finished run cost per step."""
     tracker = job.info
+    if not isinstance(tracker, retrain_job.Tracker):  # not a retrain (a test's job): nothing to learn
+        return
     timing = job.timing()
     teacher_batch = zoo.recipe(tracker.teacher, tracker.dataset).teacher.batch
     counted = [COSTS.record(*(("teacher", teacher_batch) if name == "teacher" else
