@@ -49,8 +49,9 @@ cancellation it reports.  An interrupt (``KeyboardInterrupt``, ``SystemExit``)
 still settles the job and frees its slot, then propagates.
 
 Longer than 300 lines because a ``Job`` and the ``JobManager`` share one locking order (the manager's
-lock, then a job's; a job asks the manager for its queue place never under its own lock): split in two
-modules, that order would have to be kept across both.
+lock, then a job's; a job asks the manager for its queue place never under its own lock), and the
+queue's order, pauses and resumes read and change both under it: split in two modules, that order
+would have to be kept across both.
 """
 from __future__ import annotations
 

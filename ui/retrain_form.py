@@ -143,7 +143,8 @@ def settings_form(spec: Spec) -> bool:
         params.number(spec, "cd_steps", "Steps", c[3], step=100,
                       help=f"Optimiser steps (at most {HOST.max_steps:,} per run on this shared server).")
         params.number(spec, "cd_batch", "Batch", c[3], step=64, help=f"Data points per step (at most {HOST.max_batch:,}).")
-    return st.button("Retrain", type="primary", icon=":material/model_training:")
+    return st.button("Retrain", type="primary", icon=":material/model_training:",
+                     help=glossary.tips("estimate", "queue"))
 
 
 def problem(cfg: ConsistencyConfig) -> str | None:

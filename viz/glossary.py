@@ -160,6 +160,23 @@ TERMS: dict[str, Term] = {t_key: t for t_key, t in (
         "If the target were exactly the online network, outputting a constant would make the loss zero. The lesson "
         "says the slowly moving target θ⁻ prevents this. The app calls a run collapsed when its one-step samples are "
         "measurably narrower than the data and no better than the teacher's single step.")),
+    ("estimate", Term(
+        "estimated training time",
+        "How long a retrain should take on this server, before it starts: its steps times the seconds a step took "
+        "here at that batch, plus the time to start and score.",
+        "The server times every run it trains, per kind of step and batch, leaving out any time a run spent paused. "
+        "A new run's estimate is its steps times that measured cost, plus the measured time to start the training "
+        "process and score the result. A batch this server has not trained yet is estimated from a cost model "
+        "(a fixed cost per step plus a cost per point) scaled by how fast this server has been; before its first "
+        "run, from the development machine's speed, and the page says which.")),
+    ("queue", Term(
+        "training queue",
+        "Runs that wait for the trainer: the one estimated shortest goes first, and a long run pauses for much "
+        "shorter ones, then resumes where it stopped.",
+        "A server trains a few runs at a time (the host sets how many). Waiting runs are ordered by their estimated "
+        "time left less the time they have already waited, so a class's short retrains never wait long behind one "
+        "long run, and a long run that has waited as long as its own estimate goes before any new one. A long run "
+        "is paused between two steps, keeping everything it learned, and its owner sees why and for how long.")),
     ("renoise", Term(
         "re-noise (multi-step sampling)",
         "After a jump to x̂₀, mix it with fresh noise at the next lower level and jump again: each extra jump costs "
