@@ -34,8 +34,8 @@ a copy of ``checkpoints/`` (``CMCORE_CHECKPOINT_DIR``) in which one dataset's te
 session opens page 1 on that dataset.  Runs go to a temporary folder (``CMCORE_RUN_DIR``).  A faulty session
 passes when it showed a message (an error alert) and no traceback; every other session must have 0 errors.
 
-``--long-run`` (issue 20) measures fairness instead: one default retrain alone first (its time on an idle
-server), then one session asks for the largest run the host allows (``--long-steps``/``--long-batch``, by default
+``--long-run`` (issue 20) measures fairness instead: default retrains alone first (``--idle-runs``: the first
+warms the server, the last one's time is its time on an idle server), then one session asks for the largest run the host allows (``--long-steps``/``--long-batch``, by default
 the server's ``CMCORE_MAX_STEPS``/``CMCORE_MAX_BATCH``) and ``--defaults`` sessions press Retrain with the
 page's defaults (each its own seed) ``--long-gap`` seconds after it.  Reported: each default run's queue wait and
 total time against the idle one (target: within 60 s of it), and the long run's total time and whether it was
@@ -845,7 +845,8 @@ async def long_run(args, pids: list[int]) -> dict:
     sampler = MemorySampler(pids)
     sampler.start()
     t_begin = time.monotonic()
-    idle = await user(0, "default", args, time.monotonic(), None)
+    for i in range(args.idle_runs):  # the first ones warm the server (pages, a training process, its step cost)
+        idle = await user(-args.idle_runs + 1 + i, "default", args, time.monotonic(), None)
     idle_loads, sampler.loads = list(sampler.loads), []
     t0 = time.monotonic()
     results = await asyncio.gather(user(1, "long", args, t0, None), *(
@@ -862,6 +863,7 @@ async def long_run(args, pids: list[int]) -> dict:
                      "paused_seen": rt.get("paused_seen", False), "errors": r.errors})
     defaults = [row for row in rows if row["role"] == "default"]
     return {"config": {"long_steps": args.long_steps, "long_batch": args.long_batch, "defaults": args.defaults,
+                       "idle_runs": args.idle_runs,
                        "long_gap_s": args.long_gap, "server_env": args.server_env},
             "rows": rows, "idle_s": idle_s, "target_over_idle_s": 60.0,
             "met": bool(defaults) and all(row["finished"] and row["over_idle_s"] is not None
@@ -888,7 +890,8 @@ def long_run_markdown(r: dict, command: str, title: str) -> str:
            f"Commit {_git('rev-parse', '--short', 'HEAD')}, {r['cores']} cores; 1-minute load average "
            f"{fmt(r['loadavg_idle'][0], '', 1)}-{fmt(r['loadavg_idle'][1], '', 1)} during the idle run, mean "
            f"{fmt(r['loadavg_1min_mean'], '', 1)} (max {fmt(r['loadavg_1min_max'], '', 1)}) during the rest. "
-           f"One default retrain ran alone first (its time is the idle-server time); then one session asked for "
+           + (f"{c['idle_runs'] - 1} default retrain(s) warmed the server, then one" if c.get("idle_runs", 1) > 1
+              else "One") + " default retrain ran alone (its time is the idle-server time); then one session asked for "
            f"{c['long_steps']:,} steps at batch {c['long_batch']:,} (the largest run the server allowed"
            + (f", with {', '.join(c['server_env'])}" if c["server_env"] else "") + f") and {c['defaults']} sessions "
            f"pressed Retrain with the page's defaults, each with its own seed, {c['long_gap_s']:g} s after it.", "",
@@ -1250,6 +1253,8 @@ def parse_args(argv=None):
     ap.add_argument("--long-batch", type=int, help="--long-run: its batch (default: the host's limit)")
     ap.add_argument("--defaults", type=int, default=4, help="--long-run: default retrains after the long one")
     ap.add_argument("--long-gap", type=float, default=3.0, help="--long-run: seconds between the long run and them")
+    ap.add_argument("--idle-runs", type=int, default=2,
+                    help="--long-run: default retrains alone first; the last one's time is the idle-server time")
     ap.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                     help="with --start: an environment variable of the server (e.g. CMCORE_MAX_STEPS=6000)")
     ap.add_argument("--json", help="write the full result here")

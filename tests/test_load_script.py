@@ -105,3 +105,22 @@ def test_the_finished_retrain_text_it_waits_for_is_the_one_page_3_writes():
     load = _load_module()
     source = (REPO / "ui" / "retrain_view.py").read_text(encoding="utf-8")
     assert f'st.success(f"{load.RETRAIN_DONE}' in source, f"ui/retrain_view.py no longer writes {load.RETRAIN_DONE!r}"
+
+
+def test_long_run_defaults_to_the_servers_limits_and_judges_each_default_run_against_the_idle_one():
+    load = _load_module()
+    args = load.parse_args(["--start", "--long-run", "--server-env", "CMCORE_MAX_STEPS=3000"])
+    assert (args.long_steps, args.long_batch, args.defaults) == (3000, 4096, 4)
+    row = {"session": 0, "role": "idle", "steps": None, "batch": None, "finished": True, "queue_wait_s": 0.5,
+           "total_s": 30.0, "over_idle_s": 0.0, "paused_seen": False, "errors": []}
+    rows = [row, {**row, "session": 1, "role": "long", "steps": 3000, "batch": 4096, "total_s": 400.0,
+                  "over_idle_s": 370.0, "paused_seen": True},
+            {**row, "session": 2, "role": "default", "total_s": 55.0, "over_idle_s": 25.0},
+            {**row, "session": 3, "role": "default", "total_s": 95.0, "over_idle_s": 65.0}]
+    result = {"config": {"long_steps": 3000, "long_batch": 4096, "defaults": 2, "long_gap_s": 3.0, "server_env": []},
+              "rows": rows, "idle_s": 30.0, "target_over_idle_s": 60.0, "met": False, "errors": 0, "total_s": 500.0,
+              "loadavg_idle": [1.0, 1.2], "loadavg_1min_mean": 1.5, "loadavg_1min_max": 2.0, "cores": 2}
+    md = load.long_run_markdown(result, "python bench/load.py --long-run", "## Fair training")
+    assert "| default (session 3) | defaults | yes | 0.5 s | 95.0 s | 65.0 s | no |" in md
+    assert "| long (session 1) | 3,000 × 4,096 | yes | 0.5 s | 400.0 s | 370.0 s | yes |" in md
+    assert "**missed**" in md and "(missed)" not in md

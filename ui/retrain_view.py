@@ -43,12 +43,14 @@ def cost_section(teacher_name: str, cfg: ConsistencyConfig, dataset: str) -> str
     est = retrain_costs.COSTS.estimate(parts)
     ahead, ahead_s, pauses = runs.manager().outlook(est.seconds)
     d, host = retrain_costs.duration, retrain_costs.HOST
+    rate, note = retrain_costs.basis(est)
     st.caption(f":material/timer: **Estimated time on this server: about {d(est.seconds)}** ({est.steps:,} steps at "
-               f"{retrain_costs.basis(est)}, plus about {d(retrain_costs.COSTS.overhead_s)} to start and score). "
-               f"{retrain_costs.outlook_words(ahead, ahead_s, pauses)}")
+               f"{rate}, plus about {d(retrain_costs.COSTS.overhead_s)} to start and score). "
+               f"{retrain_costs.outlook_words(ahead, ahead_s, pauses)}{note}")
     largest = retrain_costs.largest(teacher_name, cfg, dataset)
-    st.caption(f"This server's limits: {host.max_steps:,} steps and batch {host.max_batch:,} per run (about "
-               f"{d(largest.seconds)} here at both), at most {d(host.max_run_minutes * 60)} of training per run, and "
+    st.caption(f"This server's limits: {host.max_steps:,} steps and batch {host.max_batch:,} per run (the largest "
+               f"run would take about {d(largest.seconds)} here), at most {d(host.max_run_minutes * 60)} of training "
+               f"per run, and "
                f"{d(retrain_costs.BUDGET.budget_s)} of training per session per hour (about "
                f"{d(retrain_costs.BUDGET.left(runs.watcher_id()))} left to you).")
     return retrain_costs.refusal(parts, est, runs.watcher_id())
