@@ -40,7 +40,7 @@ PRIOR: dict[str, tuple[float, float]] = {
     "distillation-euler": (2.5e-3, 9.5e-6),  # ~7.4 ms at 512, ~41 ms at 4,096
     "distillation-heun": (3.0e-3, 1.06e-5),  # ~8.4 ms at 512, ~46.4 ms at 4,096
 }
-PRIOR_OVERHEAD_S = 12.0  # start the training process, measure W2 about 12 times, score the final model
+PRIOR_OVERHEAD_S = 12.0  # start the process, measure W2 ~12 times, score: a first guess until a run ends here
 MEASURED_WEIGHT = 0.5  # a new measurement at a (kind, batch) moves that point's seconds per step this far
 SPEED_SAMPLES = 20  # measurements (ratio to the prior) that set this server's speed
 MIN_STEPS, MIN_SECONDS = 100, 1.0  # a phase shorter than this measures start-up noise, not a step's cost
