@@ -92,8 +92,9 @@ params.segmented(spec, "ms_path_k", "Sampling steps K", c[1], help=glossary.tips
 
 
 def jumps(real_bg, paths) -> None:
-    show.charts_in_columns([compute.chart_spec(trajectories.multistep_steps_spec, paths.inputs, paths.x0_hats, paths.levels,
-                                               samples_bg=real_bg, size=185, only_step=i) for i in range(k_path)],
+    show.charts_in_columns([trajectories.multistep_steps_spec(paths.inputs, paths.x0_hats, paths.levels, table=True,
+                                                              samples_bg=real_bg, size=185, only_step=i)
+                            for i in range(k_path)],
                            per_row=min(k_path, 4))
     st.caption(f"Each colour is one of {st.session_state['ms_paths']} points. Hollow circle: the network's input x_τ "
                "(at step 1 the pure noise); solid line and filled dot: its jump to x̂₀. Dashed line: fresh noise "

@@ -5,6 +5,7 @@ later looks with script runs that call the fragment itself (AppTest never runs a
 computations are plain functions on a pool of one worker, held by events and a fake clock: ready, late, failed,
 cancelled (a lapsed lease) and refused (a full queue).  The browser's timer is recorded, not sent.
 """
+import concurrent.futures
 import threading
 
 import pytest
@@ -42,7 +43,9 @@ class Scene:
         monkeypatch.setenv(later.SYNC_ENV, "")  # the pool path
         self.clock = Clock()
         self.pool = shared.Pool(1, hold_s=0, clock=self.clock, **pool_kwargs)
+        self.express = shared.Pool(1, hold_s=0, nice=0, clock=self.clock, name="express")
         monkeypatch.setattr(shared, "POOL", self.pool)
+        monkeypatch.setattr(shared, "EXPRESS", self.express)
         self.timer: list = []
         self.events: list = []  # timer commands and error messages, in the order the part sent them
         monkeypatch.setattr(streamlit_internals, "rerun_fragment_every",
@@ -89,8 +92,50 @@ def test_ready_numbers_are_drawn_in_the_run_without_a_note(monkeypatch):
     assert scene.parts == [] and scene.timer == [None]  # no fragment was needed
 
 
+def test_a_quiet_server_computes_at_once_and_draws_in_the_run_without_polling(monkeypatch):
+    threads = []
+
+    def fn(seed):
+        threads.append(threading.current_thread().name)
+        scene.started.set()
+        return scene.gate.wait(WAIT_S) and seed * 10
+
+    scene = Scene(monkeypatch, fn=fn)
+    monkeypatch.setattr(later, "GRACE_S", 0.0)  # only the quiet server's wait can see the numbers in
+    monkeypatch.setattr(later, "QUIET_WAIT_S", WAIT_S)
+    threading.Thread(target=lambda: scene.started.wait(WAIT_S) and scene.gate.set(), daemon=True).start()
+    at = scene.run()
+    assert markdown(at) == ["value 40"] and not at.info and not at.error
+    assert scene.parts == [] and scene.timer == [None]  # drawn in the run: no note, no fragment, no timer
+    assert threads and threads[0].startswith("express")
+
+
+def test_with_work_in_flight_the_numbers_queue_in_the_shared_pool(monkeypatch):
+    threads = []
+    scene = Scene(monkeypatch, fn=lambda seed: threads.append(threading.current_thread().name) or seed * 10)
+    scene.hold()  # somebody else's computation is running
+    scene.run()
+    assert len(scene.parts) == 1 and scene.timer == [later.poll_interval(1)]  # the note, polling
+    scene.release()
+    assert scene.parts[0].futures[0].result(WAIT_S) == 40 and threads[0].startswith("fill-in")
+
+
+def test_a_waiting_run_ends_when_the_student_asks_for_another(monkeypatch):
+    class Asked(Exception):
+        pass
+
+    def asked():
+        raise Asked
+
+    monkeypatch.setattr(streamlit_internals, "end_run_if_asked", asked)
+    never = concurrent.futures.Future()
+    with pytest.raises(Asked):
+        later.wait([never], WAIT_S)
+
+
 def test_late_numbers_show_the_note_then_fill_in_and_the_timer_stops(monkeypatch):
     scene = Scene(monkeypatch, fn=lambda seed: scene.gate.wait(WAIT_S) and seed * 10)
+    monkeypatch.setattr(later, "QUIET_WAIT_S", later.GRACE_S)
     at = scene.run()  # the computation runs but waits: the grace period passes, the note stays
     assert [i.value for i in at.info] == [later.waiting_text(WHAT, 0)] and markdown(at) == []
     assert scene.timer == [later.POLL_S] and len(scene.parts) == 1

@@ -2,10 +2,13 @@
 
 A page hands the part of it that shows per-seed numbers to ``fill_in(what, draw, call(fn, *args), ...)``,
 ``fn`` being a ``ui.shared.cached`` function and ``draw(*values)`` the code that draws that part.
-Held values are drawn at once.  Otherwise the computations go to the server's worker pool (one per
-process, shared by every session: the same model, seed and count is computed once for everyone), and
-on a quiet server (nothing ahead in the pool) the run waits up to ``GRACE_S`` for them, so one student
-alone sees the numbers in the same run, without a note flashing up.  If they are not in by then, the
+Held values are drawn at once.  One student alone (nothing in flight on the server) has them computed at
+once on the express worker (``shared.EXPRESS``, at the script runs' priority) while the run waits up to
+``QUIET_WAIT_S`` for them: the numbers are drawn in the same run, with no note and no polling, and a widget
+moved meanwhile ends the wait at once (the next run joins the computation).  Otherwise the computations go
+to the server's worker pool (one per process, shared by every session: the same model, seed and count is
+computed once for everyone), and with nothing ahead of them in the pool the run waits up to ``GRACE_S``
+for them, so no note flashes up for quick ones.  If they are not in by then, the
 script run ends with a note in their place saying what is being computed and how much work is queued
 ahead of it (other sessions' and this page's own other parts).  That place is a fragment: the browser
 reruns it (only it) every ``POLL_S`` seconds, less often the longer the queue ahead of it, and the run
@@ -36,6 +39,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import time
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import streamlit as st
@@ -46,6 +50,8 @@ POLL_S = 0.3  # a waiting part looks again this often while its numbers are next
 POLL_PER_AHEAD_S = 0.1  # this much less often per computation ahead of them (every look is a script run:
 POLL_MAX_S = 3.0  # thirty sessions looking every 0.3 s cost a core), but at least this often
 GRACE_S = 0.3  # first in line, numbers ready this soon are drawn in the same run: no note flashes up for them
+QUIET_WAIT_S = 3.0  # one student alone waits this long in the run for numbers computed at once (a page's take
+WAIT_SLICE_S = 0.05  # well under a second), looking this often whether a moved widget asked for another run
 WAIT_PREFIX = "Computing"  # the waiting note starts with this (bench/load.py and the browser tests watch for it)
 SYNC_ENV = "CONSISTENCY_FILL_IN"  # "sync": compute inside the script run (AppTest, which never polls)
 MAX_REASON_CHARS = 200  # an error's own message, cut to this, is quoted in the part's place
@@ -74,15 +80,15 @@ class Part:
         self.what, self.draw, self.calls = what, draw, tuple(calls)
         self.futures: list[concurrent.futures.Future | None] = [None] * len(self.calls)
 
-    def ask(self, indexes: Iterable[int]) -> None:
-        """Ask for ``calls[indexes]`` (joining work in flight), then renew the lease on all that is pending.
-        Raises ``shared.QueueFull`` when the pool refuses them."""
+    def ask(self, indexes: Iterable[int], pool: shared.Pool | None = None) -> None:
+        """Ask ``pool`` (default: the shared one) for ``calls[indexes]`` (joining work in flight), then renew the
+        lease on all that is pending.  Raises ``shared.QueueFull`` when the pool refuses them."""
         indexes = list(indexes)
         if indexes:
-            asked = shared.start_together([(self.calls[i].memo, self.calls[i].args) for i in indexes])
+            asked = shared.start_together([(self.calls[i].memo, self.calls[i].args) for i in indexes], pool)
             for i, future in zip(indexes, asked):
                 self.futures[i] = future
-        shared.POOL.touch(self.pending())
+        shared.touch(self.pending())
 
     def pending(self) -> list[concurrent.futures.Future]:
         return [f for f in self.futures if f is not None and not f.done()]
@@ -109,19 +115,34 @@ def fill_in(what: str, draw: Callable[..., None], *calls: Call) -> None:
     if synchronous():
         draw(*[c.memo(*c.args) for c in calls])
         return
-    part = Part(what, draw, calls)
+    part, express = Part(what, draw, calls), shared.quiet_pool()
     try:
-        part.ask(range(len(calls)))
+        part.ask(range(len(calls)), express)
     except shared.QueueFull as full:
         st.warning(busy_text(what, full.queued), icon=":material/hourglass_disabled:")
         return
     pending = part.pending()
-    if pending and not shared.POOL.ahead_of(pending):  # a quiet server: wait a moment (without holding the
-        pending = list(concurrent.futures.wait(pending, timeout=GRACE_S).not_done)  # interpreter lock) first
+    if pending and express is not None:  # one student alone: his numbers are being computed now
+        pending = wait(pending, QUIET_WAIT_S)
+    elif pending and not shared.POOL.ahead_of(pending):  # first in the queue: wait a moment
+        pending = wait(pending, GRACE_S)
     if pending or part.cancelled():
         _waiting_part(part)
     else:
         look(part)
+
+
+def wait(futures: list[concurrent.futures.Future], timeout_s: float) -> list[concurrent.futures.Future]:
+    """Wait up to ``timeout_s`` for ``futures`` (without holding the interpreter lock), ending the run at once if
+    the student asked for another meanwhile; returns those not done."""
+    deadline = time.monotonic() + timeout_s
+    while futures:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        futures = list(concurrent.futures.wait(futures, timeout=min(WAIT_SLICE_S, left)).not_done)
+        streamlit_internals.end_run_if_asked()
+    return futures
 
 
 def rerun_page() -> None:

@@ -60,10 +60,11 @@ class Pool:
     """The process's worker threads, the order work was handed to them, and the lease on queued work."""
 
     def __init__(self, workers: int = WORKERS, hold_s: float | None = None, nice: int = WORKER_NICE,
-                 lease_s: float = LEASE_S, max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic):
+                 lease_s: float = LEASE_S, max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic,
+                 name: str = "fill-in"):
         if lease_s <= 0 or max_queued < 1:
             raise ValueError(f"lease_s must be positive and max_queued at least 1; got {lease_s}, {max_queued}.")
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fill-in",
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name,
                                             initializer=lower_priority, initargs=(nice,))
         self._hold_s = float(os.environ.get(HOLD_ENV) or 0) if hold_s is None else hold_s
         self.lease_s, self.max_queued, self._clock = lease_s, max_queued, clock
@@ -115,6 +116,11 @@ class Pool:
         with self._lock:
             mine = [self._jobs[f].seq for f in futures if f in self._jobs]
             return sum(job.seq < min(mine) for job in self._jobs.values()) if mine else 0
+
+    @property
+    def held(self) -> bool:
+        """Every job waits first (``HOLD_ENV``: tests standing in for a class's queue)."""
+        return self._hold_s > 0
 
     def busy(self) -> int:
         """Unfinished computations handed over (queued or running)."""

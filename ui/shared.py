@@ -46,6 +46,9 @@ def _read_only(value: Any) -> Any:
 
 
 POOL = Pool()  # one per process (a module global: clearing Streamlit's caches must not start another)
+# One student alone (nothing in flight anywhere): his page's numbers start at once on this worker, at the script
+# runs' priority, and the run waits for them (``ui.later``); with anything in flight, work goes to ``POOL``.
+EXPRESS = Pool(workers=1, nice=0, name="express")
 _ALL: list["SharedCache"] = []
 
 
@@ -204,9 +207,22 @@ def _release(claimed) -> None:
             future.cancel()
 
 
+def quiet_pool() -> Pool | None:
+    """``EXPRESS`` when nothing is in flight in either pool (a held ``POOL`` stands for a class's queue), else None."""
+    return EXPRESS if not POOL.held and not POOL.busy() and not EXPRESS.busy() else None
+
+
+def touch(futures) -> None:
+    """Renew the lease on ``futures``, in whichever pool they wait."""
+    futures = list(futures)
+    POOL.touch(futures)
+    EXPRESS.touch(futures)
+
+
 def expire_all() -> int:
     """Drop the values nobody asked for lately, and the queued work whose lease lapsed; returns how many values went."""
     POOL.drop_lapsed()
+    EXPRESS.drop_lapsed()
     return sum(memo.expire() for memo in _ALL)
 
 

@@ -11,12 +11,18 @@ from typing import Sequence
 import streamlit as st
 
 from cmcore.evaluate import Score
-from ui import compute
-from viz import charts
 from viz import legend as legends
+from viz import charts
 from viz.charts import Panel
 
 PANEL_SIZE = 210  # px per panel: fits a 420 px phone and four columns of the wide layout
+# Point clouds are drawn on a canvas: thousands of SVG nodes per panel cost the browser most of a page's redraw.
+CANVAS = {"embedOptions": {"renderer": "canvas"}}
+
+
+def on_canvas(spec: dict) -> dict:
+    """``spec`` drawn on a canvas (a shallow copy: the cached spec is shared)."""
+    return {**spec, "usermeta": {**spec.get("usermeta", {}), **CANVAS}}
 
 
 def panel_grid(panels: Sequence[Panel], per_row: int = 4, size: int = PANEL_SIZE) -> None:
@@ -24,7 +30,7 @@ def panel_grid(panels: Sequence[Panel], per_row: int = 4, size: int = PANEL_SIZE
     for start in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[start:start + per_row]):
-            col.vega_lite_chart(compute.chart_spec(charts.panel_spec, panel, size), width="content")
+            col.vega_lite_chart(on_canvas(charts.panel_spec(panel, size, table=True)), width="content")
 
 
 def charts_in_columns(specs: Sequence[dict], per_row: int) -> None:
@@ -32,7 +38,7 @@ def charts_in_columns(specs: Sequence[dict], per_row: int) -> None:
     for start in range(0, len(specs), per_row):
         cols = st.columns(per_row)
         for col, spec in zip(cols, specs[start:start + per_row]):
-            col.vega_lite_chart(spec, width="content")
+            col.vega_lite_chart(on_canvas(spec), width="content")
 
 
 def legend(roles: Sequence[str]) -> None:

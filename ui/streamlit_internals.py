@@ -1,11 +1,13 @@
 """Every private Streamlit API the project uses, in one place.
 
-Streamlit has no public way to do these two things, so they reach into its internals:
+Streamlit has no public way to do these things, so they reach into its internals:
 
 - **stop a fragment's timer** (``rerun_fragment_every``): ``st.fragment(run_every=...)`` fixes the interval
   when the page draws the fragment and never stops it; ``ui.later``'s waiting part sends the messages
   Streamlit sends for it (``ForwardMsg.auto_rerun``, and ``stop_auto_rerun``, which Streamlit sends for a
   nested timer no longer drawn), so a part that has its numbers stops asking;
+- **end a waiting run when the student moves a widget** (``end_run_if_asked``): a run that waits for its numbers
+  (``ui.later``) calls no ``st.*`` meanwhile, so it asks Streamlit's own stop/rerun check itself;
 - **stay in navigation mode** (``use_navigation_only``, ``navigation_only_init``): a ``pages/`` folder
   beside app.py puts a fresh server (and every AppTest run) in the old folder-based multipage mode until
   ``st.navigation`` has run (``ui.router``, tests/conftest.py).
@@ -26,6 +28,7 @@ REQUIRED = (  # (module, attribute): what the functions below use
     ("streamlit.proto.ForwardMsg_pb2", "ForwardMsg"),
     ("streamlit.runtime.scriptrunner_utils.script_run_context", "get_script_run_ctx"),
     ("streamlit.runtime.scriptrunner_utils.script_run_context", "ThreadState"),
+    ("streamlit.runtime.scriptrunner_utils.script_run_context", "get_run_yield_check"),
     ("streamlit.runtime.pages_manager", "PagesManager"),
     ("streamlit.errors", "FragmentHandledException"),
 )
@@ -81,6 +84,14 @@ def rerun_fragment_every(seconds: float | None) -> None:
     else:
         msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
     ctx.enqueue(msg)
+
+
+def end_run_if_asked() -> None:
+    """Inside a script run that waits: end it now (as an ``st.*`` call would) if the student asked for another
+    run or a stop meanwhile; nothing outside a run."""
+    check = lookup("streamlit.runtime.scriptrunner_utils.script_run_context", "get_run_yield_check")()
+    if check is not None:
+        check()
 
 
 def use_navigation_only() -> None:

@@ -24,7 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from viz.spec import to_spec, with_data  # (to_spec is used through this module too)
+from viz.spec import to_spec, with_data, with_table  # (to_spec is used through this module too)
 
 alt.data_transformers.disable_max_rows()
 
@@ -156,11 +156,12 @@ def _panel_layout_json(title: str, color: str, subtitle: str, size: int) -> str:
     return json.dumps(to_spec(scatter_panels([empty], 1, size).properties(data=alt.Data(name="points"))))
 
 
-def panel_spec(panel: Panel, size: int = PANEL_SIZE) -> dict:
+def panel_spec(panel: Panel, size: int = PANEL_SIZE, table: bool = False) -> dict:
     """``to_spec(scatter_panels([panel], 1, size))``, the chart built once per title, colour and size (Altair's
-    share is most of a panel's cost, and the sample grids draw a panel per sampler for every seed a student picks)."""
+    share is most of a panel's cost, and the sample grids draw a panel per sampler for every seed a student picks);
+    ``table``: its points as an Arrow table (``spec.with_table``), for drawing."""
     layout = json.loads(_panel_layout_json(panel.title, panel.color, panel.subtitle, size))
-    return with_data(layout, chart_data(points_frame(panel.points)))
+    return (with_table if table else with_data)(layout, chart_data(points_frame(panel.points)))
 
 
 # --- Line charts -----------------------------------------------------------------

@@ -15,7 +15,7 @@ import pandas as pd
 from viz.charts import (XY_TOOLTIP, DOMAIN, HIT_WIDTH, MULTISTEP_BG_POINTS, PALETTE, POINT_SCHEME, TRAJ_SELECTION,
                         TRAJECTORY_COLOR, themed, chart_data, xy_channels, points_frame, square, trajectory_frame,
                         zoom_domain)
-from viz.spec import to_spec, with_data
+from viz.spec import to_spec, with_data, with_table
 
 
 def _arrows(source: alt.Data, color: str, opacity: float, dash: list[int], domain_x: Sequence[float],
@@ -178,8 +178,9 @@ def _steps_layout_json(panel: tuple[str, ...], size: int, columns: int) -> str:
 
 def multistep_steps_spec(inputs: np.ndarray, x0_hats: np.ndarray, levels: Sequence[float],
                          samples_bg: np.ndarray | None = None, size: int = 200, columns: int = 4,
-                         only_step: int | None = None) -> dict:
+                         only_step: int | None = None, table: bool = False) -> dict:
     """``to_spec(multistep_steps_chart(...))``, the layers built once per set of panel titles and sizes (Altair
-    takes ~50 ms to build and convert this facet, page 4 draws one per step for every seed a student picks)."""
+    takes ~50 ms to build and convert this facet, page 4 draws one per step for every seed a student picks);
+    ``table``: its rows as an Arrow table (``spec.with_table``), for drawing."""
     panel, source = _steps_frame(inputs, x0_hats, levels, samples_bg, only_step)
-    return with_data(json.loads(_steps_layout_json(panel, size, columns)), source)
+    return (with_table if table else with_data)(json.loads(_steps_layout_json(panel, size, columns)), source)
