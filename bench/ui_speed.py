@@ -16,7 +16,8 @@ messages are timestamped as they arrive (one websocket frame each), which splits
 
 In the same process, after the browser part, the page's own computation for the same seeds is timed
 in-process (the ``ui.compute`` functions' bodies, uncached, one torch thread as on the server), and so are its
-chart building (``compute.chart_spec``'s builders, uncached) and the JSON serialisation of those specs.
+chart building (``compute.chart_spec``'s builders, uncached) and the serialisation of those specs (JSON, and
+Arrow for the tables a spec carries), and the page's whole script run (AppTest, numbers computed inside it).
 The ratio is the browser median over that computation's median.  Figures only; nothing asserts on time.
 """
 from __future__ import annotations
@@ -83,6 +84,9 @@ _INIT_JS = r"""
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
   if (document.body) watch(); else document.addEventListener('DOMContentLoaded', watch);
   document.addEventListener('keydown', (e) => { if (e.key === 'Enter') s.key = performance.now(); }, true);
+  s.busy = [];  // the browser's main thread busy for 50 ms or more at a time (parsing, compiling and drawing charts)
+  try { new PerformanceObserver((list) => { for (const e of list.getEntries()) s.busy.push([e.startTime, e.duration]); })
+          .observe({type: 'longtask', buffered: true}); } catch (e) { s.busy = null; }
 })();
 """
 
@@ -112,9 +116,11 @@ _DONE_JS = """
 class Change:
     seed: int
     total_s: float
+    answer_s: float  # key -> the server's first message (the browser sent the change, the server started a run)
     first_run_s: float  # key -> first "script finished"
     polling_s: float  # first -> last "script finished"
     render_s: float  # last message -> last drawn change
+    busy_s: float  # the browser's main thread in tasks of 50 ms or more between the key and the end
     runs: int  # script runs (full and fragment) the change caused
     kbytes: float  # received over the websocket
     charts: int
@@ -126,6 +132,7 @@ class PageTimes:
     title: str
     changes: list[Change] = field(default_factory=list)
     compute_s: list[float] = field(default_factory=list)  # in-process, per seed
+    run_s: list[float] = field(default_factory=list)  # the page's whole script run in-process (AppTest), per seed
     charts_s: list[float] = field(default_factory=list)
     json_s: list[float] = field(default_factory=list)
     spec_kb: list[float] = field(default_factory=list)
@@ -186,8 +193,11 @@ def measure_browser(changes: int, log) -> tuple[float, list[PageTimes]]:
                     frames = page.evaluate("([n]) => window.__sp.frames.slice(n)", [frames_before])
                     finished = [f["t"] for f in frames if f["finished"] is not None and f["finished"] != 2]
                     last_msg = max(f["t"] for f in frames)
-                    change = Change(seed, (done["end"] - key_t) / 1000, (finished[0] - key_t) / 1000,
-                                    (finished[-1] - finished[0]) / 1000, max(0.0, done["end"] - last_msg) / 1000,
+                    busy = page.evaluate("([a, b]) => (window.__sp.busy || []).filter(([t]) => t >= a && t <= b)"
+                                         ".reduce((x, [, d]) => x + d, 0)", [key_t, done["end"]])
+                    change = Change(seed, (done["end"] - key_t) / 1000, (frames[0]["t"] - key_t) / 1000,
+                                    (finished[0] - key_t) / 1000,
+                                    (finished[-1] - finished[0]) / 1000, max(0.0, done["end"] - last_msg) / 1000, busy / 1000,
                                     len([f for f in frames if f["finished"] is not None]),
                                     sum(f["bytes"] for f in frames) / 1024, done["charts"],
                                     ",".join(sorted(set(done["renderers"]))))
@@ -203,6 +213,20 @@ def measure_browser(changes: int, log) -> tuple[float, list[PageTimes]]:
 
 
 # ---------------------------------------------------------------------------- in-process
+
+def serialised(spec: dict) -> bytes:
+    """What goes over the wire for a chart, as Streamlit makes it: Arrow IPC for table datasets, JSON for the rest."""
+    import pyarrow as pa
+
+    tables = {k: v for k, v in spec.get("datasets", {}).items() if isinstance(v, pa.Table)}
+    rest = {**spec, "datasets": {k: v for k, v in spec.get("datasets", {}).items() if k not in tables}}
+    out = json.dumps(rest).encode()
+    for table in tables.values():
+        sink = pa.BufferOutputStream()
+        with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+            writer.write_table(table)
+        out += sink.getvalue().to_pybytes()
+    return out
 
 def _timed(fn) -> tuple[float, object]:
     t = time.perf_counter()
@@ -243,7 +267,7 @@ def measure_in_process(results: list[PageTimes], changes: int) -> None:
         panels = [Panel("Real data", v.real, "real"), Panel("ODE, 200 steps", v.true_endpoints, "teacher"),
                   Panel("One Euler step", v.euler_one, "teacher_one"), Panel("x0", v.x0_prediction, "teacher_one"),
                   Panel("ODE, 5 steps", vk.points, "teacher")]
-        return (v, vk), lambda: [charts.panel_spec(p, 170) for p in panels]
+        return (v, vk), lambda: [charts.panel_spec(p, 170, table=True) for p in panels]
 
     def page4(seed):
         pts = [compute.teacher_points.fn(tcfg, s, 2000, seed) for s in TEACHER_STEPS]
@@ -251,9 +275,9 @@ def measure_in_process(results: list[PageTimes], changes: int) -> None:
         real = compute.real_points.fn(tcfg.dataset, 2000, seed)
         paths = compute.jump_paths.fn(sel, 4, 6, seed)
         return (pts, real, paths), lambda: (
-            [charts.panel_spec(Panel(str(i), p, "teacher"), 170) for i, p in enumerate(pts + [real])]
+            [charts.panel_spec(Panel(str(i), p, "teacher"), 170, table=True) for i, p in enumerate(pts + [real])]
             + [trajectories.multistep_steps_spec(paths.inputs, paths.x0_hats, paths.levels, samples_bg=real, size=185,
-                                                 only_step=i) for i in range(4)])
+                                                 only_step=i, table=True) for i in range(4)])
 
     _ = multistep
     for times, work in zip(results, (page1, page2, page4)):
@@ -263,11 +287,36 @@ def measure_in_process(results: list[PageTimes], changes: int) -> None:
             compute_s, (values, build) = _timed(lambda: work(seed))
             charts_s, specs = _timed(build)
             specs = [s if isinstance(s, dict) else charts.to_spec(s) for s in specs]
-            json_s, text = _timed(lambda: [json.dumps(s) for s in specs])
+            json_s, text = _timed(lambda: [serialised(s) for s in specs])
             times.compute_s.append(compute_s - 0)  # (building is timed apart: `work` only makes the builder)
             times.charts_s.append(charts_s)
             times.json_s.append(json_s)
             times.spec_kb.append(sum(len(t) for t in text) / 1024)
+
+
+def measure_script_runs(results: list[PageTimes], changes: int) -> None:
+    """The page's whole script run for each new seed, in-process (AppTest, numbers computed inside the run)."""
+    os.environ["CONSISTENCY_FILL_IN"] = "sync"
+    from streamlit.testing.v1 import AppTest
+
+    from ui import streamlit_internals
+
+    cls, name, init = streamlit_internals.navigation_only_init()  # app.py's st.navigation in charge, as on a server
+    setattr(cls, name, init)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+    at.run()
+    for times, (_, path, reveal, key) in zip(results, PAGES):
+        script = next(p for p in (REPO / "pages").glob("*.py") if path.replace("-", "_") in p.stem.replace("-", "_"))
+        at.query_params.clear()
+        at.query_params.update(dict(kv.split("=") for kv in reveal.split("&")))
+        at.switch_page(str(script.relative_to(REPO)))
+        at.run()
+        for i in range(1, changes + 1):
+            next(w for w in at.number_input if w.key == key).set_value(FIRST_SEED + 1000 + i)  # seeds not yet computed
+            run_s, _ = _timed(at.run)
+            if at.exception:
+                raise RuntimeError(f"{script.name}: {at.exception[0].value}")
+            times.run_s.append(run_s)
 
 
 # ---------------------------------------------------------------------------- report
@@ -294,12 +343,12 @@ def report(first_page: float, results: list[PageTimes], load_before: str, load_a
               "Browser columns from one Chromium session (see the script's docstring); in-process columns from the "
               "same seeds computed again in the bench's own process after the browser part.", "",
               "| page | key to drawn | first script run | fill-in polling | browser render | runs | received | "
-              "computation (in-process) | chart building | JSON of specs | charts (renderer) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "script run (in-process) | computation (in-process) | chart building | serialising specs | charts (renderer) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in results:
         lines.append(f"| {p.title} | **{p.median('total_s'):.2f} s** | {p.median('first_run_s'):.2f} s | "
                      f"{p.median('polling_s'):.2f} s | {p.median('render_s'):.2f} s | {p.median('runs'):.0f} | "
-                     f"{p.median('kbytes'):.0f} kB | {med(p.compute_s):.2f} s | {med(p.charts_s):.3f} s | "
+                     f"{p.median('kbytes'):.0f} kB | {med(p.run_s):.2f} s | {med(p.compute_s):.2f} s | {med(p.charts_s):.3f} s | "
                      f"{med(p.json_s):.3f} s ({med(p.spec_kb):.0f} kB) | {p.changes[0].charts} "
                      f"({p.changes[0].renderers}) |")
     lines += ["", "### Every change", "", "| page | seed | key to drawn | first run | polling | render | runs | received |",
@@ -333,6 +382,7 @@ def main(argv: list[str] | None = None) -> str:
     load_before = _load()
     first_page, results = measure_browser(args.changes, log)
     measure_in_process(results, args.changes)
+    measure_script_runs(results, args.changes)
     command = "python bench/ui_speed.py" + (f" --changes {args.changes}" if args.changes != 5 else "")
     text = report(first_page, results, load_before, _load(), command)
     write_section(args.out, text)

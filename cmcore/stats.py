@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from scipy import stats as _st
 from scipy.special import stdtrit
 
 ALPHA = 0.05  # the rule's two-sided error rate: equal models are called different at most 5% of the time
@@ -200,6 +199,8 @@ def compare(a: Score, b: Score, ratio: float = 1.0) -> Comparison:
 def power(gap: float, k: int, alpha: float = ALPHA) -> float:
     """How often the paired test on ``k`` seeds finds a true gap of ``gap`` per-seed-difference standard
     deviations (two-sided, noncentral t)."""
+    from scipy import stats as _st  # imported on first use: it costs ~1-2 s of the app's start-up
+
     df, nc = k - 1, gap * math.sqrt(k)
     c = t_critical(df, alpha)
     lower_tail = float(_st.nct.cdf(-c, df, nc))  # ~0, and NaN far out in the tail

@@ -270,8 +270,11 @@ def test_chart_builders_are_valid_vega_lite_and_take_big_data():
     drawn = [(C.panel_spec(C.Panel("a", big, "real"), 170), C.panel_spec(C.Panel("a", big, "real"), 170, table=True)),
              (first, T.multistep_steps_spec(*steps, size=185, only_step=0, table=True))]
     for with_rows, with_table in drawn:  # what the pages draw: the same chart, its rows as one Arrow table
-        tables = {name: t.to_pylist() for name, t in with_table["datasets"].items()}
-        assert {**with_table, "datasets": tables} == with_rows
+        (name, table), = with_table["datasets"].items()
+        assert with_table["data"] == {"name": name} and table.to_pylist() == with_rows["datasets"][with_rows["data"]["name"]]
+        assert {**with_table, "data": None, "datasets": None} == {**with_rows, "data": None, "datasets": None}
+    new_seed = T.multistep_steps_spec(rng.normal(size=(3, 6, 2)), *steps[1:], size=185, only_step=0, table=True)
+    assert new_seed["data"] == drawn[1][1]["data"]  # new rows, the same name: the browser swaps the data in place
 
 
 def model_picker(at):
