@@ -535,6 +535,12 @@ def report(startup: list[StartupRun] | None, pages: list[PageResult] | None, cor
     return "\n".join(lines) + "\n"
 
 
+def kept_sections(out: Path) -> str:
+    """The sections other scripts write into ``out`` between their ``<!-- ...: begin/end -->`` markers (kept)."""
+    old = out.read_text() if out.exists() else ""
+    return "".join("\n" + m.group(0) + "\n" for m in re.finditer(r"<!-- ([^:]+): begin -->.*?<!-- \1: end -->", old, re.S))
+
+
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="fresh start-ups to time")
@@ -550,7 +556,7 @@ def main(argv: list[str] | None = None) -> str:
     startup = None if args.skip_startup else bench_startup(args.repeats, args.cores, log)
     pages = None if args.skip_reruns else bench_reruns(log)
     text = report(startup, pages, args.cores, load_before, _load())
-    args.out.write_text(text)
+    args.out.write_text(text + kept_sections(args.out))
     print(text)
     return text
 

@@ -9,10 +9,15 @@ one browser session, one warm-up visit to each page (results shown, its first se
 which the page is idle with every chart drawn and no "Computing" note (ui/later.py), held 300 ms.  The server's
 messages are timestamped as they arrive (one websocket frame each), which splits that time into
 
-* **script runs**: key press to the server's "script finished" of the first run (that run's work, its grace
-  wait for the numbers included, plus the round trip);
+* **first script run**: key press to the server's "script finished" of the first run (that run's work, its
+  wait for the numbers included, plus the round trip; the browser handles the messages as they come, so its
+  drawing of the run's first elements is inside this too);
 * **fill-in polling**: from there to the last run's "finished" (the fragment's looks until the numbers are in);
-* **browser render**: from the last message to the page's last drawn change.
+* **browser render**: from the last message to the page's last drawn change;
+* **browser busy**: the browser's main thread in tasks of 50 ms or more (Chromium's long-task timeline:
+  React, Vega parsing and drawing the charts) anywhere between the key and the end.
+
+Every timing is also affected by what else the machine runs: the load average is printed with the figures.
 
 In the same process, after the browser part, the page's own computation for the same seeds is timed
 in-process (the ``ui.compute`` functions' bodies, uncached, one torch thread as on the server), and so are its
@@ -45,6 +50,12 @@ TARGET_RATIO, TARGET_S, FIRST_PAGE_TARGET_S = 1.5, 0.6, 3.0
 QUIET_MS = 300  # the page counts as done when nothing changed in it for this long while idle
 TIMEOUT_S = 120.0
 FIRST_SEED = 100  # the warm-up's seed; the changes type FIRST_SEED + 1, + 2, ...
+
+# Before this script's changes (main at babd67c), measured by it on the same shared machine (load 5.6 / 2.1 / 0.8):
+# page -> (key to drawn, first script run, fill-in polling, script runs, in-process computation), medians of five.
+BEFORE_COMMIT, BEFORE_FIRST_PAGE_S = "babd67c", 13.13
+BEFORE = {"1. Self-consistency": (1.82, 0.39, 1.13, 3, 0.67), "2. One-step ODE vs endpoint": (2.02, 0.38, 1.06, 4, 1.02),
+          "4. Multi-step consistency": (8.10, 1.01, 6.97, 9, 0.99)}
 
 # page title, url path, reveal query, seed widget key, charts drawn once its numbers are in
 PAGES = [("1. Self-consistency", "self-consistency", "sc_show=1", "sc_seed"),
@@ -339,24 +350,34 @@ def report(first_page: float, results: list[PageTimes], load_before: str, load_a
         lines.append(f"| {p.title}: new seed to numbers drawn (median of {len(p.changes)}) | <= {TARGET_S} s and <= "
                      f"{TARGET_RATIO}x its computation | {total:.2f} s (computation {comp:.2f} s) | {ratio:.2f}x | "
                      f"{'meets' if ok else 'MISSES'} |")
+    lines += ["", f"### Before and now (before: {BEFORE_COMMIT}, measured by this script on the same machine at load 5.6)", "",
+              "| page | key to drawn, before | now | ratio to its computation, before | now | script runs, before | now |",
+              "|---|---|---|---|---|---|---|",
+              f"| first page after `streamlit run` | {BEFORE_FIRST_PAGE_S:.2f} s | {first_page:.2f} s | | | | |"]
+    for p in results:
+        if p.title in BEFORE:
+            total, _, _, runs, comp = BEFORE[p.title]
+            lines.append(f"| {p.title} | {total:.2f} s | {p.median('total_s'):.2f} s | {total / comp:.2f}x | "
+                         f"{p.median('total_s') / med(p.compute_s):.2f}x | {runs} | {p.median('runs'):.0f} |")
     lines += ["", "### Where the time goes (medians per page)", "",
               "Browser columns from one Chromium session (see the script's docstring); in-process columns from the "
               "same seeds computed again in the bench's own process after the browser part.", "",
-              "| page | key to drawn | first script run | fill-in polling | browser render | runs | received | "
+              "| page | key to drawn | first script run | fill-in polling | browser render | browser busy | runs | received | "
               "script run (in-process) | computation (in-process) | chart building | serialising specs | charts (renderer) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in results:
         lines.append(f"| {p.title} | **{p.median('total_s'):.2f} s** | {p.median('first_run_s'):.2f} s | "
-                     f"{p.median('polling_s'):.2f} s | {p.median('render_s'):.2f} s | {p.median('runs'):.0f} | "
+                     f"{p.median('polling_s'):.2f} s | {p.median('render_s'):.2f} s | {p.median('busy_s'):.2f} s | "
+                     f"{p.median('runs'):.0f} | "
                      f"{p.median('kbytes'):.0f} kB | {med(p.run_s):.2f} s | {med(p.compute_s):.2f} s | {med(p.charts_s):.3f} s | "
                      f"{med(p.json_s):.3f} s ({med(p.spec_kb):.0f} kB) | {p.changes[0].charts} "
                      f"({p.changes[0].renderers}) |")
-    lines += ["", "### Every change", "", "| page | seed | key to drawn | first run | polling | render | runs | received |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "### Every change", "", "| page | seed | key to drawn | first run | polling | render | busy | runs | received |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for p in results:
         for c in p.changes:
             lines.append(f"| {p.title} | {c.seed} | {c.total_s:.2f} s | {c.first_run_s:.2f} s | {c.polling_s:.2f} s | "
-                         f"{c.render_s:.2f} s | {c.runs} | {c.kbytes:.0f} kB |")
+                         f"{c.render_s:.2f} s | {c.busy_s:.2f} s | {c.runs} | {c.kbytes:.0f} kB |")
     return "\n".join(lines) + "\n"
 
 

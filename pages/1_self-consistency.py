@@ -71,8 +71,8 @@ def results(v) -> None:
     left.vega_lite_chart(compute.chart_spec(self_consistency_chart, *chart_args, size=320, part="overview"),
                          on_select=pick_clicked_line, key="sc_chart", width="content",
                          selection_mode=charts.TRAJ_SELECTION)
-    right.vega_lite_chart(compute.chart_spec(self_consistency_chart, *chart_args, size=320, clickable=False,
-                                             part="zoom"), width="content")
+    right.vega_lite_chart(show.on_canvas(compute.chart_spec(self_consistency_chart, *chart_args, size=320,
+                                                          clickable=False, part="zoom")), width="content")
     show.legend(["chosen", "highlight", "teacher", "endpoint"])
     st.caption("First chart: every trajectory from noise (circle) to data (diamond); click a line to choose it. Second: "
                "the chosen trajectory up close; dashed arrows run from each restart point to where its re-solve lands "
