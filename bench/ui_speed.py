@@ -1,6 +1,6 @@
 """Where a student's wait goes after typing a new noise seed on pages 1, 2 and 4, measured in real Chromium.
 
-    python bench/ui_speed.py [--changes 5] [--out bench/UI_BENCHMARKS.md]
+    python bench/ui_speed.py [--changes 5] [--against REV] [--out bench/UI_BENCHMARKS.md]
 
 One fresh ``streamlit run app.py`` (the clock starts at the launch: "first page" is Home drawn and idle),
 one browser session, one warm-up visit to each page (results shown, its first seed computed), then
@@ -23,7 +23,9 @@ In the same process, after the browser part, the page's own computation for the 
 in-process (the ``ui.compute`` functions' bodies, uncached, one torch thread as on the server), and so are its
 chart building (``compute.chart_spec``'s builders, uncached) and the serialisation of those specs (JSON, and
 Arrow for the tables a spec carries), and the page's whole script run (AppTest, numbers computed inside it).
-The ratio is the browser median over that computation's median.  Figures only; nothing asserts on time.
+The ratio is the browser median over that computation's median.  ``--against REV`` first measures the app as it
+was at ``REV`` the same way (just before, so under about the same load) for a before/after table.  Figures only;
+nothing asserts on time.
 """
 from __future__ import annotations
 
@@ -50,12 +52,6 @@ TARGET_RATIO, TARGET_S, FIRST_PAGE_TARGET_S = 1.5, 0.6, 3.0
 QUIET_MS = 300  # the page counts as done when nothing changed in it for this long while idle
 TIMEOUT_S = 120.0
 FIRST_SEED = 100  # the warm-up's seed; the changes type FIRST_SEED + 1, + 2, ...
-
-# Before this script's changes (main at babd67c), measured by it on the same shared machine (load 5.6 / 2.1 / 0.8):
-# page -> (key to drawn, first script run, fill-in polling, script runs, in-process computation), medians of five.
-BEFORE_COMMIT, BEFORE_FIRST_PAGE_S = "babd67c", 13.13
-BEFORE = {"1. Self-consistency": (1.82, 0.39, 1.13, 3, 0.67), "2. One-step ODE vs endpoint": (2.02, 0.38, 1.06, 4, 1.02),
-          "4. Multi-step consistency": (8.10, 1.01, 6.97, 9, 0.99)}
 
 # page title, url path, reveal query, seed widget key, charts drawn once its numbers are in
 PAGES = [("1. Self-consistency", "self-consistency", "sc_show=1", "sc_seed"),
@@ -156,14 +152,14 @@ def _wait_done(page, since: float) -> dict:
     return page.wait_for_function(_DONE_JS, arg=[since, QUIET_MS], polling=50, timeout=TIMEOUT_S * 1000).json_value()
 
 
-def start_server(log_file) -> tuple[subprocess.Popen, str, float]:
+def start_server(log_file, root: Path = REPO) -> tuple[subprocess.Popen, str, float]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "CONSISTENCY_FILL_IN"}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
            "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     while not _healthy(url):
         if proc.poll() is not None or time.perf_counter() - t0 > TIMEOUT_S:
             raise RuntimeError("streamlit did not become healthy")
@@ -171,12 +167,12 @@ def start_server(log_file) -> tuple[subprocess.Popen, str, float]:
     return proc, url, t0
 
 
-def measure_browser(changes: int, log) -> tuple[float, list[PageTimes]]:
+def measure_browser(changes: int, log, root: Path = REPO) -> tuple[float, list[PageTimes]]:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryFile() as server_log, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        proc, url, t0 = start_server(server_log)
+        proc, url, t0 = start_server(server_log, root)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(_INIT_JS)
@@ -332,7 +328,8 @@ def measure_script_runs(results: list[PageTimes], changes: int) -> None:
 
 # ---------------------------------------------------------------------------- report
 
-def report(first_page: float, results: list[PageTimes], load_before: str, load_after: str, command: str) -> str:
+def report(first_page: float, results: list[PageTimes], load_before: str, load_after: str, command: str,
+           before: tuple[str, float, list[PageTimes]] | None = None) -> str:
     med = statistics.median
     lines = ["## Speed as one student feels it: a new noise seed on pages 1, 2 and 4 (issue 18)", "",
              f"Written by `{command}`. Figures only; no test asserts on time.", "",
@@ -350,15 +347,18 @@ def report(first_page: float, results: list[PageTimes], load_before: str, load_a
         lines.append(f"| {p.title}: new seed to numbers drawn (median of {len(p.changes)}) | <= {TARGET_S} s and <= "
                      f"{TARGET_RATIO}x its computation | {total:.2f} s (computation {comp:.2f} s) | {ratio:.2f}x | "
                      f"{'meets' if ok else 'MISSES'} |")
-    lines += ["", f"### Before and now (before: {BEFORE_COMMIT}, measured by this script on the same machine at load 5.6)", "",
-              "| page | key to drawn, before | now | ratio to its computation, before | now | script runs, before | now |",
-              "|---|---|---|---|---|---|---|",
-              f"| first page after `streamlit run` | {BEFORE_FIRST_PAGE_S:.2f} s | {first_page:.2f} s | | | | |"]
-    for p in results:
-        if p.title in BEFORE:
-            total, _, _, runs, comp = BEFORE[p.title]
-            lines.append(f"| {p.title} | {total:.2f} s | {p.median('total_s'):.2f} s | {total / comp:.2f}x | "
-                         f"{p.median('total_s') / med(p.compute_s):.2f}x | {runs} | {p.median('runs'):.0f} |")
+    if before is not None:
+        rev, first_before, pages_before = before
+        lines += ["", f"### Before and now, measured in the same run (before: `{rev}`, the same script against that "
+                      "commit's app, just before)", "",
+                  "| page | key to drawn, before | now | ratio to its computation, before | now | script runs, before | now "
+                  "| browser busy, before | now |", "|---|---|---|---|---|---|---|---|---|",
+                  f"| first page after `streamlit run` | {first_before:.2f} s | {first_page:.2f} s | | | | | | |"]
+        for p, b in zip(results, pages_before):
+            comp = med(p.compute_s)
+            lines.append(f"| {p.title} | {b.median('total_s'):.2f} s | {p.median('total_s'):.2f} s | "
+                         f"{b.median('total_s') / comp:.2f}x | {p.median('total_s') / comp:.2f}x | {b.median('runs'):.0f} | "
+                         f"{p.median('runs'):.0f} | {b.median('busy_s'):.2f} s | {p.median('busy_s'):.2f} s |")
     lines += ["", "### Where the time goes (medians per page)", "",
               "Browser columns from one Chromium session (see the script's docstring); in-process columns from the "
               "same seeds computed again in the bench's own process after the browser part.", "",
@@ -397,15 +397,27 @@ def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changes", type=int, default=5, help="new seeds typed per page")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--against", metavar="REV", help="first measure the app as it was at this git revision (exported "
+                    "to a temporary folder with `git archive`), for a before/after table under the same load")
     args = ap.parse_args(argv)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     os.chdir(REPO)
     load_before = _load()
+    before = None
+    if args.against:
+        with tempfile.TemporaryDirectory() as old:
+            archive = subprocess.run(["git", "archive", args.against], cwd=REPO, capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+            log(f"measuring {args.against} in {old}")
+            first_old, pages_old = measure_browser(args.changes, log, Path(old))
+        rev = subprocess.run(["git", "rev-parse", "--short", args.against], cwd=REPO, capture_output=True, text=True)
+        before = (rev.stdout.strip() or args.against, first_old, pages_old)
     first_page, results = measure_browser(args.changes, log)
     measure_in_process(results, args.changes)
     measure_script_runs(results, args.changes)
-    command = "python bench/ui_speed.py" + (f" --changes {args.changes}" if args.changes != 5 else "")
-    text = report(first_page, results, load_before, _load(), command)
+    command = ("python bench/ui_speed.py" + (f" --changes {args.changes}" if args.changes != 5 else "")
+               + (f" --against {args.against}" if args.against else ""))
+    text = report(first_page, results, load_before, _load(), command, before)
     write_section(args.out, text)
     print(text)
     return text
