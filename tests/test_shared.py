@@ -120,6 +120,24 @@ def test_expire_all_also_drops_queued_work_whose_lease_lapsed(monkeypatch):
     assert blocker.result(WAIT_S)
 
 
+def test_the_express_worker_serves_only_a_quiet_server(monkeypatch):
+    gate, started = threading.Event(), threading.Event()
+    pool, express = shared.Pool(1, hold_s=0), shared.Pool(1, hold_s=0, nice=0, name="express")
+    monkeypatch.setattr(shared, "POOL", pool)
+    monkeypatch.setattr(shared, "EXPRESS", express)
+    assert shared.quiet_pool() is express  # nothing in flight: one student alone
+    for busy in (pool, express):  # anything in flight in either pool: the shared queue
+        running = shared.SharedCache(lambda x: started.set() or gate.wait(WAIT_S), max_entries=1, pool=busy).start(0)
+        assert started.wait(WAIT_S) and shared.quiet_pool() is None
+        gate.set()
+        assert running.result(WAIT_S)
+        wait([busy._executor.submit(lambda: None)], WAIT_S)  # the worker has finished the job and forgotten it
+        gate.clear(), started.clear()
+    assert shared.quiet_pool() is express
+    monkeypatch.setattr(shared, "POOL", shared.Pool(1, hold_s=1.5))  # held: it stands for a class's queue
+    assert shared.POOL.held and shared.quiet_pool() is None
+
+
 def test_an_error_reaches_every_waiter_and_the_next_ask_tries_again():
     attempts = []
 
