@@ -1,4 +1,8 @@
-"""Command line: python -m cmcore {train,eval,bench,study} --help."""
+"""Command line: python -m cmcore {train,eval,bench,study} --help.
+
+The engine's commands print and store numbers; the pages for people that narrate them (BENCHMARKS.md,
+bench/STUDY.md, the claims with their evidence) are ``python -m viz.reports``'s.
+"""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +14,7 @@ from . import datasets, store, study, zoo
 from .config import DEFAULT_DATASET
 from .threads import ONE_THREAD
 from .evaluate import SHIPPED_EVAL_SEEDS, EvalSpec, lesson_claims, quality_table
-from .bench import self_consistency_mean
+from .bench import DEFAULT_JSON as BENCH_JSON, self_consistency_mean
 
 
 def _recipes(name: str, dataset: str = DEFAULT_DATASET) -> list[zoo.Recipe]:
@@ -65,7 +69,9 @@ def cmd_eval(args) -> int:
         for row in table.as_rows():
             print(f"  {row['model']:<22} NFE {row['nfe']:>3}  W2 {row['w2']:.3f} ± {row['sem']:.3f}")
         for cl in lesson_claims(table, self_consistency_mean(teacher)):
-            print(f"  [{cl.status.upper()}] {cl.text} ({cl.evidence})")
+            print(f"  [{cl.status.upper()}] {cl.text}")
+    print("Each claim with the numbers it rests on: python -m viz.reports claims (from the stored tables)",
+          file=sys.stderr)
     return 0
 
 
@@ -77,8 +83,12 @@ def _seed_count(text: str) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run
-    print(run(Path(args.out), threads=args.threads))
+    from . import bench
+    result = bench.run(threads=args.threads, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"wrote {bench.save(result, args.out_json)}")
+    for t in result["targets"]:
+        print(f"  [{'MET' if t['met'] else 'NOT MET'}] {t['target']}: {t['measured']}")
+    print(f"BENCHMARKS.md, for people: python -m viz.reports bench --json {args.out_json}", file=sys.stderr)
     return 0
 
 
@@ -110,8 +120,9 @@ def main(argv=None) -> int:
                    f"uses {len(EvalSpec().seeds)})")
     e.add_argument("--write", action="store_true", help="store the table beside the checkpoints (read by the app)")
     e.set_defaults(fn=cmd_eval)
-    b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes BENCHMARKS.md")
-    b.add_argument("--out", default="BENCHMARKS.md")
+    b = sub.add_parser("bench", help="lesson recipe vs ours, side by side; writes checkpoints/bench.json "
+                       "(BENCHMARKS.md: python -m viz.reports bench)")
+    b.add_argument("--out-json", default=str(BENCH_JSON), help=f"default {BENCH_JSON}")
     b.add_argument("--threads", type=int, default=2)
     b.set_defaults(fn=cmd_bench)
     s = sub.add_parser("study", help="which of our changes fixes each failing claim; claim (f) measured; "

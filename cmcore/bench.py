@@ -1,6 +1,12 @@
-"""`python -m cmcore bench`: the lesson's recipe and ours side by side, written to BENCHMARKS.md."""
+"""`python -m cmcore bench`: the lesson's recipe and ours side by side, measured into checkpoints/bench.json.
+
+The result is numbers only (times, W2 tables, the targets met); BENCHMARKS.md, for people, is written from the
+file by ``python -m viz.reports bench`` (``viz.words.bench``), which also narrates the lesson's claims.
+"""
 from __future__ import annotations
 
+import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -9,9 +15,12 @@ import torch
 
 from . import zoo
 from .config import to_dict
-from .evaluate import SELF_CONSISTENCY_TOLERANCE, EvalSpec, compare, eval_noise, lesson_claims, quality_table, self_consistency
+from .evaluate import (SELF_CONSISTENCY_TOLERANCE, EvalSpec, QualityTable, compare, eval_noise, quality_table,
+                       self_consistency)
+from .files import atomic_write
 from .train import train_consistency, train_teacher
 
+DEFAULT_JSON = Path("checkpoints/bench.json")
 MATMUL_SHAPE = (512, 128, 128)  # the MLP's hidden layer at batch 512
 # Quality targets of our defaults (issue 2): checked here and by tests/test_core_quality.py.
 TEACHER_50_TARGET = 0.15  # teacher W2 at 50 Euler steps
@@ -61,36 +70,31 @@ def self_consistency_mean(teacher, resolve_steps: int | None = SELF_CONSISTENCY_
 
 
 def run_recipe(recipe: zoo.Recipe, spec: EvalSpec, log) -> dict:
+    """One recipe trained and measured: its configs, times, W2 table and self-consistency (JSON-ready)."""
     log(f"[{recipe.name}] training teacher ...")
     t_res = train_teacher(recipe.teacher)
     log(f"[{recipe.name}] teacher: {t_res.seconds:.1f} s; distilling ...")
     c_res = train_consistency(recipe.consistency, t_res.model, recipe.teacher.dataset)
     log(f"[{recipe.name}] consistency: {c_res.seconds:.1f} s; evaluating ...")
     table = quality_table(t_res.model, c_res.model, recipe.teacher.dataset, spec=spec)
-    sc = self_consistency_mean(t_res.model)
-    sc_same = self_consistency_mean(t_res.model, resolve_steps=None)
     shipped_same = None
     if zoo.is_shipped_teacher(recipe.teacher):
         shipped = zoo.load_teacher(recipe.teacher).model.state_dict()
         shipped_same = all(torch.equal(shipped[k], v) for k, v in t_res.model.state_dict().items())
     return {
-        "recipe": recipe, "teacher_s": t_res.seconds, "distill_s": c_res.seconds,
+        "recipe": recipe.name, "teacher": to_dict(recipe.teacher), "consistency": to_dict(recipe.consistency),
+        "teacher_s": t_res.seconds, "distill_s": c_res.seconds,
         "teacher_step_ms": 1000 * t_res.seconds / recipe.teacher.steps,
         "distill_step_ms": 1000 * c_res.seconds / recipe.consistency.steps,
-        "table": table, "claims": lesson_claims(table, sc), "self_consistency": sc, "self_consistency_same_grid": sc_same, "shipped_same": shipped_same,
+        "step_gflop": distill_step_flops(recipe.consistency.batch, recipe.consistency.teacher_solver) / 1e9,
+        "table": table.to_json(), "self_consistency": self_consistency_mean(t_res.model),
+        "self_consistency_same_grid": self_consistency_mean(t_res.model, resolve_steps=None), "shipped_same": shipped_same,
     }
 
 
-def _fmt_table(results: list[dict]) -> list[str]:
-    nfes_t = sorted(results[0]["table"].teacher)
-    nfes_c = sorted(results[0]["table"].consistency)
-    lines = ["| recipe | sampler | " + " | ".join(f"NFE {k}" for k in sorted(set(nfes_t) | set(nfes_c))) + " |",
-             "|---|---|" + "---|" * len(set(nfes_t) | set(nfes_c))]
-    for r in results:
-        for name, row in (("teacher (Euler ODE)", r["table"].teacher), ("consistency model", r["table"].consistency)):
-            cells = [f"{row[k]}" if k in row else "" for k in sorted(set(nfes_t) | set(nfes_c))]
-            lines.append(f"| {r['recipe'].name} | {name} | " + " | ".join(cells) + " |")
-    return lines
+def table(r: dict) -> QualityTable:
+    """A recipe's W2 table, from its stored result."""
+    return QualityTable.from_json(r["table"])
 
 
 def shipped_load_ms(recipe: zoo.Recipe) -> float | None:
@@ -103,77 +107,54 @@ def shipped_load_ms(recipe: zoo.Recipe) -> float | None:
     return 1000 * (time.perf_counter() - start)
 
 
-def run(out: Path = Path("BENCHMARKS.md"), threads: int = 2, log=print,
-        lesson_recipe: zoo.Recipe = zoo.RECIPES["lesson"], ours_recipe: zoo.Recipe = zoo.RECIPES["ours"],
-        spec: EvalSpec = EvalSpec()) -> str:
-    gflops = matmul_gflops(threads)
-    load_ms = shipped_load_ms(ours_recipe)
-    lesson = run_recipe(lesson_recipe, spec, log)
-    ours = run_recipe(ours_recipe, spec, log)
-    results = [lesson, ours]
-    ours_cfg = ours["recipe"].consistency
-    floor_ms = distill_step_flops(ours_cfg.batch, ours_cfg.teacher_solver) / (gflops * 1e9) * 1000
-    lesson_floor_ms = distill_step_flops(512, "euler") / (gflops * 1e9) * 1000
-    t, c = ours["table"].teacher, ours["table"].consistency
-    targets = [
+def step_floor_ms(r: dict, gflops: float) -> float:
+    """The compute floor of one distillation step: its FLOPs at the measured matmul rate."""
+    return 1000 * r["step_gflop"] / gflops
+
+
+def targets(ours: dict, load_ms: float | None, gflops: float) -> list[dict]:
+    """Our defaults' targets (issue 2): each one's definition, the numbers it was judged on, and whether it is met."""
+    t, c = table(ours).teacher, table(ours).consistency
+    floor_ms = step_floor_ms(ours, gflops)
+    sc, same_grid, step_ms = ours["self_consistency"], ours["self_consistency_same_grid"], ours["distill_step_ms"]
+    rows = [
         (f"teacher W2 at 50 Euler steps <= {TEACHER_50_TARGET}", f"{t[50]}", t[50].mean <= TEACHER_50_TARGET),
         (f"consistency W2 at 1 step <= {CM_1_TARGET}", f"{c[1]}", c[1].mean <= CM_1_TARGET),
-        ("consistency 1 step below teacher 5 steps (outside the noise)", f"{c[1]} vs {t[5]}",
-         compare(c[1], t[5]).lower),
+        ("consistency 1 step measurably below teacher 5 steps", f"{c[1]} vs {t[5]}", compare(c[1], t[5]).lower),
         ("consistency 2 steps not measurably worse than teacher 50 steps", f"{c[2]} vs {t[50]}",
          not compare(c[2], t[50]).higher),
         (f"self-consistency mean distance <= {SELF_CONSISTENCY_TOLERANCE} (fresh {SELF_CONSISTENCY_RESOLVE_STEPS}-step "
-         "re-solve)", f"{ours['self_consistency']:.4f}", ours["self_consistency"] <= SELF_CONSISTENCY_TOLERANCE),
-        ("self-consistency, re-solved on the trajectory's own grid (lesson)", f"{ours['self_consistency_same_grid']:.1e}",
-         ours["self_consistency_same_grid"] <= SELF_CONSISTENCY_TOLERANCE),
+         "re-solve)", f"{sc:.4f}", sc <= SELF_CONSISTENCY_TOLERANCE),
+        ("self-consistency, re-solved on the trajectory's own grid (lesson)", f"{same_grid:.1e}",
+         same_grid <= SELF_CONSISTENCY_TOLERANCE),
         (f"teacher training <= {TEACHER_TARGET_S:.0f} s", f"{ours['teacher_s']:.1f} s", ours["teacher_s"] <= TEACHER_TARGET_S),
         (f"distillation <= {DISTILL_TARGET_S:.0f} s", f"{ours['distill_s']:.1f} s", ours["distill_s"] <= DISTILL_TARGET_S),
         ("shipped checkpoints load well under 1 s", "n/a" if load_ms is None else f"{load_ms:.0f} ms",
          load_ms is not None and load_ms < 1000),
         (f"distillation step <= {STEP_FLOOR_RATIO_TARGET} x compute floor",
-         f"{ours['distill_step_ms']:.2f} ms / {floor_ms:.2f} ms = {ours['distill_step_ms'] / floor_ms:.2f}x",
-         ours["distill_step_ms"] <= STEP_FLOOR_RATIO_TARGET * floor_ms),
+         f"{step_ms:.2f} ms / {floor_ms:.2f} ms = {step_ms / floor_ms:.2f}x", step_ms <= STEP_FLOOR_RATIO_TARGET * floor_ms),
     ]
-    md = [
-        "# Benchmarks", "",
-        "Written by `python -m cmcore bench` (do not edit by hand). "
-        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}. "
-        f"W2 = exact 2-Wasserstein distance between {spec.n} generated and {spec.n} fresh real points, "
-        f"mean ± standard error over seeds {list(spec.seeds)}; the floor (two real samples) is {ours['table'].floor}. "
-        "Comparisons use `cmcore.evaluate.compare`: a two-sided t-test at the 5% level, paired on shared seeds "
-        "(Welch's otherwise); a difference inside its noise is indistinguishable.", "",
-        "## Targets (our defaults)", "", "| target | measured | met |", "|---|---|---|",
-        *[f"| {name} | {val} | {'yes' if ok else 'NO'} |" for name, val, ok in targets], "",
-        "## Time", "",
-        "| recipe | teacher steps | teacher time | teacher step | distill steps | distill time | distill step | step floor |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r, fl in ((lesson, lesson_floor_ms), (ours, floor_ms)):
-        rc = r["recipe"]
-        md.append(f"| {rc.name} | {rc.teacher.steps} x {rc.teacher.batch} | {r['teacher_s']:.1f} s | "
-                  f"{r['teacher_step_ms']:.2f} ms | {rc.consistency.steps} x {rc.consistency.batch} | "
-                  f"{r['distill_s']:.1f} s | {r['distill_step_ms']:.2f} ms | {fl:.2f} ms |")
-    md += [
-        "",
-        f"Ratios, ours / lesson: teacher time {ours['teacher_s'] / lesson['teacher_s']:.2f}x, "
-        f"distillation time {ours['distill_s'] / lesson['distill_s']:.2f}x. "
-        f"A {MATMUL_SHAPE[0]}x{MATMUL_SHAPE[1]}x{MATMUL_SHAPE[2]} matmul runs at {gflops:.1f} GFLOP/s here; "
-        f"one distillation step of ours is {distill_step_flops(ours_cfg.batch, ours_cfg.teacher_solver) / 1e9:.3f} GFLOP "
-        f"(floor {floor_ms:.2f} ms, measured {ours['distill_step_ms']:.2f} ms, "
-        f"{ours['distill_step_ms'] / floor_ms:.2f}x).", "",
-        "## W2 at every NFE", "", *_fmt_table(results), "",
-        "## The lesson's claims", "", "| claim | lesson recipe | ours |", "|---|---|---|",
-    ]
-    for cl_l, cl_o in zip(lesson["claims"], ours["claims"]):
-        md.append(f"| {cl_l.text} | {cl_l.status} ({cl_l.evidence}) | {cl_o.status} ({cl_o.evidence}) |")
-    md += ["", "## Determinism", ""]
-    for r in results:
-        same = {True: "identical to", False: "DIFFERENT from", None: "not compared with (no file)"}[r["shipped_same"]]
-        md.append(f"- {r['recipe'].name}: the teacher trained here is {same} the shipped checkpoint.")
-    md += ["", "## Configs", ""]
-    for r in results:
-        md.append(f"- {r['recipe'].name} teacher: `{to_dict(r['recipe'].teacher)}`")
-        md.append(f"- {r['recipe'].name} consistency: `{to_dict(r['recipe'].consistency)}`")
-    text = "\n".join(md) + "\n"
-    out.write_text(text)
-    return text
+    return [{"target": name, "measured": value, "met": bool(ok)} for name, value, ok in rows]
+
+
+def run(threads: int = 2, log=print, lesson_recipe: zoo.Recipe = zoo.RECIPES["lesson"],
+        ours_recipe: zoo.Recipe = zoo.RECIPES["ours"], spec: EvalSpec = EvalSpec()) -> dict:
+    """Both recipes trained and measured on this machine: the numbers BENCHMARKS.md is written from."""
+    load_average = os.getloadavg()[0]  # the machine is shared: timings are read against it
+    gflops = matmul_gflops(threads)
+    load_ms = shipped_load_ms(ours_recipe)
+    lesson, ours = run_recipe(lesson_recipe, spec, log), run_recipe(ours_recipe, spec, log)
+    return {"machine": platform.machine(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "cores": os.cpu_count(), "load_average": load_average,
+            "n": spec.n, "seeds": list(spec.seeds), "matmul_shape": list(MATMUL_SHAPE), "gflops": gflops,
+            "load_ms": load_ms, "recipes": [lesson, ours], "targets": targets(ours, load_ms, gflops)}
+
+
+def save(result: dict, path: str | Path = DEFAULT_JSON) -> Path:
+    return atomic_write(path, json.dumps(result, indent=1) + "\n")
+
+
+def load(path: str | Path = DEFAULT_JSON) -> dict | None:
+    """The stored benchmark, or None when the file is missing."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None

@@ -247,54 +247,55 @@ HOLDS, FAILS, UNDECIDED, NOT_APPLICABLE = "holds", "does not hold", "undecided",
 
 
 @dataclass(frozen=True)
+class Measured:
+    """One number a claim rests on: a sampler's W2 at a step count."""
+    sampler: str  # "teacher" (its Euler ODE) or "consistency" (the consistency model)
+    steps: int
+    score: Score
+
+
+@dataclass(frozen=True)
 class Claim:
+    """A claim of the lesson, judged: its status and what it was judged on (the words: ``viz.words.claims``)."""
     key: str
-    text: str  # the claim, in our words
+    text: str  # the claim's statement: what is checked (a definition, like a label)
     status: str  # HOLDS | FAILS | UNDECIDED (inside the noise) | NOT_APPLICABLE (its premise is false here)
-    evidence: str  # the numbers it was judged on
+    measured: tuple[Measured, ...] = ()  # the scores it rests on, in the order they are quoted
+    comparison: Comparison | None = None  # the rule's verdict on them (for NOT_APPLICABLE: on its premise)
+    distance: float | None = None  # self-consistency: the mean endpoint distance, against SELF_CONSISTENCY_TOLERANCE
 
     @property
     def holds(self) -> bool:
         return self.status == HOLDS
 
 
-def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], evidence: str) -> Claim:
+def _judged(key: str, text: str, comp: Comparison, holds_if: tuple[str, ...], *measured: Measured) -> Claim:
     """A claim that holds when ``comp``'s outcome is one of ``holds_if``; inside the noise it is undecided."""
-    status = HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS
-    if comp.same:
-        evidence += f"; indistinguishable at this sample size (difference {comp.diff:+.3f}, noise {comp.noise()} at the 5% level)"
-    elif status == FAILS:
-        evidence += f"; difference {comp.diff:+.3f}, outside the noise of {comp.noise()} at the 5% level"
-    return Claim(key, text, status, evidence)
+    return Claim(key, text, HOLDS if comp.outcome in holds_if else UNDECIDED if comp.same else FAILS, measured, comp)
 
 
 def lesson_claims(table: QualityTable, self_consistency_mean: float) -> list[Claim]:
     """Judge each claim of the lesson on measured numbers, with ``compare`` as the only rule."""
     t, c = table.teacher, table.consistency
+    T, C = (lambda k: Measured("teacher", k, t[k])), (lambda k: Measured("consistency", k, c[k]))  # noqa: E731
     claims = [
         Claim("self_consistency", "Re-solving the ODE from any point of a trajectory reaches the same endpoint.",
               HOLDS if self_consistency_mean <= SELF_CONSISTENCY_TOLERANCE else FAILS,
-              f"mean endpoint distance {self_consistency_mean:.4f} (tolerance {SELF_CONSISTENCY_TOLERANCE})"),
+              distance=self_consistency_mean),
         _judged("one_step_ode_poor", "One Euler step from noise gives clearly worse samples than a 5-step ODE.",
-                compare(t[1], t[5]), (HIGHER,), f"teacher W2: 1 step {t[1]}, 5 steps {t[5]}"),
+                compare(t[1], t[5]), (HIGHER,), T(1), T(5)),
     ]
     if not c:
         return claims
     claims += [
         _judged("cm_beats_teacher_one_step", "The consistency model's 1-step samples beat the teacher's 1-step ODE.",
-                compare(c[1], t[1]), (LOWER,), f"W2: consistency 1 step {c[1]}, teacher 1 step {t[1]}"),
+                compare(c[1], t[1]), (LOWER,), C(1), T(1)),
         _judged("cm_one_step_below_five", "One consistency step is better than five teacher ODE steps.",
-                compare(c[1], t[5]), (LOWER,), f"W2: consistency 1 step {c[1]}, teacher 5 steps {t[5]}"),
+                compare(c[1], t[5]), (LOWER,), C(1), T(5)),
         _judged("cm_few_steps_approach_50", "2 consistency steps are as good as the teacher's 50-step ODE "
-                "(not measurably worse).", compare(c[2], t[50]), (LOWER, SAME),
-                f"W2: consistency 2 steps {c[2]}, teacher 50 steps {t[50]}"),
+                "(not measurably worse).", compare(c[2], t[50]), (LOWER, SAME), C(2), T(50)),
     ]
     text = "Beyond 4 consistency steps the gains are small (8 steps are not measurably better than 4)."
-    if not compare(c[4], t[1]).lower:
-        claims.append(Claim("cm_diminishing_returns", text, NOT_APPLICABLE,
-                            f"the consistency model's 4-step samples (W2 {c[4]}) are not better than the teacher's "
-                            f"single step ({t[1]}): it never learned to sample, so flat gains mean nothing"))
-    else:
-        claims.append(_judged("cm_diminishing_returns", text, compare(c[8], c[4]), (HIGHER, SAME),
-                              f"W2: 4 steps {c[4]}, 8 steps {c[8]}"))
-    return claims
+    premise = compare(c[4], t[1])  # the premise: 4 consistency steps beat the teacher's single step
+    return claims + [Claim("cm_diminishing_returns", text, NOT_APPLICABLE, (C(4), T(1)), premise) if not premise.lower
+                     else _judged("cm_diminishing_returns", text, compare(c[8], c[4]), (HIGHER, SAME), C(4), C(8))]

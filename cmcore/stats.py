@@ -12,7 +12,7 @@ The rule is a two-sided t-test at the 5% level (``ALPHA``):
 - **Welch's** test otherwise (different seeds or sizes), with the Welch-Satterthwaite degrees of freedom.
 
 A difference is called real only when ``|diff| > t(1 - ALPHA/2, df) x se``; that half-width is the "noise"
-every sentence quotes.  With fewer than 2 seeds on a side nothing is decidable: the answer is SAME.
+every sentence quotes (the sentences: ``viz.words.compare.says``; the engine writes none).  With fewer than 2 seeds on a side nothing is decidable: the answer is SAME.
 
 Error rate: two equal models are called different at most 5% of the time.  Simulated at 3 seeds, 20,000
 trials (tests/test_stats.py): 5.0% paired, 3.6% Welch; the old rule ("more than 2 combined standard
@@ -140,19 +140,6 @@ class Comparison:
     def half_width(self) -> float:
         """The noise: how large ``|diff|`` must be to count (t critical x se; inf with one seed)."""
         return self.critical * self.se if self.df > 0 else math.inf
-
-    def noise(self) -> str:
-        """The noise as words: ``±0.012`` or, with a single seed, that no spread is known."""
-        return f"±{self.half_width:.3f}" if self.df > 0 else "unknown with one seed"
-
-    def says(self, a: str, b: str) -> str:
-        """One clause naming what this comparison of ``a`` with ``b`` found (lower W2 is better)."""
-        other = b if self.ratio == 1 else f"{self.ratio:g} × {b}"
-        if self.same:
-            return (f"{a} and {other} are indistinguishable at this sample size (difference {self.diff:+.3f}, "
-                    f"inside the noise of {self.noise()} at the 5% level)")
-        return (f"{a} is {'better' if self.lower else 'worse'} than {other} (W2 {abs(self.diff):.3f} "
-                f"{'lower' if self.lower else 'higher'}; noise {self.noise()} at the 5% level)")
 
 
 def t_critical(df: float, alpha: float = ALPHA) -> float:

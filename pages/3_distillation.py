@@ -9,6 +9,7 @@ from ui.params import Spec
 from viz.charts import Panel
 from viz import glossary
 from viz.words import lesson
+from viz.words.compare import says
 
 PREDICTIONS = ("Clearly better: it was trained to land on the endpoint",
                "About the same: same network size, same single evaluation",
@@ -77,7 +78,7 @@ st.caption(f"Panels: {n:,} noise points of seed {seed}. W2: mean ± standard err
            f"each against a fresh real sample. Model: {sel.label}, trained on {datasets.noun(dataset)}.")
 vs = compare(cm1, t1)
 teach.verdict("cd", (PREDICTIONS[0],) if vs.lower else (PREDICTIONS[2],) if vs.higher else (PREDICTIONS[1],),
-              vs.says("the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")
+              says(vs, "the consistency model's one step", "the teacher's one step") + f": W2 {cm1} against {t1}.")
 teach.what_happened(lesson.distillation_story(t50, t1, cm1, floor, to_dict(sel.cm_cfg), reference))
 distill_notes.training_curves(sel)
 retrain_view.runs_table()

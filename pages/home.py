@@ -87,7 +87,7 @@ for col, (head, pairs) in zip(st.columns(2), (("What the notebook asserts", asse
     for claim, nb in pairs:
         how = f" ({nb.stricter})" if nb.stricter else ""
         col.markdown(f"“{nb.quote}” :gray[({nb.where})]  \n{BADGE[claim.status]}: {claim.text}{how}  \n"
-                     f":gray[{claim.evidence}]")
+                     f":gray[{claim_words.evidence(claim)}]")
 c = st.columns(2)
 c[0].page_link("pages/lesson_checked.py", label="The lesson, checked", icon=":material/fact_check:")
 c[0].caption("Both recipes against every claim, the one setting that fixes each, and whether the EMA target "

@@ -52,7 +52,8 @@ st.caption(f"Trained on {datasets.noun(dataset)}. W2 over {stats.scores_words(*(
 lesson, ours = (compute.claims(recipes[n]) for n in ("lesson", "ours"))
 table = [{"in the notebook": f"“{lesson_claims.NOTEBOOK[a.key].quote}”" if a.key in lesson_claims.NOTEBOOK else a.text,
           "checked as": a.text, "lesson's recipe": STATUS[a.status], "our defaults": STATUS[b.status],
-          "lesson's numbers": a.evidence, "our numbers": b.evidence} for a, b in zip(lesson, ours)]
+          "lesson's numbers": claim_words.evidence(a), "our numbers": claim_words.evidence(b)}
+         for a, b in zip(lesson, ours)]
 st.subheader("Where this app departs from the lesson, and why")
 st.table(pd.DataFrame(table).set_index("in the notebook"))
 cfgs = {k: (to_dict(r.teacher), to_dict(r.consistency)) for k, r in ((k, zoo.recipe(k, dataset)) for k in zoo.RECIPES)}

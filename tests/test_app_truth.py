@@ -21,6 +21,7 @@ from cmcore.train import train_consistency
 from ui import runs
 from tests.test_app_pages import model_picker
 from viz.words import samplers as sampler_words
+from viz.words.compare import says
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300  # a guard for a first run that measures a new model's W2 table on a loaded machine
@@ -112,7 +113,7 @@ def test_distillation_verdict_and_story_follow_the_numbers(matrix, index):
     shown = {m.label: m for m in at.metric}
     assert shown["W2 · Consistency model, 1 step"].value == f"{c1.mean:.3f}"
     text = everything(at)
-    assert verdict.says("the consistency model's one step", "the teacher's one step") in text
+    assert says(verdict, "the consistency model's one step", "the teacher's one step") in text
     assert ("closer to the data than the teacher's one step" in text) == verdict.lower
     assert ("not measurably worse than the 50-step teacher" in text) == (not compare(c1, t50).higher)
     assert not any(p in text for p in LESSON_PHRASES_NEVER_AS_FACT)
@@ -125,7 +126,7 @@ def test_multistep_verdict_and_stories_follow_the_numbers(matrix, index):
     at = open_page("pages/4_multistep.py", mid, {"ms_show": "1"})
     c, t = table.consistency, table.teacher
     text = everything(at)
-    assert compare(c[1], t[5]).says("one consistency step", "five teacher steps") in text
+    assert says(compare(c[1], t[5]), "one consistency step", "five teacher steps") in text
     assert ("a clear win for the same single network call" in text) == compare(c[1], t[1]).lower
     table_w2 = dict(zip(at.dataframe[0].value["sampler"] + at.dataframe[0].value["NFE"].astype(str),
                         at.dataframe[0].value["W2"]))

@@ -1,8 +1,12 @@
-"""The benchmark report runs end to end (tiny recipes, so it is quick) and has every section."""
+"""The benchmark runs end to end (tiny recipes, so it is quick): the engine stores numbers, and BENCHMARKS.md,
+written from them by ``python -m viz.reports bench``, has every section."""
 import dataclasses
+import json
 
 from cmcore import bench, zoo
 from cmcore.evaluate import EvalSpec
+from viz.reports import main as reports_main
+from viz.words.bench import MEASURE_COMMAND, WRITE_COMMAND
 
 
 def tiny(recipe: zoo.Recipe) -> zoo.Recipe:
@@ -11,10 +15,15 @@ def tiny(recipe: zoo.Recipe) -> zoo.Recipe:
 
 
 def test_bench_report_has_every_section(tmp_path):
-    out = tmp_path / "B.md"
-    text = bench.run(out, lesson_recipe=tiny(zoo.RECIPES["lesson"]), ours_recipe=tiny(zoo.RECIPES["ours"]),
-                     spec=EvalSpec(n=200, seeds=(0,)), log=lambda *_: None)
-    assert out.read_text() == text
+    result = bench.run(lesson_recipe=tiny(zoo.RECIPES["lesson"]), ours_recipe=tiny(zoo.RECIPES["ours"]),
+                       spec=EvalSpec(n=200, seeds=(0,)), log=lambda *_: None)
+    stored, out = tmp_path / "bench.json", tmp_path / "B.md"
+    bench.save(result, stored)
+    assert bench.load(stored) == json.loads(json.dumps(result))  # numbers only: the file holds all of it
+    assert bench.load(tmp_path / "missing.json") is None
+    assert reports_main(["bench", "--json", str(stored), "--md", str(out)]) == 0
+    text = out.read_text()
+    assert f"`{MEASURE_COMMAND}`" in text and f"`{WRITE_COMMAND}`" in text  # the page names how it was made
     for heading in ("## Targets", "## Time", "## W2 at every NFE", "## The lesson's claims", "## Determinism"):
         assert heading in text
     # both recipes measured at every NFE of the lesson's exercise 4

@@ -1,4 +1,4 @@
-"""Command line: python -m cmcore {train,eval,bench}.
+"""Command line: python -m cmcore {train,eval,bench}, and python -m viz.reports claims.
 
 The subprocesses (each imports torch) are started together once and awaited by the tests that
 read them, so their start-up costs overlap with each other and with the session's W2 table.
@@ -13,6 +13,8 @@ import pytest
 import cmcore.__main__ as cli
 from cmcore import zoo
 from cmcore.evaluate import SHIPPED_EVAL_SEEDS, EvalSpec, lesson_claims
+from viz import reports
+from viz.words.claims import evidence
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,19 +82,36 @@ def test_eval_ours_prints_the_table_and_every_claim(runs, shipped_ours, monkeypa
     assert cli.main(["eval", "--recipe", "ours"]) == 0
     spec = EvalSpec(seeds=tuple(range(SHIPPED_EVAL_SEEDS)))
     assert calls == [("two_moons", spec)]
-    out = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr()
+    assert "python -m viz.reports claims" in printed.err  # where the evidence is
+    out = printed.out.splitlines()
     assert out[0] == (f"[ours] W2 over {spec.describe()}, mean ± standard error; "
                       f"floor {shipped_ours['table'].floor}")
     assert sum("NFE" in line and "W2" in line and "±" in line for line in out) == 9
     claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
-    assert out[-len(claims):] == [f"  [{cl.status.upper()}] {cl.text} ({cl.evidence})" for cl in claims]
+    assert out[-len(claims):] == [f"  [{cl.status.upper()}] {cl.text}" for cl in claims]  # the engine: no evidence
+
+
+def test_reports_claims_prints_every_claim_with_its_evidence(shipped_ours, monkeypatch, capsys):
+    """`python -m viz.reports claims --recipe ours`: each claim judged on the stored table, with the sentence
+    the pages show beside it (``viz.words.claims.evidence``)."""
+    monkeypatch.delenv(zoo.CHECKPOINT_DIR_ENV, raising=False)
+    monkeypatch.setattr(reports.zoo, "load_quality", lambda *a, **k: shipped_ours["table"])
+    monkeypatch.setattr(reports.bench, "self_consistency_mean", lambda teacher: shipped_ours["self_consistency"])
+    assert reports.main(["claims", "--recipe", "ours"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"[ours/two_moons] W2 over {EvalSpec(seeds=tuple(range(SHIPPED_EVAL_SEEDS))).describe()}; "
+                      f"floor {shipped_ours['table'].floor}")
+    claims = lesson_claims(shipped_ours["table"], shipped_ours["self_consistency"])
+    assert out[1:] == [f"  [{cl.status.upper()}] {cl.text} ({evidence(cl)})" for cl in claims]
+    assert all(str(m.score) in line for cl, line in zip(claims, out[1:]) for m in cl.measured)  # its numbers
 
 
 @pytest.mark.parametrize("name,expect", [
     ("help", ["train", "eval", "bench"]),
     ("train", ["--recipe", "--out"]),
     ("eval", ["--recipe"]),
-    ("bench", ["--out", "--threads"]),
+    ("bench", ["--out-json", "--threads"]),
 ])
 def test_help_exits_zero(runs, name, expect):
     rc, out, err = runs[name]

@@ -14,6 +14,7 @@ from cmcore.retrain_job import Tracker
 from cmcore.stats import compare
 from ui import runs
 from viz.words import compare as cw
+from viz.words.compare import says
 from viz import names
 from tests.conftest import charts, no_exception
 
@@ -71,7 +72,7 @@ def test_defaults_draw_both_charts_and_a_verdict_computed_from_the_numbers_shown
     body = text(at)
     assert cw.nfe_summary("**A**", "**B**", {k: compare(b[k], a[k]) for k in evaluate.CM_STEPS}) in body
     for k in evaluate.CM_STEPS:
-        assert f"B {b[k]}, A {a[k]}. {compare(b[k], a[k]).says('B', 'A')}." in body
+        assert f"B {b[k]}, A {a[k]}. {says(compare(b[k], a[k]), 'B', 'A')}." in body
     assert "went from" in body and "At the end of training" in body  # the stored tracks of the shipped pairs
     assert not at.button  # nothing to train: both are shipped
 
@@ -110,7 +111,7 @@ def test_choosing_a_session_run_reuses_it_and_starts_no_job(session_run):
     body = text(at)
     a = zoo.load_quality(zoo.RECIPES["lesson"].teacher, zoo.RECIPES["lesson"].consistency).consistency
     for k in evaluate.CM_STEPS:
-        assert compare(scores[k], a[k]).says("B", "A") in body
+        assert says(compare(scores[k], a[k]), "B", "A") in body
     last = session_run.track.points[-1]
     assert f"to {last.score} at step {last.step:,}" in body  # the run's own training track
 

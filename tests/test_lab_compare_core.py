@@ -19,6 +19,7 @@ from cmcore.stats import Score, compare
 from tests.scores import independent
 from tests.tolerances import REMEASURED_W2_ABS
 from viz.words import compare as cw
+from viz.words.compare import says
 
 N = 2000
 
@@ -50,7 +51,7 @@ def test_each_line_is_the_protocols_comparison_of_the_numbers_it_shows(a, b):
     for k, c in comparisons.items():
         assert c == compare(b[k], a[k])
         line = cw.nfe_line(k, a[k], b[k])
-        assert str(a[k]) in line and str(b[k]) in line and c.says("B", "A") in line
+        assert str(a[k]) in line and str(b[k]) in line and says(c, "B", "A") in line
 
 
 def test_summary_names_the_winner_only_when_the_rule_does():
@@ -80,7 +81,7 @@ def test_floor_line_on_a_collapsed_and_on_a_perfect_model():
 
 def test_steps_line_says_more_jumps_help_a_barely_trained_model_and_not_a_collapsed_one():
     assert cw.steps_line("B", BARELY) == \
-        f"For B, {compare(BARELY[8], BARELY[1]).says('8-step sampling', '1-step sampling')}."
+        f"For B, {says(compare(BARELY[8], BARELY[1]), '8-step sampling', '1-step sampling')}."
     assert "8-step sampling is better than 1-step sampling" in cw.steps_line("B", BARELY)
     assert "indistinguishable at this sample size" in cw.steps_line("A", COLLAPSED)
 
@@ -119,7 +120,7 @@ def test_track_story_when_the_curve_is_flat_or_a_single_point():
 def test_track_end_compares_the_last_points():
     a, b = (1000, score(1.99, 0.01, 500)), (1200, score(0.2, 0.01, 500))
     assert cw.track_end("A", a, "B", b) == (f"At the end of training (B at step 1,200, A at step 1,000): "
-                                            f"{compare(b[1], a[1]).says('B', 'A')}.")
+                                            f"{says(compare(b[1], a[1]), 'B', 'A')}.")
 
 
 # --- Tracks stored with runs ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from cmcore.stats import HIGHER, LOWER, PAIRED, SAME, WELCH, Score, compare, power, power_gap
 from cmcore.evaluate import QualityTable
+from viz.words.compare import says
 
 TRIALS = 20_000
 # 5% plus 3 binomial standard errors of a 5% rate over TRIALS draws: a correct test stays below it
@@ -59,7 +60,7 @@ def test_the_power_stated_is_what_the_paired_test_finds():
 def test_one_seed_decides_nothing():
     c = compare(Score((0.1,), 2000), Score((0.9,), 2000))
     assert c.same and math.isinf(c.half_width)
-    assert "unknown with one seed" in c.says("A", "B")
+    assert "unknown with one seed" in says(c, "A", "B")
     assert compare(Score((0.1,), 2000), Score((0.8, 0.9, 1.0), 2000)).same
 
 
@@ -78,9 +79,9 @@ def test_says_names_the_half_width_and_the_level():
     a, b = Score((0.30, 0.20, 0.40), 2000), Score((0.21, 0.11, 0.30), 2000)
     c = compare(a, b)
     assert c.half_width == pytest.approx(c.critical * c.se) and c.critical == pytest.approx(4.303, abs=1e-3)
-    assert c.says("A", "B") == f"A is worse than B (W2 0.093 higher; noise ±{c.half_width:.3f} at the 5% level)"
+    assert says(c, "A", "B") == f"A is worse than B (W2 0.093 higher; noise ±{c.half_width:.3f} at the 5% level)"
     same = compare(a, Score(b.values, 2000, (7, 8, 9)))
-    assert same.says("A", "B").startswith("A and B are indistinguishable at this sample size (difference +0.093")
+    assert says(same, "A", "B").startswith("A and B are indistinguishable at this sample size (difference +0.093")
     assert same.outcome == SAME
 
 

@@ -253,3 +253,66 @@ def test_no_default_dataset_outside_config():
     offenders = {f"{relative(path)}:{line}" for path in project_files().values() if path.name != "config.py"
                  for line, value in literal_defaults(path) if value == DEFAULT_DATASET}
     assert offenders == set(), f"write config.DEFAULT_DATASET, not {DEFAULT_DATASET!r}: {sorted(offenders)}"
+
+
+# --- The engine writes no sentence about a finding ----------------------------------------
+
+# Phrases only a narrated comparison uses (``viz.words.compare.says``, ``viz.words.claims.evidence``); a claim's
+# statement ("not measurably worse") is a definition the engine judges, and stays in the engine.
+FINDING_PHRASES = ("indistinguishable at", "inside the noise", "outside the noise", "noise of", "% level",
+                   "never learned")
+VERDICT_WORDS = {"better", "worse", "lower", "higher", "improved", "indistinguishable"}
+
+
+def finding_sentences(path: Path) -> list[str]:
+    """``line: text`` for every string in ``path`` that narrates a finding: a phrase of FINDING_PHRASES in a
+    string or f-string (docstrings and command-line ``help=`` aside), or a verdict word picked by a condition
+    (``'better' if c.lower else 'worse'``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                skip.add(id(first.value))
+        elif isinstance(node, ast.keyword) and node.arg == "help":
+            skip.update(id(n) for n in ast.walk(node.value))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.JoinedStr):  # an f-string: its text parts, each {value} as {}
+            skip.update(id(n) for n in node.values)
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            text = ""
+        if any(phrase in text.lower() for phrase in FINDING_PHRASES):
+            found.append(f"{node.lineno}: {text.strip()[:60]!r}")
+        if isinstance(node, ast.IfExp):
+            words = {n.value for n in (node.body, node.orelse) if isinstance(n, ast.Constant)}
+            if words & VERDICT_WORDS:
+                found.append(f"{node.lineno}: a verdict picked by a condition: {sorted(words)}")
+    return sorted(found, key=lambda f: int(f.split(":")[0]))
+
+
+def test_the_walker_finds_a_finding_sentence(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('"""Sentences say "inside the noise of" here: a docstring."""\n\n\n'
+                    'def f(c, a):\n    """Outside the noise: documented."""\n'
+                    '    p.add_argument("--x", help="judged at the 5% level")\n'
+                    '    s = f"{a} is {\'better\' if c.lower else \'worse\'} than B"\n'
+                    '    return s + f" (inside the noise of {c.half_width:.3f} at the 5% level)"\n')
+    assert finding_sentences(path) == ["7: a verdict picked by a condition: ['better', 'worse']",
+                                       "8: '(inside the noise of {} at the 5% level)'"]
+    path.write_text('"""Numbers only."""\nLOWER, SAME = "lower", "indistinguishable"\n\n\n'
+                    'def f(c):\n    return {"diff": c.diff, "met": "yes" if c.lower else "NO"}\n')
+    assert finding_sentences(path) == []
+
+
+def test_the_engine_writes_no_finding_sentence():
+    """The engine returns findings (Comparisons, Claims with their Scores); ``viz/words/`` says them."""
+    offenders = {relative(path): found for path in sorted((ROOT / "cmcore").rglob("*.py"))
+                 if (found := finding_sentences(path))}
+    assert offenders == {}, f"move these sentences to viz/words/ and return the numbers instead: {offenders}"

@@ -1,8 +1,10 @@
-"""Command line: ``python -m viz.reports {study,lab-ot}``: the Markdown pages for people, from the stored studies.
+"""Command line: ``python -m viz.reports {study,lab-ot,bench,claims}``: the pages for people, from stored results.
 
 The engine measures and stores (``python -m cmcore study`` -> checkpoints/study.json, ``python -m cmcore.lab_cli
-ot-bench`` -> checkpoints/lab_ot*.json); this writes bench/STUDY.md and bench/LAB_OT*.md from those files in the
-words of the pages (``viz.words.reports``), in seconds and without training anything.
+ot-bench`` -> checkpoints/lab_ot*.json, ``python -m cmcore bench`` -> checkpoints/bench.json, ``python -m cmcore
+eval --write`` -> checkpoints/quality-*.json); this writes bench/STUDY.md, bench/LAB_OT*.md and BENCHMARKS.md from
+those files, and prints the lesson's claims with their evidence, in the words of the pages (``viz.words``), in
+seconds and without training anything.
 """
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from cmcore import datasets, study
+from cmcore import bench, datasets, evaluate, study, zoo
 from cmcore.config import DEFAULT_DATASET
 from cmcore.lab_train import OTStudy, ot_study_path
+from viz.words import bench as bench_words
+from viz.words.claims import evidence
 from viz.words.reports import STUDY_MD, ot_markdown, ot_table_path, study_markdown
 
 
@@ -45,8 +49,34 @@ def cmd_lab_ot(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    stored = bench.load(args.json)
+    if stored is None:
+        print(f"{args.json} is missing; run `{bench_words.MEASURE_COMMAND}` first.", file=sys.stderr)
+        return 2
+    return _write(Path(args.md), bench_words.markdown(stored))
+
+
+def cmd_claims(args) -> int:
+    """The lesson's claims on the shipped pairs, judged on their stored tables (``eval --write``'s seeds)."""
+    names = list(zoo.RECIPES) if args.recipe == "all" else [args.recipe]
+    sets = list(datasets.REGISTRY) if args.dataset == "all" else [args.dataset]
+    spec = evaluate.EvalSpec(seeds=tuple(range(evaluate.SHIPPED_EVAL_SEEDS)))
+    for recipe in (zoo.recipe(r, d) for d in sets for r in names):
+        table = zoo.load_quality(recipe.teacher, recipe.consistency, spec)
+        if table is None:
+            print(f"[{recipe.name}/{recipe.teacher.dataset}] no stored table; run `python -m cmcore eval --write "
+                  f"--dataset {recipe.teacher.dataset}`.", file=sys.stderr)
+            return 2
+        teacher = zoo.load_teacher(recipe.teacher).model
+        print(f"[{recipe.name}/{recipe.teacher.dataset}] W2 over {spec.describe()}; floor {table.floor}")
+        for cl in evaluate.lesson_claims(table, bench.self_consistency_mean(teacher)):
+            print(f"  [{cl.status.upper()}] {cl.text} ({evidence(cl)})")
+    return 0
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m viz.reports", description="Markdown pages from the stored studies.")
+    p = argparse.ArgumentParser(prog="python -m viz.reports", description="Pages for people from the stored results.")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("study", help="bench/STUDY.md from checkpoints/study.json")
     s.add_argument("--json", default=str(study.DEFAULT_JSON), help=f"default {study.DEFAULT_JSON}")
@@ -57,6 +87,14 @@ def main(argv=None) -> int:
     o.add_argument("--json", default=None, help="default checkpoints/lab_ot[-<dataset>].json")
     o.add_argument("--md", default=None, help="default bench/LAB_OT[-<dataset>].md")
     o.set_defaults(fn=cmd_lab_ot)
+    b = sub.add_parser("bench", help="BENCHMARKS.md from checkpoints/bench.json")
+    b.add_argument("--json", default=str(bench.DEFAULT_JSON), help=f"default {bench.DEFAULT_JSON}")
+    b.add_argument("--md", default=bench_words.BENCH_MD, help=f"default {bench_words.BENCH_MD}")
+    b.set_defaults(fn=cmd_bench)
+    c = sub.add_parser("claims", help="the lesson's claims on the shipped pairs, with the numbers each rests on")
+    c.add_argument("--recipe", choices=[*zoo.RECIPES, "all"], default="all")
+    c.add_argument("--dataset", choices=[*datasets.REGISTRY, "all"], default=DEFAULT_DATASET)
+    c.set_defaults(fn=cmd_claims)
     args = p.parse_args(argv)
     return args.fn(args)
 

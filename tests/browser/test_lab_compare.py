@@ -7,6 +7,7 @@ import pytest
 from cmcore import evaluate, zoo
 from cmcore.stats import compare
 from viz.words import compare as cw
+from viz.words.compare import says
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +27,7 @@ def test_compare_page_draws_both_charts_and_the_verdict(app):
     summary = cw.nfe_summary("A", "B", {k: compare(b[k], a[k]) for k in evaluate.CM_STEPS})
     expect(app.main()).to_contain_text("Verdict. " + summary)  # the bold A/B read as plain text in the page
     for k in evaluate.CM_STEPS:
-        expect(app.main()).to_contain_text(f"B {b[k]}, A {a[k]}. {compare(b[k], a[k]).says('B', 'A')}.")
+        expect(app.main()).to_contain_text(f"B {b[k]}, A {a[k]}. {says(compare(b[k], a[k]), 'B', 'A')}.")
     expect(app.main()).to_contain_text("At the end of training")
     app.assert_no_exception()
     assert not app.page_errors, app.page_errors

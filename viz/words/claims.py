@@ -3,7 +3,31 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from cmcore.evaluate import FAILS, NOT_APPLICABLE, SELF_CONSISTENCY_TOLERANCE, Claim
 from viz import names
+from viz.words.compare import SAME_WORDS, noise
+from viz.words.english import plural
+
+
+def evidence(claim: Claim) -> str:
+    """The numbers a claim was judged on, and, when it does not hold, why: "teacher W2: 1 step 1.241 ± 0.004,
+    5 steps ...; difference +0.584, outside the noise of ±0.010 at the 5% level"."""
+    if claim.distance is not None:
+        return f"mean endpoint distance {claim.distance:.4f} (tolerance {SELF_CONSISTENCY_TOLERANCE})"
+    m, c = claim.measured, claim.comparison
+    if claim.status == NOT_APPLICABLE:  # its premise: the first sampler beats the second
+        return (f"the {m[0].sampler} model's {m[0].steps}-step samples (W2 {m[0].score}) are not better than the "
+                f"{m[1].sampler}'s {'single step' if m[1].steps == 1 else plural(m[1].steps)} ({m[1].score}): it "
+                "never learned to sample, so flat gains mean nothing")
+    if len({x.sampler for x in m}) == 1:
+        text = f"{m[0].sampler} W2: " + ", ".join(f"{plural(x.steps)} {x.score}" for x in m)
+    else:
+        text = "W2: " + ", ".join(f"{x.sampler} {plural(x.steps)} {x.score}" for x in m)
+    if c is not None and c.same:
+        text += f"; {SAME_WORDS} (difference {c.diff:+.3f}, noise {noise(c)} at the 5% level)"
+    elif c is not None and claim.status == FAILS:
+        text += f"; difference {c.diff:+.3f}, outside the noise of {noise(c)} at the 5% level"
+    return text
 
 
 def settings_diff(cfg: Mapping[str, object], reference: Mapping[str, object], prefix: str = "") -> list[str]:

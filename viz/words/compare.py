@@ -1,4 +1,5 @@
-"""Sentences of the "Recipes compared" lab page, computed from the numbers its two charts show.
+"""How a comparison is said (``says``, ``noise``: every page and report), and the sentences of the "Recipes compared"
+lab page, computed from the numbers its two charts show.
 
 Pure functions of Scores (mean ± standard error); every comparison goes through
 ``cmcore.stats.compare``, the protocol's one rule (a t-test at the 5% level), so a difference
@@ -15,6 +16,21 @@ from viz.words.english import join, plural, times
 SAME_WORDS = "indistinguishable at this sample size"
 
 
+def noise(c: Comparison) -> str:
+    """The noise as words: ``±0.012`` or, with a single seed, that no spread is known."""
+    return f"±{c.half_width:.3f}" if c.df > 0 else "unknown with one seed"
+
+
+def says(c: Comparison, a: str, b: str) -> str:
+    """One clause naming what the comparison ``c`` of ``a`` with ``b`` found (lower W2 is better)."""
+    other = b if c.ratio == 1 else f"{c.ratio:g} × {b}"
+    if c.same:
+        return (f"{a} and {other} are {SAME_WORDS} (difference {c.diff:+.3f}, "
+                f"inside the noise of {noise(c)} at the 5% level)")
+    return (f"{a} is {'better' if c.lower else 'worse'} than {other} (W2 {abs(c.diff):.3f} "
+            f"{'lower' if c.lower else 'higher'}; noise {noise(c)} at the 5% level)")
+
+
 def step_list(ks: Sequence[int]) -> str:
     """[1] -> "1 step", [1, 2, 4] -> "1, 2 and 4 steps"."""
     ks = sorted(ks)
@@ -28,7 +44,7 @@ def per_nfe(a: Mapping[int, Score], b: Mapping[int, Score]) -> dict[int, Compari
 
 def nfe_line(k: int, a: Score, b: Score) -> str:
     """The verdict at one step count, with the two numbers it rests on."""
-    return f"**{plural(k)}**: B {b}, A {a}. {compare(b, a).says('B', 'A')}."
+    return f"**{plural(k)}**: B {b}, A {a}. {says(compare(b, a), 'B', 'A')}."
 
 
 def nfe_summary(a_name: str, b_name: str, comparisons: Mapping[int, Comparison]) -> str:
@@ -60,7 +76,7 @@ def floor_line(name: str, scores: Mapping[int, Score], floor: Score) -> str:
 def steps_line(name: str, scores: Mapping[int, Score]) -> str:
     """What more sampling steps buy one run: its most steps against its fewest."""
     lo, hi = min(scores), max(scores)
-    return f"For {name}, {compare(scores[hi], scores[lo]).says(f'{hi}-step sampling', f'{lo}-step sampling')}."
+    return f"For {name}, {says(compare(scores[hi], scores[lo]), f'{hi}-step sampling', f'{lo}-step sampling')}."
 
 
 def track_story(name: str, points: Sequence[tuple[int, Score]], floor: Score) -> str:
@@ -71,7 +87,7 @@ def track_story(name: str, points: Sequence[tuple[int, Score]], floor: Score) ->
     c = compare(last, first)
     trend = ("it improved" if c.lower else "it got measurably worse" if c.higher else f"{SAME_WORDS}")
     text = (f"{name}: one-step W2 went from {first} at step {s0:,} to {last} at step {s1:,}: {trend} "
-            f"(difference {c.diff:+.3f}, noise {c.noise()} at the 5% level).")
+            f"(difference {c.diff:+.3f}, noise {noise(c)} at the 5% level).")
     sb, best = min(points, key=lambda p: p[1].mean)
     if sb not in (s0, s1) and compare(last, best).higher:  # a best point in between, fallen back from
         text += f" It was best at step {sb:,} ({best}) and is measurably worse at the end."
@@ -85,4 +101,4 @@ def track_end(a_name: str, a_end: tuple[int, Score], b_name: str, b_end: tuple[i
     """The two runs at the last point of their curves."""
     (sa, a), (sb, b) = a_end, b_end
     return (f"At the end of training ({b_name} at step {sb:,}, {a_name} at step {sa:,}): "
-            f"{compare(b, a).says(b_name, a_name)}.")
+            f"{says(compare(b, a), b_name, a_name)}.")

@@ -12,6 +12,7 @@ import numpy as np
 from cmcore.evaluate import EvalSpec, Score, compare
 from cmcore.lab import CONSISTENT_WITHIN, LONG_LINE_QUANTILE, TOP_SHARE, LineStats
 from viz.words.english import join, ratio, subscript
+from viz.words.compare import says
 
 DOMINATED = 0.5  # the longest lines (TOP_SHARE of them) "drive" W2 when they carry more than half of its square
 
@@ -49,10 +50,10 @@ def w2_protocol(noun: str, spec: EvalSpec, n: int, small: float, score: Score, f
     if is_floor:
         return (f"At the protocol's size ({spec.describe()}) two real samples score W2 **{floor}** (mean ± standard "
                 f"error over seeds): this is the floor every model is measured against. {size}")
-    says = compare(score, floor).says(noun, "the floor")
+    verdict = says(compare(score, floor), noun, "the floor")
     times = f"{score.mean / floor.mean:.1f}× " if floor.mean > 0 else "against "
     return (f"At the protocol's size ({spec.describe()}), {noun} scores W2 **{score}** (mean ± standard error over "
-            f"seeds), {times}the floor of **{floor}**: {says}. {size}")
+            f"seeds), {times}the floor of **{floor}**: {verdict}. {size}")
 
 
 

@@ -10,6 +10,7 @@ from cmcore import datasets
 from cmcore.evaluate import Score, compare
 from cmcore.parameterisation import LESSON, Parameterisation
 from viz.words.english import plural
+from viz.words.compare import says
 
 BOUNDARY_T = 1.0  # pure noise: where the two forms differ most on this flow
 
@@ -32,7 +33,7 @@ def param_findings(scores: dict[Parameterisation, Score], floor: Score, init_w2:
     out = []
     if chosen != LESSON:
         c = compare(scores[chosen], lesson)
-        out.append(f"After {steps} steps, {c.says(chosen.name, LESSON.name)}: "
+        out.append(f"After {steps} steps, {says(c, chosen.name, LESSON.name)}: "
                    f"one-step W2 {scores[chosen]} against {lesson}.")
     if songs:
         best = min(songs, key=lambda p: songs[p].mean)
@@ -45,7 +46,7 @@ def param_findings(scores: dict[Parameterisation, Score], floor: Score, init_w2:
                        + ("σ_data matters here." if not spread.same else
                           "inside the noise, so σ_data made no measurable difference on runs this short."))
         vs = compare(songs[best], lesson)
-        out.append(f"Best σ_data against the lesson: {vs.says(best.name, LESSON.name)}.")
+        out.append(f"Best σ_data against the lesson: {says(vs, best.name, LESSON.name)}.")
     best_all = min(scores, key=lambda p: scores[p].mean)
     above = compare(scores[best_all], floor)
     out.append(f"The lowest mean (W2 {scores[best_all]}, {best_all.name}) is "
@@ -64,20 +65,20 @@ def ot_findings(study) -> list[str]:
     out = []
     c = compare(ot.teacher[1], ind.teacher[1])
     out.append(f"One Euler step of the OT teacher scores W2 {ot.teacher[1]} against {ind.teacher[1]} for the "
-               f"independent teacher: {c.says('the OT teacher', 'the independent teacher')}.")
+               f"independent teacher: {says(c, 'the OT teacher', 'the independent teacher')}.")
     s_ind, s_ot = study.couplings["independent"].straightness, study.couplings["minibatch_ot"].straightness
     out.append(f"Its paths are {'straighter' if s_ot < s_ind else 'no straighter'}: one Euler step lands on "
                f"average {s_ot:.3f} from the 200-step endpoint, against {s_ind:.3f} for the independent teacher.")
     c = compare(ind.consistency[1], ot.teacher[1])
     out.append(f"At one network call, the consistency model distilled from the independent teacher scores "
                f"{ind.consistency[1]}; the OT teacher's plain Euler step scores {ot.teacher[1]}: "
-               f"{c.says('the distilled model', 'the OT teacher')}.")
+               f"{says(c, 'the distilled model', 'the OT teacher')}.")
     gain = compare(ot.consistency[1], ot.teacher[1])
     out.append("Distilling the OT teacher " + ("still pays off at one step" if gain.lower else
                                                "does not pay off at one step" if gain.higher else
                                                "makes no measurable difference at one step")
                + f": its consistency model scores {ot.consistency[1]} against the teacher's {ot.teacher[1]} "
-               f"({gain.says('the consistency model', 'the OT teacher')}).")
+               f"({says(gain, 'the consistency model', 'the OT teacher')}).")
     match = next((k for k in sorted(ot.teacher) if not compare(ot.teacher[k], ot.consistency[1]).higher), None)
     if match is None:
         out.append(f"None of the OT teacher's step counts up to {max(ot.teacher)} reached its consistency model's "
@@ -137,7 +138,7 @@ def pairing_findings(study) -> list[str]:
         bl = study.couplings["minibatch_ot_blocks"].table.teacher
         c = compare(bl[1], ot.table.teacher[1])
         out.append(f"A teacher trained with the 4-block pairing scores {bl[1]} at one Euler step against "
-                   f"{ot.table.teacher[1]} for the exact pairing: {c.says('the 4-block teacher', 'the exact one')}.")
+                   f"{ot.table.teacher[1]} for the exact pairing: {says(c, 'the 4-block teacher', 'the exact one')}.")
     out.append(f"Pairing shrinks the mean squared distance between a data point and its noise to "
                f"{study.pairing_gain:.0%} of what independent draws give (one batch of 512).")
     return out
@@ -147,7 +148,7 @@ def start_finding(param: Parameterisation, from_teacher: Score, at_random: Score
     """Where the network starts, for one form: the shipped recipe's teacher start against a random one."""
     c = compare(from_teacher, at_random)
     return (f"For {param.name}, {steps} steps from the teacher's weights give W2 {from_teacher} and {steps} steps "
-            f"from random weights {at_random}: {c.says('starting from the teacher', 'starting at random')}.")
+            f"from random weights {at_random}: {says(c, 'starting from the teacher', 'starting at random')}.")
 
 
 def study_fallback(current: str, shown: str, command: str) -> str:

@@ -9,6 +9,7 @@ from cmcore.collapse import COLLAPSE_SPREAD_FRACTION
 from cmcore.metrics import spread
 from cmcore.stats import Score, compare
 from viz.words.english import plural, times
+from viz.words.compare import says
 
 
 # --- Page 2 -----------------------------------------------------------------------------------------
@@ -58,7 +59,7 @@ def multistep_story(tea: Mapping[int, Score], cms: Mapping[int, Score], floor: S
     if len(cms) > 1:
         lo, hi = min(cms), max(cms)
         more = compare(cms[hi], cms[lo])
-        lines.append(f"Going from {plural(lo)} to {plural(hi)}: {more.says(f'{hi} steps', f'{lo} step' + ('s' if lo > 1 else ''))}.")
+        lines.append(f"Going from {plural(lo)} to {plural(hi)}: {says(more, f'{hi} steps', f'{lo} step' + ('s' if lo > 1 else ''))}.")
     lines.append(f"For scale, two independent real samples of this size score {floor}; no sampler can score lower, "
                  "and differences within the ± ranges are sampling noise, not findings (try another seed).")
     return "\n".join(f"- {line}" for line in lines)
@@ -136,11 +137,11 @@ def distillation_story(t50: Score, t1: Score, cm1: Score, floor: Score, settings
         lines.append(f"Its one step is not measurably worse than the 50-step teacher ({t50}) while using 1/50 of the "
                      "network evaluations.")
     else:
-        lines.append(f"The 50-step teacher is still better ({t50}): {vs50.says('one consistency step', 'fifty')}. "
+        lines.append(f"The 50-step teacher is still better ({t50}): {says(vs50, 'one consistency step', 'fifty')}. "
                      "Page 4 shows what a few more jumps buy.")
     lines.append(f"For scale, two independent samples of real data score {floor}; " + floor_clause(
         {"the 50-step teacher": t50, "the teacher's one step": t1, "the consistency model's one step": cm1}, floor))
     if reference is not None:
         lines.append("Against our shipped defaults (one-step W2 " + f"{reference}): "
-                     + compare(cm1, reference).says("this run", "the shipped model") + ".")
+                     + says(compare(cm1, reference), "this run", "the shipped model") + ".")
     return "\n".join(f"- {line}" for line in lines)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from cmcore.stats import Score, compare
 from viz.words.english import plural
+from viz.words.compare import noise, says
 
 if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
     from cmcore.sampler_study import SamplerStudy
@@ -34,7 +35,7 @@ def vs_five_verdict(cm1: Score, t5: Score) -> tuple[tuple[str, ...], str]:
     """(accepted options, because) for "one consistency step against five teacher steps"."""
     c = compare(cm1, t5)
     accepted = VS_FIVE[0] if c.lower else VS_FIVE[2] if c.higher else VS_FIVE[1]
-    return (accepted,), c.says("one consistency step", "five teacher steps") + f": W2 {cm1} against {t5}."
+    return (accepted,), says(c, "one consistency step", "five teacher steps") + f": W2 {cm1} against {t5}."
 
 
 def fewest_matching(cms: Mapping[int, Score], t50: Score) -> int | None:
@@ -59,7 +60,7 @@ def eight_vs_four_verdict(c8: Score, c4: Score) -> tuple[tuple[str, ...], str]:
     """(accepted options, because) for "will 8 consistency steps be much better than 4"."""
     c = compare(c8, c4)
     accepted = EIGHT_VS_FOUR[0] if c.lower else EIGHT_VS_FOUR[2] if c.higher else EIGHT_VS_FOUR[1]
-    return (accepted,), c.says("8 consistency steps", "4 steps") + f": W2 {c8} against {c4}."
+    return (accepted,), says(c, "8 consistency steps", "4 steps") + f": W2 {c8} against {c4}."
 
 
 # --- Experiment (a): fresh or same noise --------------------------------------------------------------
@@ -72,7 +73,7 @@ def noise_story(study: "SamplerStudy") -> str:
         c = compare(same, fresh)
         outcomes.append(c.outcome)
         lines.append(f"{plural(k)}: W2 {same} with the starting noise again, {fresh} with fresh noise: "
-                     f"{c.says('re-using the starting noise', 'fresh noise')}.")
+                     f"{says(c, 're-using the starting noise', 'fresh noise')}.")
     worse, better = outcomes.count("higher"), outcomes.count("lower")
     same = len(outcomes) - worse - better
     if worse == len(outcomes):
@@ -100,7 +101,7 @@ def spacing_story(study: "SamplerStudy") -> str:
             c = compare(score, even)
             wins[s] += c.lower
             verdict = ("indistinguishable from even spacing at this sample size" if c.same else
-                       f"{'better' if c.lower else 'worse'} than even spacing (noise {c.noise()} at the 5% level)")
+                       f"{'better' if c.lower else 'worse'} than even spacing (noise {noise(c)} at the 5% level)")
             parts.append(f"{SPACING_LABELS[s]} {score}, {verdict}")
         lines.append(f"{plural(k)}: even spacing W2 {even}; " + "; ".join(parts) + ".")
     beating = [f"{SPACING_LABELS[s]} at {n} of {len(study.steps)}" for s, n in wins.items() if n]
