@@ -11,8 +11,8 @@ import numpy as np
 
 from cmcore.evaluate import EvalSpec, Score, compare
 from cmcore.lab import CONSISTENT_WITHIN, LONG_LINE_QUANTILE, TOP_SHARE, LineStats
-from viz.words.english import join, ratio, subscript
 from viz.words.compare import says
+from viz.words.english import join, ratio, subscript
 
 DOMINATED = 0.5  # the longest lines (TOP_SHARE of them) "drive" W2 when they carry more than half of its square
 

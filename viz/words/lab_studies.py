@@ -9,8 +9,8 @@ from __future__ import annotations
 from cmcore import datasets
 from cmcore.evaluate import Score, compare
 from cmcore.parameterisation import LESSON, Parameterisation
-from viz.words.english import plural
 from viz.words.compare import says
+from viz.words.english import plural
 
 BOUNDARY_T = 1.0  # pure noise: where the two forms differ most on this flow
 

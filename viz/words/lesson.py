@@ -8,8 +8,8 @@ import numpy as np
 from cmcore.collapse import COLLAPSE_SPREAD_FRACTION
 from cmcore.metrics import spread
 from cmcore.stats import Score, compare
-from viz.words.english import plural, times
 from viz.words.compare import says
+from viz.words.english import plural, times
 
 
 # --- Page 2 -----------------------------------------------------------------------------------------

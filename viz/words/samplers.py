@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from cmcore.stats import Score, compare
-from viz.words.english import plural
 from viz.words.compare import noise, says
+from viz.words.english import plural
 
 if TYPE_CHECKING:  # (viz imports no torch module: a study is only read here)
     from cmcore.sampler_study import SamplerStudy
