@@ -280,8 +280,7 @@ def lesson_claims(table: QualityTable, self_consistency_mean: float) -> list[Cla
     T, C = (lambda k: Measured("teacher", k, t[k])), (lambda k: Measured("consistency", k, c[k]))  # noqa: E731
     claims = [
         Claim("self_consistency", "Re-solving the ODE from any point of a trajectory reaches the same endpoint.",
-              HOLDS if self_consistency_mean <= SELF_CONSISTENCY_TOLERANCE else FAILS,
-              distance=self_consistency_mean),
+              HOLDS if self_consistency_mean <= SELF_CONSISTENCY_TOLERANCE else FAILS, distance=self_consistency_mean),
         _judged("one_step_ode_poor", "One Euler step from noise gives clearly worse samples than a 5-step ODE.",
                 compare(t[1], t[5]), (HIGHER,), T(1), T(5)),
     ]
