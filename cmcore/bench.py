@@ -77,10 +77,11 @@ def run_recipe(recipe: zoo.Recipe, spec: EvalSpec, log) -> dict:
     c_res = train_consistency(recipe.consistency, t_res.model, recipe.teacher.dataset)
     log(f"[{recipe.name}] consistency: {c_res.seconds:.1f} s; evaluating ...")
     table = quality_table(t_res.model, c_res.model, recipe.teacher.dataset, spec=spec)
-    shipped_same = None
+    shipped_same = shipped_diff = None
     if zoo.is_shipped_teacher(recipe.teacher):
         shipped = zoo.load_teacher(recipe.teacher).model.state_dict()
         shipped_same = all(torch.equal(shipped[k], v) for k, v in t_res.model.state_dict().items())
+        shipped_diff = max(float((shipped[k] - v).abs().max()) for k, v in t_res.model.state_dict().items())
     return {
         "recipe": recipe.name, "teacher": to_dict(recipe.teacher), "consistency": to_dict(recipe.consistency),
         "teacher_s": t_res.seconds, "distill_s": c_res.seconds,
@@ -89,6 +90,7 @@ def run_recipe(recipe: zoo.Recipe, spec: EvalSpec, log) -> dict:
         "step_gflop": distill_step_flops(recipe.consistency.batch, recipe.consistency.teacher_solver) / 1e9,
         "table": table.to_json(), "self_consistency": self_consistency_mean(t_res.model),
         "self_consistency_same_grid": self_consistency_mean(t_res.model, resolve_steps=None), "shipped_same": shipped_same,
+        "shipped_max_diff": shipped_diff,
     }
 
 

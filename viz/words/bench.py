@@ -15,7 +15,15 @@ BENCH_MD = "BENCHMARKS.md"
 MEASURE_COMMAND = "python -m cmcore bench"
 WRITE_COMMAND = "python -m viz.reports bench"
 SAMPLERS = (("teacher (Euler ODE)", "teacher"), ("consistency model", "consistency"))
-DETERMINISM = {True: "identical to", False: "DIFFERENT from", None: "not compared with (no file)"}
+DETERMINISM = {True: "identical to", False: "not bit for bit the same as", None: "not compared with (no file)"}
+
+
+def determinism(r: dict) -> str:
+    """Whether the teacher trained here is the shipped one, and by how much its weights differ if not."""
+    said = f"- {r['recipe']}: the teacher trained here is {DETERMINISM[r['shipped_same']]} the shipped checkpoint"
+    diff = r.get("shipped_max_diff")  # absent from files measured before it was stored
+    return said + (f" (largest weight difference {diff:.1e})." if r["shipped_same"] is False and diff is not None
+                   else ".")
 
 
 def w2_table(results: list[dict]) -> list[str]:
@@ -73,8 +81,7 @@ def markdown(result: dict) -> str:
         "## W2 at every NFE", "", *w2_table([lesson, ours]), "",
         "## The lesson's claims", "", *claims_table(lesson, ours), "",
         "## Determinism", "",
-        *[f"- {r['recipe']}: the teacher trained here is {DETERMINISM[r['shipped_same']]} the shipped checkpoint."
-          for r in (lesson, ours)], "",
+        *[determinism(r) for r in (lesson, ours)], "",
         "## Configs", "",
     ]
     for r in (lesson, ours):
