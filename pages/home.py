@@ -70,7 +70,7 @@ for col, (path, title, blurb) in zip(cols, EXERCISES):
 
 lesson = models.shipped("lesson", dataset)
 if not datasets.is_upload(dataset):
-    st.markdown(lesson_claims.lesson_teacher_sentence(compute.teacher_score(lesson.teacher_cfg, 50), floor, n,
+    st.markdown(claim_words.lesson_teacher_sentence(compute.teacher_score(lesson.teacher_cfg, 50), floor, n,
                                                       datasets.noun(dataset)))
 
 st.subheader(f"The lesson's claims, checked on {sel.label}")

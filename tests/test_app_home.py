@@ -17,6 +17,7 @@ from cmcore.config import LESSON_CONSISTENCY, ConsistencyConfig
 from cmcore.presets import PRESETS
 from tests.conftest import no_exception, open_page
 from viz import glossary, lesson_claims, names
+from viz.words import claims as claim_words
 from viz.words.reports import STUDY_MD
 from viz.words.study import collapse_statement, finding_text
 
@@ -98,8 +99,8 @@ def test_home_says_the_lessons_teacher_falls_short_from_the_stored_numbers():
 
 def test_the_lesson_teacher_sentence_follows_its_numbers():
     s = evaluate.Score
-    far = lesson_claims.lesson_teacher_sentence(s((0.7, 0.69, 0.71), 2000), s((0.06, 0.061, 0.062), 2000), 2000, "x")
-    near = lesson_claims.lesson_teacher_sentence(s((0.06, 0.07, 0.05), 2000), s((0.06, 0.061, 0.062), 2000), 2000, "x")
+    far = claim_words.lesson_teacher_sentence(s((0.7, 0.69, 0.71), 2000), s((0.06, 0.061, 0.062), 2000), 2000, "x")
+    near = claim_words.lesson_teacher_sentence(s((0.06, 0.07, 0.05), 2000), s((0.06, 0.061, 0.062), 2000), 2000, "x")
     assert "× the floor" in far and "indistinguishable from the floor" in near
 
 

@@ -2,15 +2,13 @@
 
 ``cmcore.evaluate.lesson_claims`` judges each claim on measured numbers (its ``text`` says how it
 is checked here); this module adds the notebook's own sentence and where it stands, and splits
-the list into assertions and predictions.  Also the computed sentence on the lesson's own
-teacher.  Pure: no Streamlit.
+the list into assertions and predictions (the computed sentence on the lesson's own teacher lives
+with the other sentences, ``viz.words.claims.lesson_teacher_sentence``).  Pure: no Streamlit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmcore.config import LESSON_TEACHER
-from cmcore.stats import Score, compare
 
 ASSERTS, PREDICTS = "asserts", "predicts"
 
@@ -48,14 +46,3 @@ def split(claims: list) -> tuple[list, list]:
     pairs = [(c, NOTEBOOK[c.key]) for c in claims if c.key in NOTEBOOK]
     return [p for p in pairs if p[1].kind == ASSERTS], [p for p in pairs if p[1].kind == PREDICTS]
 
-
-def lesson_teacher_sentence(t50: Score, floor: Score, n: int, noun: str) -> str:
-    """One plain sentence on how close the lesson's own teacher gets to the data, from its stored numbers."""
-    head = (f"The lesson's own teacher ({LESSON_TEACHER.steps:,} training steps at a {LESSON_TEACHER.lr_schedule} learning "
-            f"rate of {LESSON_TEACHER.lr:g}), sampled with its 50-step ODE, "
-            f"scores W2 {t50} on {noun}, against a floor of {floor} for two real samples of {n:,} points")
-    c = compare(t50, floor)
-    if c.higher:
-        return head + (f": {t50.mean / floor.mean:.1f}× the floor, so its samples are visibly rougher than the data, "
-                       "and any model distilled from it inherits that.") if floor.mean > 0 else head + "."
-    return head + ": indistinguishable from the floor at this sample size, so it makes clean samples of this data."

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from cmcore.config import LESSON_TEACHER
 from cmcore.evaluate import FAILS, NOT_APPLICABLE, SELF_CONSISTENCY_TOLERANCE, Claim
+from cmcore.stats import Score, compare
 from viz import names
 from viz.words.compare import SAME_WORDS, noise
 from viz.words.english import plural
@@ -68,3 +70,15 @@ def departure(lesson_claims: list, our_claims: list, lesson_cfgs: tuple[Mapping,
         lines.append("Not settled by our defaults either: " + "; ".join(f"*{t}*" for t in still) + ".")
     lines.append("What we changed, lesson → ours: " + ", ".join(teacher + student) + ".")
     return "\n\n".join(lines)
+
+
+def lesson_teacher_sentence(t50: Score, floor: Score, n: int, noun: str) -> str:
+    """One plain sentence on how close the lesson's own teacher gets to the data, from its stored numbers."""
+    head = (f"The lesson's own teacher ({LESSON_TEACHER.steps:,} training steps at a {LESSON_TEACHER.lr_schedule} learning "
+            f"rate of {LESSON_TEACHER.lr:g}), sampled with its 50-step ODE, "
+            f"scores W2 {t50} on {noun}, against a floor of {floor} for two real samples of {n:,} points")
+    c = compare(t50, floor)
+    if c.higher:
+        return head + (f": {t50.mean / floor.mean:.1f}× the floor, so its samples are visibly rougher than the data, "
+                       "and any model distilled from it inherits that.") if floor.mean > 0 else head + "."
+    return head + ": indistinguishable from the floor at this sample size, so it makes clean samples of this data."
