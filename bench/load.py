@@ -1070,6 +1070,15 @@ def text_report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def scenario_title(args) -> str:
+    """The heading of a report section when none is given: what the scenario was."""
+    if args.long_run:
+        return "Fair training: one long run, then default retrains (`--long-run`)"
+    pace = "every ~1 s" if args.think <= 2 else f"every ~{args.think:g} s"
+    faults = ", 3 faults" if args.faults else ""
+    return f"{args.sessions} sessions acting {pace}, {args.retrainers} retraining{faults}"
+
+
 def markdown_report(r: dict, command: str, title: str = "# Load test: a class on one server") -> str:
     t, m, rt = r["targets"], r["memory_mb"], r["retrains"]
 
@@ -1314,7 +1323,8 @@ def main(argv=None) -> int:
                 continue
             kept.append(a)
         command = "python bench/load.py " + " ".join(shlex.quote(a) for a in kept)
-        title = f"## {args.md_title}" if args.md_title else "# Load test: a class on one server"
+        title = (f"## {args.md_title}" if args.md_title else f"## {scenario_title(args)}" if args.md_section
+                 else "# Load test: a class on one server")  # a section of a longer file is a second-level heading
         report = long_run_markdown if args.long_run else markdown_report
         write_md(Path(args.md), report(result, command, title), args.md_section)
     if args.long_run:
