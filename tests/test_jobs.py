@@ -29,9 +29,17 @@ class FakeWork:
         self._gate = threading.Semaphore(0)
         self._ack = threading.Semaphore(0)
 
+    def elapsed(self, step: int) -> float:
+        """The seconds a report says the work has run (a fixed 0.5 s a step; a subclass may read a clock)."""
+        return 0.5 * step
+
+    def begin(self) -> None:
+        """Called once as the work starts (a subclass starts its clock here)."""
+
     def __call__(self, on_step, cancel):
         self.calls += 1
         self.started.set()
+        self.begin()
         for step in range(1, self.total + 1):
             while not self._gate.acquire(timeout=0.005):
                 if cancel():
@@ -42,7 +50,7 @@ class FakeWork:
                 self._ack.release()
                 raise RuntimeError("the fake job broke")
             snap = step if self.snapshot_every and step % self.snapshot_every == 0 else None
-            on_step(StepInfo(step, self.total, loss=1.0 / step, elapsed=0.5 * step, snapshot=snap))
+            on_step(StepInfo(step, self.total, loss=1.0 / step, elapsed=self.elapsed(step), snapshot=snap))
             self._ack.release()
         return self.result
 

@@ -10,7 +10,6 @@ import pytest
 from cmcore import costs
 from cmcore.config import HostLimits
 from cmcore.jobs import CANCELLED, DONE, QUEUED, RUNNING
-from cmcore.train import Cancelled, StepInfo
 from tests.conftest import Clock
 from tests.test_jobs import SAFETY, FakeWork, started
 
@@ -22,19 +21,11 @@ class TimedWork(FakeWork):
         super().__init__(total=total, result=result)
         self.clock, self.t0 = clock, None
 
-    def __call__(self, on_step, cancel):
-        self.calls += 1
-        self.started.set()
+    def begin(self) -> None:
         self.t0 = self.clock.now
-        for step in range(1, self.total + 1):
-            while not self._gate.acquire(timeout=0.005):
-                if cancel():
-                    raise Cancelled(f"stopped at {step - 1}")
-            if cancel():
-                raise Cancelled(f"stopped at {step - 1}")
-            on_step(StepInfo(step, self.total, loss=1.0, elapsed=self.clock.now - self.t0))
-            self._ack.release()
-        return self.result
+
+    def elapsed(self, step: int) -> float:
+        return self.clock.now - self.t0
 
 
 @pytest.fixture

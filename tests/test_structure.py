@@ -38,6 +38,16 @@ def project_files(root: Path = ROOT) -> dict[str, Path]:
     return files
 
 
+def import_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The module a ``from ... import`` reads from, a relative one resolved against ``module``."""
+    if not node.level:
+        return node.module
+    package = module if is_package else module.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        package = package.rpartition(".")[0]
+    return f"{package}.{node.module}" if node.module else package
+
+
 def imported_names(path: Path, module: str) -> set[str]:
     """Every dotted name ``path`` may import, relative imports resolved (``from a import b`` gives a and a.b)."""
     is_package = path.name == "__init__.py"
@@ -46,13 +56,7 @@ def imported_names(path: Path, module: str) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                package = module if is_package else module.rpartition(".")[0]
-                for _ in range(node.level - 1):
-                    package = package.rpartition(".")[0]
-                base = f"{package}.{node.module}" if node.module else package
-            else:
-                base = node.module
+            base = import_base(node, module, is_package)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
@@ -182,13 +186,7 @@ def private_uses(path: Path, module: str, files) -> list[str]:
             for alias in node.names:
                 bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                package = module if is_package else module.rpartition(".")[0]
-                for _ in range(node.level - 1):
-                    package = package.rpartition(".")[0]
-                base = f"{package}.{node.module}" if node.module else package
-            else:
-                base = node.module
+            base = import_base(node, module, is_package)
             for alias in node.names:
                 if f"{base}.{alias.name}" in files:
                     bound[alias.asname or alias.name] = f"{base}.{alias.name}"

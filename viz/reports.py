@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cmcore import bench, datasets, evaluate, study, zoo
 from cmcore.config import DEFAULT_DATASET
+from cmcore.files import atomic_write
 from cmcore.lab_train import OTStudy, ot_study_path
 from viz.words import bench as bench_words
 from viz.words.claims import evidence
@@ -22,17 +23,21 @@ from viz.words.reports import STUDY_MD, ot_markdown, ot_table_path, study_markdo
 
 def _write(path: Path, text: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    atomic_write(path, text)
     print(f"wrote {path}")
     return 0
 
 
-def cmd_study(args) -> int:
-    stored = study.load(args.json)
+def _report(stored, args, measure: str, markdown) -> int:
+    """Write ``markdown(stored)`` to ``args.md``; a missing or unreadable store says which command makes it."""
     if stored is None:
-        print(f"{args.json} is missing or unreadable; run `python -m cmcore study` first.", file=sys.stderr)
+        print(f"{args.json} is missing or unreadable; run `{measure}` first.", file=sys.stderr)
         return 2
-    return _write(Path(args.md), study_markdown(stored))
+    return _write(Path(args.md), markdown(stored))
+
+
+def cmd_study(args) -> int:
+    return _report(study.load(args.json), args, "python -m cmcore study", study_markdown)
 
 
 def cmd_lab_ot(args) -> int:
@@ -50,11 +55,7 @@ def cmd_lab_ot(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    stored = bench.load(args.json)
-    if stored is None:
-        print(f"{args.json} is missing; run `{bench_words.MEASURE_COMMAND}` first.", file=sys.stderr)
-        return 2
-    return _write(Path(args.md), bench_words.markdown(stored))
+    return _report(bench.load(args.json), args, bench_words.MEASURE_COMMAND, bench_words.markdown)
 
 
 def cmd_claims(args) -> int:
