@@ -38,4 +38,5 @@ def test_an_upload_run_counts_its_teacher_first():
 
 
 def test_durations_read_at_a_glance():
-    assert [retrain_costs.duration(s) for s in (4.4, 75, 3725)] == ["4 s", "1 min 15 s", "1 h 02 min"]
+    assert [retrain_costs.duration(s) for s in (4.4, 75, 3725, 1200, 3600)] == ["4 s", "1 min 15 s", "1 h 02 min",
+                                                                                  "20 min", "1 h"]

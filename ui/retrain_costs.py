@@ -19,13 +19,14 @@ BUDGET = costs.SessionBudget(HOST.session_minutes * 60)
 
 
 def duration(seconds: float) -> str:
-    """``"25 s"``, ``"4 min 05 s"``, ``"1 h 02 min"``: a time a person reads at a glance."""
+    """``"25 s"``, ``"4 min 05 s"``, ``"20 min"``, ``"1 h 02 min"``: a time a person reads at a glance (a
+    zero remainder is left out: a limit of 20 minutes reads "20 min", not "20 min 00 s")."""
     seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+        return f"{seconds // 60} min" + (f" {seconds % 60:02d} s" if seconds % 60 else "")
+    return f"{seconds // 3600} h" + (f" {seconds % 3600 // 60:02d} min" if seconds % 3600 // 60 else "")
 
 
 def phases(teacher: str, cfg: ConsistencyConfig, dataset: str, train_teacher: bool) -> tuple[costs.Phase, ...]:

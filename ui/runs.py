@@ -253,5 +253,4 @@ def session_runs() -> list[RunModel]:
 def elapsed_label(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = max(0, round(seconds))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+    return retrain_costs.duration(seconds)
