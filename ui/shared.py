@@ -46,7 +46,7 @@ def _read_only(value: Any) -> Any:
 
 
 POOL = Pool()  # one per process (a module global: clearing Streamlit's caches must not start another)
-# One student alone (nothing in flight anywhere): his page's numbers start at once on this worker, at the script
+# One student alone (nothing in flight anywhere): their page's numbers start at once on this worker, at the script
 # runs' priority, and the run waits for them (``ui.later``); with anything in flight, work goes to ``POOL``.
 EXPRESS = Pool(workers=1, nice=0, name="express")
 _ALL: list["SharedCache"] = []
