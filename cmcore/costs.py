@@ -30,17 +30,19 @@ from typing import Callable, Hashable
 # Kinds of step, cheapest first: a teacher step (flow matching), consistency training (no teacher), distillation
 # with one Euler or one Heun teacher step (one or two teacher evaluations more per point).
 KINDS = ("teacher", "training", "distillation-euler", "distillation-heun")
-# Seconds per step = a + b * batch, per kind.  The distillation (Heun) line passes through a quiet 2-core machine's
-# 46.6 ms at batch 4,096 (issue 20); the other kinds keep the ratios to it that `python bench/step_cost.py`
-# measured (2 cores at a load average of 8: every step about 3x slower, the ratios about the same).  A server
-# replaces all of this with its own measurements as its runs end.
+# Seconds per step = a + b * batch, per kind, fitted by `python bench/step_cost.py --steps 100` on the quiet 2-core
+# development machine (load average 1.0-1.3, 2 torch threads).  The full 20,000 x 4,096 run of bench/LOAD.md
+# trained at 31.8 ms a step there (the W2 track included).  A server replaces all of this with its own
+# measurements as its runs end.
 PRIOR: dict[str, tuple[float, float]] = {
-    "teacher": (2.0e-3, 6.0e-6),  # ~5 ms at 512, ~27 ms at 4,096
-    "training": (2.5e-3, 8.0e-6),  # ~6.6 ms at 512, ~35 ms at 4,096
-    "distillation-euler": (2.5e-3, 9.5e-6),  # ~7.4 ms at 512, ~41 ms at 4,096
-    "distillation-heun": (3.0e-3, 1.06e-5),  # ~8.4 ms at 512, ~46.4 ms at 4,096
+    "teacher": (2.28e-3, 3.03e-6),  # 3.8 ms at 512, 14.7 ms at 4,096
+    "training": (2.58e-3, 4.96e-6),  # 5.1 ms at 512, 22.9 ms at 4,096
+    "distillation-euler": (2.50e-3, 6.21e-6),  # 5.7 ms at 512, 27.9 ms at 4,096
+    "distillation-heun": (2.52e-3, 6.94e-6),  # 6.1 ms at 512, 31.0 ms at 4,096
 }
-PRIOR_OVERHEAD_S = 12.0  # start the process, measure W2 ~12 times, score: a first guess until a run ends here
+# Start the process, measure W2 ~12 times, score at the end: a 600-step default run spent 8 s so besides its 5.3 s
+# of training on the quiet machine (1,200 steps: 7.7 s besides 8.1 s).  A first guess until a run ends here.
+PRIOR_OVERHEAD_S = 8.0
 MEASURED_WEIGHT = 0.5  # a new measurement at a (kind, batch) moves that point's seconds per step this far
 SPEED_SAMPLES = 20  # measurements (ratio to the prior) that set this server's speed
 MIN_STEPS, MIN_SECONDS = 100, 1.0  # a phase shorter than this measures start-up noise, not a step's cost

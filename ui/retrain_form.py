@@ -21,7 +21,7 @@ from viz import glossary, names
 from viz.names import FIELD_LABELS
 
 HOST = retrain_costs.HOST
-LIMITS = {"steps": HOST.max_steps, "batch": HOST.max_batch}  # per run; ~15.5 min at the defaults on a quiet 2 cores
+LIMITS = {"steps": HOST.max_steps, "batch": HOST.max_batch}  # per run; ~11 min at the defaults on a quiet 2 cores
 _D = ConsistencyConfig()
 _LABELS = {
     "distillation": "Distillation (from the teacher)", "training": "Training (no teacher)",
