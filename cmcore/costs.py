@@ -40,8 +40,8 @@ PRIOR: dict[str, tuple[float, float]] = {
     "distillation-euler": (2.50e-3, 6.21e-6),  # 5.7 ms at 512, 27.9 ms at 4,096
     "distillation-heun": (2.52e-3, 6.94e-6),  # 6.1 ms at 512, 31.0 ms at 4,096
 }
-# Start the process, measure W2 ~12 times, score at the end: a 600-step default run spent 8 s so besides its 5.3 s
-# of training on the quiet machine (1,200 steps: 7.7 s besides 8.1 s).  A first guess until a run ends here.
+# Start the process, measure W2 ~12 times, score at the end: `python bench/retrain_phases.py` (600 steps, quiet
+# machine) measured 8.2 s of a 14.4 s run besides its 6.2 s of training.  A first guess until a run ends here.
 PRIOR_OVERHEAD_S = 8.0
 MEASURED_WEIGHT = 0.5  # a new measurement at a (kind, batch) moves that point's seconds per step this far
 SPEED_SAMPLES = 20  # measurements (ratio to the prior) that set this server's speed
