@@ -147,8 +147,9 @@ LESSON_CONSISTENCY = ConsistencyConfig(
 class HostLimits:
     """What one server lets a class train, set by its host through environment variables (``ENV`` names them).
 
-    The defaults fit the 2-core server the app is tuned for: the largest run (20,000 steps at batch 4,096) trained
-    in 11.7 minutes on the quiet development machine (``bench/LOAD.md``, ``--long-run``), inside one run's time.
+    The defaults fit the 2-core server the app is tuned for: the largest run (20,000 steps at batch 4,096) finished
+    in 11.7 minutes on the quiet development machine, about one of them paused for shorter runs (``bench/LOAD.md``,
+    ``--long-run``), inside one run's time.
     """
 
     max_steps: int = 20_000  # optimiser steps per run
