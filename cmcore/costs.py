@@ -132,7 +132,7 @@ class StepCosts:
     def max_steps(self, phases: tuple[Phase, ...], seconds: float) -> int:
         """The most steps the last of ``phases`` may have for the whole run to fit in ``seconds``."""
         *before, last = phases
-        spent = self.overhead_s + sum(p.steps * self.per_step(p.kind, p.batch)[0] for p in before)
+        spent = self.estimate(tuple(before)).seconds
         return max(0, int((seconds - spent) / self.per_step(last.kind, last.batch)[0]))
 
 

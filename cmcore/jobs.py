@@ -351,18 +351,21 @@ class Job:
             done = self._step / self._total if self._total else 0.0
         return self.estimate_s * (1.0 - done)
 
+    def _paused_until(self, now: float) -> float:
+        """Seconds paused up to ``now``, the pause under way included (call under ``_lock``)."""
+        return self._paused_s + (now - self._paused_at if self._paused_at is not None else 0.0)
+
     def waited_s(self) -> float:
         """Seconds it has spent queued or paused."""
         now = self._clock()
         with self._lock:
-            paused = self._paused_s + (now - self._paused_at if self._paused_at is not None else 0.0)
-            return (self._started if self._started is not None else now) - self._submitted + paused
+            return (self._started if self._started is not None else now) - self._submitted + self._paused_until(now)
 
     def timing(self) -> Timing:
         """Its measured cost so far (see ``Timing``)."""
         now = self._clock()
         with self._lock:
-            paused = self._paused_s + (now - self._paused_at if self._paused_at is not None else 0.0)
+            paused = self._paused_until(now)
             end = self._ended if self._ended is not None else now
             running = 0.0 if self._started is None else max(0.0, end - self._started - paused)
             phases = tuple((self._phase_name(i), int(steps), seconds)
@@ -540,7 +543,7 @@ class JobManager:
             if job not in waiting:
                 return None, 0, None
             index = waiting.index(job)
-            before = [j for j in self._running if j not in self._paused] + waiting[:index]
+            before = self._training() + waiting[:index]
             left = [j.remaining_s() for j in before]
             ahead_s = None if None in left else sum(left) / self.max_running
             return (index + 1 if job.state == QUEUED else None), len(before), ahead_s
@@ -550,7 +553,7 @@ class JobManager:
         estimated seconds left per slot or None, whether it would pause a running job to start at once)."""
         with self._lock:
             self._drop_abandoned()
-            running = [j for j in self._running if j not in self._paused]
+            running = self._training()
             if len(running) < self.max_running:
                 return 0, None, False
             ahead = [j for j in self._waiting() if self._rank(j) < (0, estimate_s, math.inf)]
@@ -565,6 +568,10 @@ class JobManager:
         """Lower goes first: estimated time left less AGING x time waited; jobs without an estimate last."""
         left = job.remaining_s()
         return (1, 0.0, job.serial) if left is None else (0, left - AGING * job.waited_s(), job.serial)
+
+    def _training(self) -> list[Job]:
+        """Running jobs that are not paused."""
+        return [j for j in self._running if j not in self._paused]
 
     def _waiting(self) -> list[Job]:
         """Queued and paused jobs, in the order they go."""
@@ -605,7 +612,7 @@ class JobManager:
         while waiting and len(self._running) - len(self._paused) < self.max_running:
             self._run(waiting.pop(0))
         while waiting and (waiting[0] in self._paused or len(self._paused) < self.max_paused):
-            running = [j for j in self._running if j not in self._paused and j.pausable()]
+            running = [j for j in self._training() if j.pausable()]
             if not running:
                 return
             victim = max(running, key=self._rank)

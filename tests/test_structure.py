@@ -108,13 +108,17 @@ def relative(path: Path) -> str:
 
 # --- The walker itself --------------------------------------------------------------------
 
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """A small project under ``root``: each relative path with its text (folders made as needed)."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
 def test_the_walker_finds_a_circle_hidden_in_a_function(tmp_path):
-    (tmp_path / "ui").mkdir()
-    (tmp_path / "ui" / "__init__.py").write_text("")
-    (tmp_path / "ui" / "a.py").write_text("from ui import b\n")
-    (tmp_path / "ui" / "b.py").write_text("import os\n\ndef late():\n    from .c import thing\n")
-    (tmp_path / "ui" / "c.py").write_text("from ui.a import x\n")
-    (tmp_path / "app.py").write_text("import ui.a\n")
+    write_tree(tmp_path, {"ui/__init__.py": "", "ui/a.py": "from ui import b\n",
+                          "ui/b.py": "import os\n\ndef late():\n    from .c import thing\n",
+                          "ui/c.py": "from ui.a import x\n", "app.py": "import ui.a\n"})
     graph = import_graph(tmp_path)
     assert graph["app"] == {"ui.a"} and graph["ui.b"] == {"ui.c"}
     assert find_cycle(graph) == ["ui.a", "ui.b", "ui.c", "ui.a"]
@@ -206,12 +210,12 @@ def private_uses(path: Path, module: str, files) -> list[str]:
 
 
 def test_the_walker_finds_a_private_name_crossing_modules(tmp_path):
-    (tmp_path / "viz").mkdir()
-    (tmp_path / "viz" / "__init__.py").write_text("")
-    (tmp_path / "viz" / "charts.py").write_text("def _frame(df):\n    return df\n\n\ndef frame(df):\n    return _frame(df)\n")
-    (tmp_path / "viz" / "a.py").write_text("from viz.charts import _frame, frame\n")
-    (tmp_path / "viz" / "b.py").write_text("from viz import charts\n\n\ndef f(df):\n    return charts._frame(df)\n")
-    (tmp_path / "viz" / "c.py").write_text("from . import charts\nfrom __future__ import annotations\nx = charts.frame.__name__\n")
+    write_tree(tmp_path, {
+        "viz/__init__.py": "",
+        "viz/charts.py": "def _frame(df):\n    return df\n\n\ndef frame(df):\n    return _frame(df)\n",
+        "viz/a.py": "from viz.charts import _frame, frame\n",
+        "viz/b.py": "from viz import charts\n\n\ndef f(df):\n    return charts._frame(df)\n",
+        "viz/c.py": "from . import charts\nfrom __future__ import annotations\nx = charts.frame.__name__\n"})
     files = project_files(tmp_path)
     found = {m: private_uses(files[m], m, files) for m in ("viz.a", "viz.b", "viz.c", "viz.charts")}
     assert found == {"viz.a": ["1: viz.charts._frame"], "viz.b": ["5: viz.charts._frame"], "viz.c": [], "viz.charts": []}
